@@ -1,0 +1,5 @@
+//! Portico's runtime: every mechanism of the stack, and no user code.
+
+pub mod clock;
+
+pub use clock::Clock;
