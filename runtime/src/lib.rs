@@ -1,5 +1,20 @@
 //! Portico's runtime: every mechanism of the stack, and no user code.
+//!
+//! Build a [`Stack`] from a [`config::Config`] and an [`invoke::Registry`] of handlers, then
+//! [`serve`] it on a listener.
 
+pub mod aws;
 pub mod clock;
+pub mod config;
+pub mod gateway;
+pub mod invoke;
+pub mod observe;
+mod stack;
 
 pub use clock::Clock;
+pub use config::Config;
+pub use invoke::{Context, FunctionError, Handler, Registry};
+pub use stack::{serve, Stack, StackBuilder};
+
+/// Re-exported so user crates register `lambda_runtime`-style handlers without naming it.
+pub use lambda_runtime::{Diagnostic, LambdaEvent};

@@ -1,0 +1,146 @@
+//! gateway.toml: its schema, loading, and validation that reports every error at once with
+//! its file:line:col. An invalid file never becomes a [`Config`].
+
+mod duration;
+mod error;
+mod resolve;
+mod route;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigErrors};
+pub use route::{RouteKey, Segment};
+
+use crate::invoke::{FunctionSettings, Registry};
+
+/// Which kind of API Gateway API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    /// HTTP API: payload format 2.0, 404 for unknown routes.
+    Http,
+    /// REST API: payload format 1.0, 403 `Missing Authentication Token` for unknown routes.
+    Rest,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listener and limits.
+    pub server: Server,
+    /// Log destinations.
+    pub logs: Logs,
+    /// Functions with their resolved settings.
+    pub functions: BTreeMap<String, FunctionDecl>,
+    /// APIs.
+    pub apis: Vec<Api>,
+}
+
+/// `[server]`, resolved.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Largest accepted request body.
+    pub max_body_bytes: u64,
+    /// How long to wait for an integration.
+    pub integration_timeout: Duration,
+}
+
+/// `[logs]`, resolved.
+#[derive(Debug, Clone)]
+pub struct Logs {
+    /// Mirror log lines to stdout.
+    pub stdout: bool,
+    /// One access-log line per request.
+    pub access_log: bool,
+}
+
+/// A function: the handler it runs and its settings.
+#[derive(Debug, Clone)]
+pub struct FunctionDecl {
+    /// The registered handler's name.
+    pub handler: String,
+    /// Memory, timeout, environment, log format.
+    pub settings: FunctionSettings,
+}
+
+/// An API with its stages and routes.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// The name used in the config.
+    pub name: String,
+    /// A stable 10-character id, as API Gateway assigns.
+    pub id: String,
+    /// HTTP or REST.
+    pub kind: ApiKind,
+    /// Mount prefix, `""` for the root, otherwise `/x/y`.
+    pub base_path: String,
+    /// Stages.
+    pub stages: Vec<Stage>,
+    /// Routes.
+    pub routes: Vec<Route>,
+}
+
+/// A stage of an API.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// `$default` or a name.
+    pub name: String,
+    /// Stage variables.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A route and what serves it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The route key.
+    pub key: RouteKey,
+    /// The integration.
+    pub target: Target,
+}
+
+/// What a route invokes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A function by name.
+    Function(String),
+}
+
+impl Config {
+    /// Parses and validates TOML text; `file` names it in error messages.
+    pub fn from_toml(
+        source: &str,
+        file: &str,
+        registry: &Registry,
+    ) -> Result<Config, ConfigErrors> {
+        resolve::resolve(source, file, registry)
+    }
+
+    /// Reads, parses and validates a file.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the file: {e}"),
+            }])
+        })?;
+        Config::from_toml(&source, &file, registry)
+    }
+}
+
+/// Where a stage of an API is served: `{base_path}/{stage}`, or `{base_path}` for `$default`.
+pub fn mount_path(base_path: &str, stage: &str) -> String {
+    if stage == "$default" {
+        base_path.to_owned()
+    } else {
+        format!("{base_path}/{stage}")
+    }
+}

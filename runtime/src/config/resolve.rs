@@ -1,0 +1,363 @@
+//! Turns the file as written into a [`Config`], collecting every error on the way.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::Errors;
+use super::schema::{self, File};
+use super::{
+    parse_duration, Api, ApiKind, Config, ConfigErrors, FunctionDecl, Logs, Route, RouteKey,
+    Server, Stage, Target,
+};
+use crate::invoke::{FunctionSettings, Registry};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+const DEFAULT_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
+pub(super) fn resolve(
+    source: &str,
+    file: &str,
+    registry: &Registry,
+) -> Result<Config, ConfigErrors> {
+    let mut errors = Errors::new(file, source);
+    let parsed: File = match toml::from_str(source) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            errors.at(e.span().map(|s| s.start), e.message().trim().to_owned());
+            return Err(ConfigErrors(errors.list));
+        }
+    };
+    let server = resolve_server(&parsed.server, &mut errors);
+    let default_format = parsed.logs.format.unwrap_or_default();
+    let logs = Logs {
+        stdout: parsed.logs.stdout.unwrap_or(true),
+        access_log: parsed.logs.access_log.unwrap_or(true),
+    };
+    let mut functions = BTreeMap::new();
+    for (name, section) in &parsed.functions {
+        let start = section.span().start;
+        if let Some(decl) = resolve_function(
+            name,
+            section.get_ref(),
+            start,
+            default_format,
+            registry,
+            &mut errors,
+        ) {
+            functions.insert(name.clone(), decl);
+        }
+    }
+    let mut apis = Vec::new();
+    for (name, section) in &parsed.apis {
+        let api = resolve_api(name, section, &functions, registry, &mut errors);
+        apis.extend(api);
+    }
+    check_mounts(&apis, &parsed.apis, &mut errors);
+    if errors.list.is_empty() {
+        Ok(Config {
+            server: server.unwrap_or_else(unreachable_server),
+            logs,
+            functions,
+            apis,
+        })
+    } else {
+        Err(ConfigErrors(errors.list))
+    }
+}
+
+fn unreachable_server() -> Server {
+    // Only reached when no error was recorded, in which case the server resolved.
+    Server {
+        listen: DEFAULT_LISTEN
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000))),
+        max_body_bytes: DEFAULT_MAX_BODY,
+        integration_timeout: DEFAULT_INTEGRATION_TIMEOUT,
+    }
+}
+
+fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> Option<Server> {
+    let mut ok = true;
+    let listen = match &section.listen {
+        Some(s) => match s.get_ref().parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                errors.at(
+                    Some(s.span().start),
+                    format!(
+                        "`listen = \"{}\"` is not an address like 127.0.0.1:3000",
+                        s.get_ref()
+                    ),
+                );
+                ok = false;
+                unreachable_server().listen
+            }
+        },
+        None => unreachable_server().listen,
+    };
+    let max_body_bytes = match &section.max_body_bytes {
+        Some(v) if *v.get_ref() == 0 => {
+            errors.at(Some(v.span().start), "`max_body_bytes` must be at least 1");
+            ok = false;
+            0
+        }
+        Some(v) => *v.get_ref(),
+        None => DEFAULT_MAX_BODY,
+    };
+    let integration_timeout = match &section.integration_timeout {
+        Some(s) => match parse_duration(s.get_ref()) {
+            Ok(d) if d >= Duration::from_millis(50) => d,
+            Ok(_) => {
+                errors.at(
+                    Some(s.span().start),
+                    "`integration_timeout` must be at least 50ms",
+                );
+                ok = false;
+                Duration::ZERO
+            }
+            Err(e) => {
+                errors.at(Some(s.span().start), format!("`integration_timeout`: {e}"));
+                ok = false;
+                Duration::ZERO
+            }
+        },
+        None => DEFAULT_INTEGRATION_TIMEOUT,
+    };
+    ok.then_some(Server {
+        listen,
+        max_body_bytes,
+        integration_timeout,
+    })
+}
+
+fn resolve_function(
+    name: &str,
+    section: &schema::FunctionSection,
+    start: usize,
+    default_format: crate::observe::LogFormat,
+    registry: &Registry,
+    errors: &mut Errors<'_>,
+) -> Option<FunctionDecl> {
+    let before = errors.list.len();
+    let (handler, handler_at) = match &section.handler {
+        Some(h) => (h.get_ref().clone(), h.span().start),
+        None => (name.to_owned(), start),
+    };
+    if !registry.contains(&handler) {
+        errors.at(
+            Some(handler_at),
+            format!(
+                "function `{name}`: no handler named `{handler}` is registered (registered: {})",
+                registry.names().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let mut settings = FunctionSettings {
+        log_format: section.log_format.unwrap_or(default_format),
+        environment: section.environment.clone().into_iter().collect(),
+        ..FunctionSettings::default()
+    };
+    if let Some(mem) = &section.memory_mb {
+        match u32::try_from(*mem.get_ref()) {
+            Ok(m) if (128..=10240).contains(&m) => settings.memory_mb = m,
+            _ => errors.at(
+                Some(mem.span().start),
+                format!(
+                    "function `{name}`: `memory_mb` must be between 128 and 10240, not {}",
+                    mem.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(t) = &section.timeout {
+        match parse_duration(t.get_ref()) {
+            Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(900) => {
+                settings.timeout = d
+            }
+            Ok(_) => errors.at(
+                Some(t.span().start),
+                format!("function `{name}`: `timeout` must be between 1s and 900s"),
+            ),
+            Err(e) => errors.at(
+                Some(t.span().start),
+                format!("function `{name}`: `timeout`: {e}"),
+            ),
+        }
+    }
+    (errors.list.len() == before).then_some(FunctionDecl { handler, settings })
+}
+
+fn resolve_api(
+    name: &str,
+    section: &Spanned<schema::ApiSection>,
+    functions: &BTreeMap<String, FunctionDecl>,
+    registry: &Registry,
+    errors: &mut Errors<'_>,
+) -> Option<Api> {
+    let before = errors.list.len();
+    let at = section.span().start;
+    let section = section.get_ref();
+    let kind = match section.kind.get_ref().as_str() {
+        "http" => ApiKind::Http,
+        "rest" => ApiKind::Rest,
+        other => {
+            errors.at(
+                Some(section.kind.span().start),
+                format!("api `{name}`: `type = \"{other}\"` must be \"http\" or \"rest\""),
+            );
+            ApiKind::Http
+        }
+    };
+    let base_path = match &section.base_path {
+        Some(p) => match normalize_base_path(p.get_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.at(Some(p.span().start), format!("api `{name}`: {e}"));
+                String::new()
+            }
+        },
+        None => String::new(),
+    };
+    let mut stages: Vec<Stage> = section
+        .stages
+        .iter()
+        .map(|(stage, s)| Stage {
+            name: stage.clone(),
+            variables: s.variables.clone(),
+        })
+        .collect();
+    if stages.is_empty() {
+        match kind {
+            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new() }),
+            ApiKind::Rest => errors.at(Some(at), format!("api `{name}`: a REST API needs at least one stage, e.g. [apis.{name}.stages.dev]")),
+        }
+    }
+    for stage in &stages {
+        let valid = stage.name == "$default"
+            || (!stage.name.is_empty()
+                && stage
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+        if !valid || (kind == ApiKind::Rest && stage.name == "$default") {
+            errors.at(
+                Some(at),
+                format!("api `{name}`: bad stage name `{}`", stage.name),
+            );
+        }
+    }
+    let mut routes = Vec::new();
+    let mut seen = HashSet::new();
+    for route in &section.routes {
+        let key_at = route.route.span().start;
+        let key = match RouteKey::parse(route.route.get_ref()) {
+            Ok(key) => key,
+            Err(e) => {
+                errors.at(Some(key_at), format!("api `{name}`: {e}"));
+                continue;
+            }
+        };
+        if !seen.insert(normalized(&key)) {
+            errors.at(
+                Some(key_at),
+                format!("api `{name}`: route `{key}` is declared twice"),
+            );
+        }
+        let Some(function) = &route.function else {
+            errors.at(
+                Some(key_at),
+                format!("api `{name}`: route `{key}` needs `function = \"...\"`"),
+            );
+            continue;
+        };
+        let fname = function.get_ref();
+        if !functions.contains_key(fname) && !registry.contains(fname) {
+            errors.at(Some(function.span().start), format!("api `{name}`: route `{key}` names function `{fname}`, which is neither declared under [functions] nor registered"));
+        }
+        routes.push(Route {
+            key,
+            target: Target::Function(fname.clone()),
+        });
+    }
+    (errors.list.len() == before).then(|| Api {
+        id: api_id(name),
+        name: name.to_owned(),
+        kind,
+        base_path,
+        stages,
+        routes,
+    })
+}
+
+/// Two keys that differ only in parameter names are the same route.
+fn normalized(key: &RouteKey) -> String {
+    use super::Segment;
+    let path = key.path.as_ref().map(|segs| {
+        segs.iter()
+            .map(|s| match s {
+                Segment::Literal(l) => l.clone(),
+                Segment::Param(_) => "{}".into(),
+                Segment::Greedy(_) => "{+}".into(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    });
+    format!("{:?} {:?}", key.method, path)
+}
+
+fn normalize_base_path(path: &str) -> Result<String, String> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s.contains(['{', '}', '?', '#']))
+    {
+        return Err(format!(
+            "`base_path = \"{path}\"` must be a plain path like /v1"
+        ));
+    }
+    Ok(format!("/{trimmed}"))
+}
+
+fn check_mounts(
+    apis: &[Api],
+    sections: &BTreeMap<String, Spanned<schema::ApiSection>>,
+    errors: &mut Errors<'_>,
+) {
+    let mut mounts: BTreeMap<String, &str> = BTreeMap::new();
+    for api in apis {
+        for stage in &api.stages {
+            let mount = super::mount_path(&api.base_path, &stage.name);
+            if let Some(other) = mounts.insert(mount.clone(), &api.name) {
+                let at = sections.get(&api.name).map(|s| s.span().start);
+                let shown = if mount.is_empty() { "/" } else { &mount };
+                errors.at(at, format!("api `{}` stage `{}` is mounted at `{shown}`, where api `{other}` already is; set a different `base_path`", api.name, stage.name));
+            }
+        }
+    }
+}
+
+/// A stable 10-character lowercase alphanumeric id derived from the API's name.
+fn api_id(name: &str) -> String {
+    // FNV-1a: stable across runs and builds, unlike std's randomized hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(hash % 36) as usize] as char;
+            hash /= 36;
+            hash = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+            c
+        })
+        .collect()
+}

@@ -1,0 +1,104 @@
+//! The gateway.toml file as written: every table and key a user may set.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::observe::LogFormat;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// Listener and request limits.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// Where logs go and in what format.
+    #[serde(default)]
+    pub logs: LogsSection,
+    /// Settings per function, keyed by function name.
+    #[serde(default)]
+    pub functions: BTreeMap<String, Spanned<FunctionSection>>,
+    /// APIs, keyed by API name.
+    #[serde(default)]
+    pub apis: BTreeMap<String, Spanned<ApiSection>>,
+}
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on (default `127.0.0.1:3000`).
+    pub listen: Option<Spanned<String>>,
+    /// Largest request body accepted, in bytes (default 10 MB, API Gateway's limit).
+    pub max_body_bytes: Option<Spanned<u64>>,
+    /// How long the gateway waits for an integration (default `29s`).
+    pub integration_timeout: Option<Spanned<String>>,
+}
+
+/// `[logs]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    /// Mirror every log line to stdout (default true).
+    pub stdout: Option<bool>,
+    /// Default function log format, `Text` or `JSON` (default `Text`).
+    pub format: Option<LogFormat>,
+    /// Write one access-log line per gateway request (default true).
+    pub access_log: Option<bool>,
+}
+
+/// `[functions.NAME]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSection {
+    /// The registered handler to run (default: the function's own name).
+    pub handler: Option<Spanned<String>>,
+    /// Memory in MB, 128 to 10240 (default 128).
+    pub memory_mb: Option<Spanned<i64>>,
+    /// Invocation timeout, `1s` to `900s` (default `3s`).
+    pub timeout: Option<Spanned<String>>,
+    /// Environment variables handed to the function.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Log format for this function, `Text` or `JSON` (default: `[logs].format`).
+    pub log_format: Option<LogFormat>,
+}
+
+/// `[apis.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// `http` (HTTP API, payload 2.0) or `rest` (REST API, payload 1.0).
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Path prefix the API is mounted under (default `/`).
+    pub base_path: Option<Spanned<String>>,
+    /// Stages by name; an HTTP API without stages gets `$default`.
+    #[serde(default)]
+    pub stages: BTreeMap<String, StageSection>,
+    /// The API's routes.
+    #[serde(default)]
+    pub routes: Vec<RouteSection>,
+}
+
+/// `[apis.NAME.stages.STAGE]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSection {
+    /// Stage variables, visible to functions as `stageVariables`.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+/// `[[apis.NAME.routes]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSection {
+    /// `METHOD /path` (methods GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY; path
+    /// parameters `{id}`, a final greedy `{proxy+}`), or `$default`.
+    pub route: Spanned<String>,
+    /// The function that serves the route.
+    pub function: Option<Spanned<String>>,
+}

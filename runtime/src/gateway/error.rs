@@ -1,0 +1,58 @@
+//! Every error the gateway itself answers with, mapped to AWS's status and body in one place.
+
+use http::StatusCode;
+
+/// An error response produced by the gateway (not by a function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// HTTP API: no route matches.
+    #[error("Not Found")]
+    NotFound,
+    /// REST API (or no API at all): no route matches.
+    #[error("Missing Authentication Token")]
+    MissingAuthenticationToken,
+    /// The body is over the configured limit.
+    #[error("Request Entity Too Large")]
+    PayloadTooLarge,
+    /// The function failed, or its response was malformed.
+    #[error("Internal server error")]
+    BadGateway,
+    /// The integration did not answer in time (REST API).
+    #[error("Endpoint request timed out")]
+    EndpointTimeout,
+    /// The integration did not answer in time (HTTP API).
+    #[error("Service Unavailable")]
+    ServiceUnavailable,
+    /// The request could not be read.
+    #[error("Bad Request")]
+    BadRequest,
+}
+
+impl GatewayError {
+    /// The status code API Gateway uses.
+    pub fn status(self) -> StatusCode {
+        match self {
+            GatewayError::NotFound => StatusCode::NOT_FOUND,
+            GatewayError::MissingAuthenticationToken => StatusCode::FORBIDDEN,
+            GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::BadGateway => StatusCode::BAD_GATEWAY,
+            GatewayError::EndpointTimeout => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::BadRequest => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The `x-amzn-ErrorType` header API Gateway sets, where it sets one.
+    pub fn error_type(self) -> Option<&'static str> {
+        match self {
+            GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
+            GatewayError::BadGateway => Some("InternalServerErrorException"),
+            _ => None,
+        }
+    }
+
+    /// The JSON body: `{"message":"..."}`.
+    pub fn body(self) -> String {
+        format!("{{\"message\":\"{self}\"}}")
+    }
+}

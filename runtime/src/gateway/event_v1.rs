@@ -1,0 +1,111 @@
+//! The payload format 1.0 event of REST APIs, built directly as `aws_lambda_events`' type.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayRequestIdentity,
+};
+use aws_lambda_events::query_map::QueryMap;
+use http::HeaderMap;
+use serde_json::Value;
+
+use super::request::GatewayRequest;
+use crate::invoke::ACCOUNT_ID;
+
+/// Builds the v1 event: `headers` with each header's last value, `multiValueHeaders` with all.
+pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
+    let mut headers = HeaderMap::with_capacity(req.headers.keys_len());
+    for name in req.headers.keys() {
+        if let Some(last) = req.headers.get_all(name).iter().next_back() {
+            headers.insert(name.clone(), last.clone());
+        }
+    }
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in req.query_pairs() {
+        query.entry(k).or_default().push(v);
+    }
+    let (body, is_base64_encoded) = req.event_body();
+
+    let mut identity = ApiGatewayRequestIdentity::default();
+    identity.source_ip = Some(req.source_ip.clone());
+    identity.user_agent = req.user_agent().map(String::from);
+
+    let mut ctx = ApiGatewayProxyRequestContext::default();
+    ctx.account_id = Some(ACCOUNT_ID.to_owned());
+    ctx.resource_id = Some(resource_id(req.resource));
+    ctx.stage = Some(req.stage.to_owned());
+    ctx.domain_name = Some(req.domain_name().to_owned());
+    ctx.domain_prefix = Some(req.domain_prefix().to_owned());
+    ctx.request_id = Some(req.request_id.to_owned());
+    ctx.protocol = Some(req.protocol.to_owned());
+    ctx.identity = identity;
+    ctx.resource_path = Some(req.resource.to_owned());
+    ctx.path = Some(req.raw_path.to_owned());
+    ctx.http_method = req.method.clone();
+    ctx.request_time = Some(req.request_time());
+    ctx.request_time_epoch = req.time_epoch_ms as i64;
+    ctx.apiid = Some(req.api_id.to_owned());
+
+    let mut event = ApiGatewayProxyRequest::default();
+    event.resource = Some(req.resource.to_owned());
+    event.path = Some(req.stage_path.to_owned());
+    event.http_method = req.method.clone();
+    event.headers = headers;
+    event.multi_value_headers = req.headers.clone();
+    event.query_string_parameters = QueryMap::from(
+        query
+            .iter()
+            .map(|(k, vs)| (k.clone(), vs.last().into_iter().cloned().collect()))
+            .collect::<HashMap<_, Vec<_>>>(),
+    );
+    event.multi_value_query_string_parameters = QueryMap::from(query);
+    event.path_parameters = req.path_parameters.iter().cloned().collect();
+    event.stage_variables = req
+        .stage_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    event.request_context = ctx;
+    event.body = body;
+    event.is_base64_encoded = is_base64_encoded;
+    event
+}
+
+/// The event as JSON exactly as API Gateway sends it: empty maps are `null`, and the request
+/// context has the members the crate's type lacks.
+pub fn to_json(event: &ApiGatewayProxyRequest) -> serde_json::Result<Value> {
+    let mut value = serde_json::to_value(event)?;
+    if let Value::Object(map) = &mut value {
+        for key in [
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "pathParameters",
+            "stageVariables",
+        ] {
+            if map
+                .get(key)
+                .is_some_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+            {
+                map.insert(key.to_owned(), Value::Null);
+            }
+        }
+        map.entry("body").or_insert(Value::Null);
+        if let Some(Value::Object(ctx)) = map.get_mut("requestContext") {
+            let id = ctx.get("requestId").cloned().unwrap_or(Value::Null);
+            ctx.insert("extendedRequestId".into(), id);
+        }
+    }
+    Ok(value)
+}
+
+/// A stable 6-character resource id for a resource path, as API Gateway assigns one.
+fn resource_id(resource: &str) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in resource.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{:06x}", hash & 0xff_ffff)
+}

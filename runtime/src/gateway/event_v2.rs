@@ -1,0 +1,129 @@
+//! The payload format 2.0 event of HTTP APIs, built directly as `aws_lambda_events`' type.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription,
+};
+use aws_lambda_events::query_map::QueryMap;
+use http::{HeaderMap, HeaderValue};
+use serde_json::Value;
+
+use super::request::GatewayRequest;
+use crate::invoke::ACCOUNT_ID;
+
+/// Builds the v2 event: headers lowercased and comma-joined, cookies split out.
+#[allow(deprecated)] // the crate's deprecated fields are simply left at their defaults
+pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
+    let mut headers = HeaderMap::with_capacity(req.headers.keys_len());
+    let mut cookies = Vec::new();
+    for name in req.headers.keys() {
+        if name == http::header::COOKIE {
+            for value in req.headers.get_all(name) {
+                if let Ok(v) = value.to_str() {
+                    cookies.extend(
+                        v.split(';')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty())
+                            .map(String::from),
+                    );
+                }
+            }
+            continue;
+        }
+        let mut values = req.headers.get_all(name).iter();
+        let first = values.next();
+        let joined = match (first, values.next()) {
+            (Some(only), None) => only.clone(),
+            (Some(first), Some(second)) => {
+                let mut all = first.as_bytes().to_vec();
+                for v in std::iter::once(second).chain(values) {
+                    all.push(b',');
+                    all.extend_from_slice(v.as_bytes());
+                }
+                match HeaderValue::from_bytes(&all) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                }
+            }
+            (None, _) => continue,
+        };
+        headers.insert(name.clone(), joined);
+    }
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in req.query_pairs() {
+        query.entry(k).or_default().push(v);
+    }
+    // HTTP APIs pass repeated query parameters comma-joined in one value.
+    let query: HashMap<String, Vec<String>> = query
+        .into_iter()
+        .map(|(k, vs)| (k, vec![vs.join(",")]))
+        .collect();
+    let (body, is_base64_encoded) = req.event_body();
+
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = req.method.clone();
+    http.path = Some(req.raw_path.to_owned());
+    http.protocol = Some(req.protocol.to_owned());
+    http.source_ip = Some(req.source_ip.clone());
+    http.user_agent = req.user_agent().map(String::from);
+
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.route_key = Some(req.route_key.to_owned());
+    ctx.account_id = Some(ACCOUNT_ID.to_owned());
+    ctx.stage = Some(req.stage.to_owned());
+    ctx.request_id = Some(req.request_id.to_owned());
+    ctx.apiid = Some(req.api_id.to_owned());
+    ctx.domain_name = Some(req.domain_name().to_owned());
+    ctx.domain_prefix = Some(req.domain_prefix().to_owned());
+    ctx.time = Some(req.request_time());
+    ctx.time_epoch = req.time_epoch_ms as i64;
+    ctx.http = http;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.http_method = req.method.clone();
+    event.version = Some("2.0".to_owned());
+    event.route_key = Some(req.route_key.to_owned());
+    event.raw_path = Some(req.raw_path.to_owned());
+    event.raw_query_string = Some(req.raw_query.to_owned());
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = headers;
+    event.query_string_parameters = QueryMap::from(query);
+    event.path_parameters = req.path_parameters.iter().cloned().collect();
+    event.stage_variables = req
+        .stage_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    event.request_context = ctx;
+    event.body = body;
+    event.is_base64_encoded = is_base64_encoded;
+    event
+}
+
+/// The event as JSON exactly as API Gateway sends it: without the fields the crate's type
+/// carries for other payloads (`type`, `methodArn`, `httpMethod`, ...), and without the
+/// optional members API Gateway leaves out when empty.
+pub fn to_json(event: &ApiGatewayV2httpRequest) -> serde_json::Result<Value> {
+    let mut value = serde_json::to_value(event)?;
+    if let Value::Object(map) = &mut value {
+        for key in [
+            "type",
+            "methodArn",
+            "httpMethod",
+            "identitySource",
+            "authorizationToken",
+            "resource",
+        ] {
+            map.remove(key);
+        }
+        if map
+            .get("stageVariables")
+            .is_some_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+        {
+            map.remove("stageVariables");
+        }
+    }
+    Ok(value)
+}

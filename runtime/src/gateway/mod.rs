@@ -1,0 +1,13 @@
+//! The HTTP front door: routing, the request pipeline, events, responses, errors, serving.
+
+pub mod error;
+pub mod event_v1;
+pub mod event_v2;
+pub(crate) mod pipeline;
+pub mod request;
+pub mod response;
+pub mod router;
+pub mod server;
+
+pub use error::GatewayError;
+pub use router::Router;

@@ -1,0 +1,282 @@
+//! The request pipeline, in API Gateway's order. Each stage says why it sits where it does.
+//!
+//! 1. ids: request id and `X-Amzn-Trace-Id` first, so every later error and log line has them.
+//! 2. size limit: before reading the body, so an oversized upload costs nothing.
+//! 3. route match: API → stage → route; unknown routes get 404 / 403 as AWS answers.
+//! 4. body: read within the limit once the route is known to exist.
+//! 5. integration: build the proxy event and invoke the function under the integration timeout.
+//! 6. response mapping: the proxy response, or a gateway error; then the access log.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Limited};
+
+use super::error::GatewayError;
+use super::request::GatewayRequest;
+use super::response::{self, ProxyResponse};
+use super::router::Routed;
+use super::{event_v1, event_v2};
+use crate::config::{ApiKind, Target};
+use crate::invoke::{Invocation, Payload};
+use crate::observe::access_log::AccessRecord;
+use crate::observe::ids;
+use crate::stack::StackInner;
+
+const TRACE_HEADER: &str = "x-amzn-trace-id";
+
+/// Runs one gateway request through every stage.
+pub(crate) async fn handle<B>(
+    stack: &StackInner,
+    req: Request<B>,
+    remote: SocketAddr,
+) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    let started = Instant::now();
+    let time_epoch_ms = stack.clock.now_millis();
+    let (parts, body) = req.into_parts();
+    let trace_id = match parts
+        .headers
+        .get(TRACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(t) if !t.is_empty() => t.to_owned(),
+        _ => ids::trace_id(time_epoch_ms / 1000),
+    };
+    let path = parts.uri.path();
+    let routed = stack.router.route(&parts.method, path);
+    let kind = match &routed {
+        Routed::Route { mount, .. } => mount.kind,
+        Routed::NoRoute(kind) => *kind,
+        Routed::NoApi => ApiKind::Rest,
+    };
+    let request_id = match kind {
+        ApiKind::Http => ids::http_api_request_id(),
+        ApiKind::Rest => ids::uuid(),
+    };
+    let mut route_key = "-";
+    let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
+        let Routed::Route {
+            mount,
+            route,
+            stage_path,
+            params,
+        } = routed
+        else {
+            return Err(match kind {
+                ApiKind::Http if !matches!(routed, Routed::NoApi) => {
+                    (GatewayError::NotFound, "no route matches".into())
+                }
+                _ => (
+                    GatewayError::MissingAuthenticationToken,
+                    "no route matches".into(),
+                ),
+            });
+        };
+        route_key = &route.key.text;
+        let limit = stack.config.server.max_body_bytes;
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit) {
+            return Err((
+                GatewayError::PayloadTooLarge,
+                format!("content-length over {limit} bytes"),
+            ));
+        }
+        let body = match Limited::new(body, limit as usize).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err((
+                    GatewayError::PayloadTooLarge,
+                    format!("body over {limit} bytes"),
+                ))
+            }
+            Err(e) => {
+                return Err((
+                    GatewayError::BadRequest,
+                    format!("reading the body failed: {e}"),
+                ))
+            }
+        };
+        let Target::Function(function_name) = &route.target;
+        let Some(function) = stack.functions.get(function_name.as_str()) else {
+            return Err((
+                GatewayError::BadGateway,
+                format!("function `{function_name}` is not running"),
+            ));
+        };
+        let request = GatewayRequest {
+            method: &parts.method,
+            raw_path: path,
+            stage_path,
+            raw_query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body,
+            protocol: "HTTP/1.1",
+            source_ip: remote.ip().to_string(),
+            request_id: &request_id,
+            time_epoch_ms,
+            route_key: match mount.kind {
+                ApiKind::Http => &route.key.text,
+                ApiKind::Rest => &route.key.resource,
+            },
+            resource: &route.key.resource,
+            path_parameters: params
+                .into_iter()
+                .map(|(k, v)| (k, percent_decode(v)))
+                .collect(),
+            stage: &mount.stage,
+            stage_variables: &mount.variables,
+            api_id: &mount.api_id,
+        };
+        let payload = match mount.kind {
+            ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
+            ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
+        };
+        let mut invocation = Invocation::new(payload);
+        invocation.trace_id = Some(trace_id.clone());
+        let timeout = stack.config.server.integration_timeout;
+        let outcome = match stack
+            .clock
+            .timeout(timeout, function.invoke(invocation))
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let err = match mount.kind {
+                    ApiKind::Http => GatewayError::ServiceUnavailable,
+                    ApiKind::Rest => GatewayError::EndpointTimeout,
+                };
+                return Err((err, format!("integration timed out after {timeout:?}")));
+            }
+        };
+        match outcome.result {
+            Ok(payload) => response::map(mount.kind, payload)
+                .map_err(|e| (GatewayError::BadGateway, e.to_string())),
+            Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
+        }
+    }
+    .await;
+
+    let (mut response, error_message) = match outcome {
+        Ok(proxy) => {
+            let mut response = Response::new(Body::from(proxy.body));
+            *response.status_mut() = proxy.status;
+            *response.headers_mut() = proxy.headers;
+            (response, None)
+        }
+        Err((err, detail)) => {
+            let mut response = Response::new(Body::from(err.body()));
+            *response.status_mut() = err.status();
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Some(t) = err.error_type() {
+                headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
+            }
+            (response, Some(detail))
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(
+            match kind {
+                ApiKind::Http => "apigw-requestid",
+                ApiKind::Rest => "x-amzn-requestid",
+            },
+            v,
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        headers.insert(TRACE_HEADER, v);
+    }
+    if stack.config.logs.access_log {
+        write_access_log(
+            stack,
+            &parts.method,
+            route_key,
+            &request_id,
+            remote,
+            time_epoch_ms,
+            &response,
+            started,
+            error_message.as_deref(),
+        );
+    }
+    response
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_access_log(
+    stack: &StackInner,
+    method: &http::Method,
+    route_key: &str,
+    request_id: &str,
+    remote: SocketAddr,
+    time_epoch_ms: u64,
+    response: &Response<Body>,
+    started: Instant,
+    error_message: Option<&str>,
+) {
+    let request_time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(time_epoch_ms as i64)
+        .unwrap_or_default()
+        .format("%d/%b/%Y:%H:%M:%S +0000")
+        .to_string();
+    let ip = remote.ip().to_string();
+    let response_length = http_body::Body::size_hint(response.body())
+        .exact()
+        .unwrap_or(0) as usize;
+    let record = AccessRecord {
+        request_id,
+        ip: &ip,
+        request_time: &request_time,
+        http_method: method.as_str(),
+        route_key,
+        status: response.status().as_u16(),
+        protocol: "HTTP/1.1",
+        response_length,
+        response_latency: started.elapsed().as_millis() as u64,
+        error_message,
+    };
+    stack.logs.append(
+        ACCESS_LOG_GROUP,
+        &stack.access_stream,
+        time_epoch_ms,
+        [record.to_line()],
+    );
+}
+
+/// The log group access-log lines go to.
+pub const ACCESS_LOG_GROUP: &str = "/aws/apigateway/access-logs";
+
+fn v2_json(event: &(dyn std::any::Any + Send)) -> serde_json::Result<serde_json::Value> {
+    match event.downcast_ref::<ApiGatewayV2httpRequest>() {
+        Some(e) => event_v2::to_json(e),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
+fn v1_json(event: &(dyn std::any::Any + Send)) -> serde_json::Result<serde_json::Value> {
+    match event.downcast_ref::<ApiGatewayProxyRequest>() {
+        Some(e) => event_v1::to_json(e),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
+fn percent_decode(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}

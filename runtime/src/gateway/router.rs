@@ -1,0 +1,213 @@
+//! Finds the API, stage and route for a request path, with API Gateway's precedence: the
+//! longest mount prefix, then literal segments over `{param}` over `{greedy+}`, then a
+//! specific method over `ANY`, and `$default` last.
+
+use std::sync::Arc;
+
+use http::Method;
+
+use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
+
+/// A route ready to serve.
+#[derive(Debug)]
+pub struct CompiledRoute {
+    /// The key as configured.
+    pub key: RouteKey,
+    /// What it invokes.
+    pub target: Target,
+}
+
+/// One stage of one API, mounted at a path prefix.
+#[derive(Debug)]
+pub struct Mount {
+    /// `""` for the root, else `/prefix`.
+    pub prefix: String,
+    /// The API's id.
+    pub api_id: String,
+    /// The API's name.
+    pub api_name: String,
+    /// HTTP or REST.
+    pub kind: ApiKind,
+    /// The stage's name.
+    pub stage: String,
+    /// The stage's variables.
+    pub variables: std::collections::BTreeMap<String, String>,
+    /// The API's routes.
+    pub routes: Arc<Vec<CompiledRoute>>,
+}
+
+/// The result of routing.
+pub enum Routed<'a> {
+    /// A route matched.
+    Route {
+        /// Where.
+        mount: &'a Mount,
+        /// Which route.
+        route: &'a CompiledRoute,
+        /// The path within the stage.
+        stage_path: &'a str,
+        /// Raw (still percent-encoded) path parameter values.
+        params: Vec<(String, &'a str)>,
+    },
+    /// An API claims the path but has no route for it.
+    NoRoute(ApiKind),
+    /// No API claims the path.
+    NoApi,
+}
+
+/// Every mounted stage, longest prefix first.
+#[derive(Debug, Default)]
+pub struct Router {
+    mounts: Vec<Mount>,
+}
+
+impl Router {
+    /// Builds the router for a set of APIs.
+    pub fn new(apis: &[Api]) -> Self {
+        let mut mounts = Vec::new();
+        for api in apis {
+            let routes: Arc<Vec<CompiledRoute>> = Arc::new(
+                api.routes
+                    .iter()
+                    .map(|r| CompiledRoute {
+                        key: r.key.clone(),
+                        target: r.target.clone(),
+                    })
+                    .collect(),
+            );
+            for stage in &api.stages {
+                mounts.push(Mount {
+                    prefix: mount_path(&api.base_path, &stage.name),
+                    api_id: api.id.clone(),
+                    api_name: api.name.clone(),
+                    kind: api.kind,
+                    stage: stage.name.clone(),
+                    variables: stage.variables.clone(),
+                    routes: routes.clone(),
+                });
+            }
+        }
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
+        Router { mounts }
+    }
+
+    /// Routes a request.
+    pub fn route<'a>(&'a self, method: &Method, path: &'a str) -> Routed<'a> {
+        let Some(mount) = self.mounts.iter().find(|m| {
+            m.prefix.is_empty()
+                || (path.starts_with(&m.prefix)
+                    && matches!(path.as_bytes().get(m.prefix.len()), None | Some(b'/')))
+        }) else {
+            return Routed::NoApi;
+        };
+        let stage_path = &path[mount.prefix.len()..];
+        let stage_path = if stage_path.is_empty() {
+            "/"
+        } else {
+            stage_path
+        };
+        let segments: Vec<&str> = split_segments(stage_path);
+        let mut best: Option<(Rank, &CompiledRoute, Params<'_>)> = None;
+        let mut default = None;
+        for route in mount.routes.iter() {
+            if let Some(m) = &route.key.method {
+                if m != method {
+                    continue;
+                }
+            }
+            let Some(pattern) = &route.key.path else {
+                default = Some(route);
+                continue;
+            };
+            if let Some((mut rank, params)) = match_path(pattern, &segments, stage_path) {
+                rank.push(u8::from(route.key.method.is_none()));
+                if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                    best = Some((rank, route, params));
+                }
+            }
+        }
+        match (best, default) {
+            (Some((_, route, params)), _) => Routed::Route {
+                mount,
+                route,
+                stage_path,
+                params,
+            },
+            (None, Some(route)) => Routed::Route {
+                mount,
+                route,
+                stage_path,
+                params: Vec::new(),
+            },
+            (None, None) => Routed::NoRoute(mount.kind),
+        }
+    }
+
+    /// The mounted stages.
+    pub fn mounts(&self) -> &[Mount] {
+        &self.mounts
+    }
+}
+
+/// Lower is more specific: one entry per segment (literal 0, param 1, greedy 2), then ANY.
+type Rank = Vec<u8>;
+/// Path parameter names with their raw values.
+type Params<'a> = Vec<(String, &'a str)>;
+
+fn split_segments(path: &str) -> Vec<&str> {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    if trimmed.is_empty() {
+        Vec::new()
+    } else {
+        trimmed.split('/').collect()
+    }
+}
+
+/// Matches segments against a pattern; returns a rank (lower is more specific) and params.
+fn match_path<'a>(
+    pattern: &[Segment],
+    segments: &[&'a str],
+    path: &'a str,
+) -> Option<(Rank, Params<'a>)> {
+    let mut rank = Vec::with_capacity(pattern.len() + 1);
+    let mut params = Vec::new();
+    for (i, seg) in pattern.iter().enumerate() {
+        match seg {
+            Segment::Literal(lit) => {
+                if segments.get(i)? != lit {
+                    return None;
+                }
+                rank.push(0);
+            }
+            Segment::Param(name) => {
+                let value = segments.get(i).filter(|s| !s.is_empty())?;
+                params.push((name.clone(), *value));
+                rank.push(1);
+            }
+            Segment::Greedy(name) => {
+                if segments.len() <= i || segments[i].is_empty() {
+                    return None;
+                }
+                // The rest of the path, from this segment on, as one value.
+                let offset = offset_of_segment(path, i);
+                params.push((name.clone(), &path[offset..]));
+                rank.push(2);
+                return Some((rank, params));
+            }
+        }
+    }
+    (segments.len() == pattern.len()).then_some((rank, params))
+}
+
+fn offset_of_segment(path: &str, index: usize) -> usize {
+    let mut seen = 0;
+    for (pos, b) in path.bytes().enumerate() {
+        if b == b'/' {
+            if seen == index {
+                return pos + 1;
+            }
+            seen += 1;
+        }
+    }
+    path.len()
+}

@@ -1,0 +1,114 @@
+//! Request ids and X-Ray trace ids.
+//!
+//! Written here rather than taken from `uuid`/`rand`: ids are minted on every request, and a
+//! thread-local SplitMix64 seeded from the OS-randomized `RandomState` is both the cheapest
+//! generator and enough — ids must be unique, not unpredictable.
+
+use std::cell::Cell;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+thread_local! {
+    static STATE: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish() | 1
+}
+
+fn next_u64() -> u64 {
+    STATE.with(|s| {
+        let mut z = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(out: &mut String, mut value: u64, digits: usize) {
+    let mut buf = [0u8; 16];
+    for slot in buf[..digits].iter_mut().rev() {
+        *slot = HEX[(value & 0xf) as usize];
+        value >>= 4;
+    }
+    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
+}
+
+/// A random UUID (version 4 layout), as Lambda and REST APIs use for request ids.
+pub fn uuid() -> String {
+    let (a, b) = (next_u64(), next_u64());
+    let mut s = String::with_capacity(36);
+    push_hex(&mut s, a >> 32, 8);
+    s.push('-');
+    push_hex(&mut s, (a >> 16) & 0xffff, 4);
+    s.push('-');
+    push_hex(&mut s, 0x4000 | (a & 0x0fff), 4);
+    s.push('-');
+    push_hex(&mut s, 0x8000 | ((b >> 48) & 0x3fff), 4);
+    s.push('-');
+    push_hex(&mut s, b & 0xffff_ffff_ffff, 12);
+    s
+}
+
+/// A random hex string of `digits` characters (at most 32).
+pub fn hex(digits: usize) -> String {
+    let mut s = String::with_capacity(digits);
+    let mut left = digits.min(32);
+    while left > 0 {
+        let n = left.min(16);
+        push_hex(&mut s, next_u64(), n);
+        left -= n;
+    }
+    s
+}
+
+/// An HTTP API request id: 15 alphanumeric characters and `=` (`Lp4qzgHLIAMEVbw=`).
+pub fn http_api_request_id() -> String {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let (mut a, mut b) = (next_u64(), next_u64());
+    let mut s = String::with_capacity(16);
+    for i in 0..15 {
+        let word = if i < 8 { &mut a } else { &mut b };
+        s.push(ALPHABET[(*word % 62) as usize] as char);
+        *word /= 62;
+    }
+    s.push('=');
+    s
+}
+
+/// A new X-Ray trace header value: `Root=1-{epoch hex}-{96-bit random}`.
+pub fn trace_id(epoch_seconds: u64) -> String {
+    let mut s = String::with_capacity(40);
+    s.push_str("Root=1-");
+    push_hex(&mut s, epoch_seconds & 0xffff_ffff, 8);
+    s.push('-');
+    s.push_str(&hex(24));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_has_v4_shape_and_is_unique() {
+        let a = uuid();
+        let b = uuid();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn trace_id_has_xray_shape() {
+        let t = trace_id(0x5e6a_1b2c);
+        assert!(t.starts_with("Root=1-5e6a1b2c-"));
+        assert_eq!(t.len(), 7 + 8 + 1 + 24);
+    }
+}

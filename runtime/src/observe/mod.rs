@@ -1,0 +1,23 @@
+//! Observability: log groups, handler log capture, ids, access logs and resident memory.
+
+pub mod access_log;
+pub mod capture;
+pub mod ids;
+pub mod logs;
+mod memory;
+
+pub use logs::{LogEvent, LogStore};
+pub use memory::max_memory_used_mb;
+
+use serde::Deserialize;
+
+/// The format of function logs, as Lambda's `LoggingConfig.LogFormat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum LogFormat {
+    /// Plain text lines (`START RequestId: ...`).
+    #[default]
+    Text,
+    /// Lambda's JSON log format (`{"type":"platform.start",...}`).
+    #[serde(rename = "JSON")]
+    Json,
+}

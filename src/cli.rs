@@ -1,0 +1,188 @@
+//! Command-line parsing and the commands themselves.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use portico_runtime::{Config, Registry, Stack};
+
+pub const USAGE: &str = "usage:
+  portico [serve] [--config PATH] [--listen ADDR]   run the stack (default gateway.toml, 127.0.0.1:3000;
+                                                   PORTICO_LISTEN overrides the config's address)
+  portico validate [PATH]                          check a config file; exit 2 listing every error";
+
+/// A parsed command line.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Serve {
+        config: PathBuf,
+        listen: Option<String>,
+    },
+    Validate {
+        config: PathBuf,
+    },
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let args: Vec<String> = args.collect();
+    let (verb, rest) = match args.first().map(String::as_str) {
+        None => ("serve", &args[..]),
+        Some(flag) if flag.starts_with("--") => ("serve", &args[..]),
+        Some(verb) => (verb, &args[1..]),
+    };
+    match verb {
+        "serve" => {
+            let mut config = PathBuf::from("gateway.toml");
+            let mut listen = None;
+            let mut it = rest.iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--config" => config = it.next().ok_or("--config needs a path")?.into(),
+                    "--listen" => {
+                        listen = Some(it.next().ok_or("--listen needs an address")?.clone())
+                    }
+                    other => return Err(format!("unknown argument `{other}`")),
+                }
+            }
+            Ok(Command::Serve { config, listen })
+        }
+        "validate" => match rest {
+            [] => Ok(Command::Validate {
+                config: "gateway.toml".into(),
+            }),
+            [path] => Ok(Command::Validate {
+                config: path.into(),
+            }),
+            _ => Err("validate takes one path".into()),
+        },
+        "help" | "-h" | "--help" => Ok(Command::Help),
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// Runs a command to completion.
+pub async fn run(command: Command, registry: &Registry) -> ExitCode {
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::Validate { config } => match Config::load(&config, registry) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve { config, listen } => serve(config, listen, registry).await,
+    }
+}
+
+async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> ExitCode {
+    let config = match Config::load(&path, registry) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    let listen = listen.or_else(|| std::env::var("PORTICO_LISTEN").ok());
+    let addr: SocketAddr = match listen {
+        Some(text) => match text.parse() {
+            Ok(addr) => addr,
+            Err(_) => {
+                eprintln!("`{text}` is not an address like 127.0.0.1:3000");
+                return ExitCode::from(2);
+            }
+        },
+        None => config.server.listen,
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let stack = Stack::builder(config, registry).build();
+    tracing::info!(config = %path.display(), "portico listening on http://{local}");
+    match portico_runtime::serve(stack, listener, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("portico stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> impl Iterator<Item = String> {
+        a.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(
+            parse(args(&[])).unwrap(),
+            Command::Serve {
+                config: "gateway.toml".into(),
+                listen: None
+            }
+        );
+        assert_eq!(
+            parse(args(&["--listen", "127.0.0.1:0"])).unwrap(),
+            Command::Serve {
+                config: "gateway.toml".into(),
+                listen: Some("127.0.0.1:0".into())
+            }
+        );
+        assert_eq!(
+            parse(args(&["validate", "x.toml"])).unwrap(),
+            Command::Validate {
+                config: "x.toml".into()
+            }
+        );
+        assert!(parse(args(&["serve", "--bogus"])).is_err());
+        assert!(parse(args(&["frobnicate"])).is_err());
+    }
+}
