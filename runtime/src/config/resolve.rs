@@ -65,7 +65,9 @@ pub(super) fn resolve(
             apis,
         })
     } else {
-        Err(ConfigErrors(errors.list))
+        let mut list = errors.list;
+        list.sort_by_key(|e| (e.line, e.column));
+        Err(ConfigErrors(list))
     }
 }
 
