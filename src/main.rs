@@ -2,6 +2,11 @@
 
 mod cli;
 
+// mimalloc: the gateway allocates a few small objects per request, and glibc malloc costs a
+// third of the in-process pipeline time (benches/pipeline.rs: 11.6 µs → 7.2 µs per request).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 #[tokio::main]

@@ -31,6 +31,7 @@ pub(crate) struct StackInner {
     pub(crate) logs: Arc<LogStore>,
     pub(crate) clock: Clock,
     pub(crate) access_stream: Arc<str>,
+    pub(crate) access_log: Arc<crate::observe::LogGroup>,
     control: axum::Router,
 }
 
@@ -86,6 +87,7 @@ impl<'a> StackBuilder<'a> {
         let router = Router::new(&config.apis);
         let inner = Arc::new_cyclic(|weak| StackInner {
             control: crate::aws::router(weak.clone()),
+            access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
             config,
             router,
             functions,

@@ -8,6 +8,7 @@
 //! 6. response mapping: the proxy response, or a gateway error; then the access log.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
@@ -203,59 +204,25 @@ where
         headers.insert(TRACE_HEADER, v);
     }
     if stack.config.logs.access_log {
-        write_access_log(
-            stack,
-            &parts.method,
-            route_key,
-            &request_id,
-            remote,
-            time_epoch_ms,
-            &response,
-            started,
-            error_message.as_deref(),
-        );
+        let record = AccessRecord {
+            route_key: route_key.to_owned(),
+            request_id,
+            ip: remote.ip(),
+            time_ms: time_epoch_ms,
+            http_method: parts.method,
+            status: response.status().as_u16(),
+            protocol: "HTTP/1.1",
+            response_length: http_body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0),
+            response_latency_ms: started.elapsed().as_millis() as u64,
+            error_message,
+        };
+        stack
+            .access_log
+            .push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_access_log(
-    stack: &StackInner,
-    method: &http::Method,
-    route_key: &str,
-    request_id: &str,
-    remote: SocketAddr,
-    time_epoch_ms: u64,
-    response: &Response<Body>,
-    started: Instant,
-    error_message: Option<&str>,
-) {
-    let request_time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(time_epoch_ms as i64)
-        .unwrap_or_default()
-        .format("%d/%b/%Y:%H:%M:%S +0000")
-        .to_string();
-    let ip = remote.ip().to_string();
-    let response_length = http_body::Body::size_hint(response.body())
-        .exact()
-        .unwrap_or(0) as usize;
-    let record = AccessRecord {
-        request_id,
-        ip: &ip,
-        request_time: &request_time,
-        http_method: method.as_str(),
-        route_key,
-        status: response.status().as_u16(),
-        protocol: "HTTP/1.1",
-        response_length,
-        response_latency: started.elapsed().as_millis() as u64,
-        error_message,
-    };
-    stack.logs.append(
-        ACCESS_LOG_GROUP,
-        &stack.access_stream,
-        time_epoch_ms,
-        [record.to_line()],
-    );
 }
 
 /// The log group access-log lines go to.

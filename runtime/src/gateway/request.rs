@@ -95,10 +95,7 @@ impl GatewayRequest<'_> {
 
     /// `12/Mar/2020:19:03:58 +0000`, API Gateway's request time format.
     pub fn request_time(&self) -> String {
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.time_epoch_ms as i64)
-            .unwrap_or_default()
-            .format("%d/%b/%Y:%H:%M:%S +0000")
-            .to_string()
+        crate::observe::timefmt::clf(self.time_epoch_ms)
     }
 }
 

@@ -39,6 +39,7 @@ pub struct Context {
     pub identity: Option<serde_json::Value>,
     /// The function's name, memory, version and log location.
     pub env_config: Arc<FunctionConfig>,
+    pub(crate) lambda_config: Arc<lambda_runtime::Config>,
     /// The function's configured environment variables.
     pub environment: Arc<HashMap<String, String>>,
     pub(crate) clock: Clock,
@@ -72,13 +73,7 @@ impl Context {
             .identity
             .clone()
             .and_then(|v| serde_json::from_value(v).ok());
-        ctx.env_config = Arc::new(lambda_runtime::Config {
-            function_name: self.env_config.function_name.clone(),
-            memory: self.env_config.memory_mb as i32,
-            version: self.env_config.version.clone(),
-            log_stream: self.env_config.log_stream.clone(),
-            log_group: self.env_config.log_group.clone(),
-        });
+        ctx.env_config = self.lambda_config.clone();
         ctx
     }
 }

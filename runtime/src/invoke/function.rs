@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::handler::ErasedHandler;
-use super::report::{invocation_lines, Report};
+use super::report::InvocationRecord;
 use super::{Context, FunctionConfig, FunctionError, Payload};
-use crate::observe::{self, ids, LogFormat, LogStore};
+use crate::observe::logs::{LogGroup, LogRecord};
+use crate::observe::{self, ids, timefmt, LogFormat, LogStore};
 use crate::Clock;
 
 /// The account id every ARN of the local stack carries.
@@ -89,10 +90,11 @@ pub struct Function {
     settings: FunctionSettings,
     handler: Arc<dyn ErasedHandler>,
     env_config: Arc<FunctionConfig>,
+    lambda_config: Arc<lambda_runtime::Config>,
     environment: Arc<HashMap<String, String>>,
     log_stream: Arc<str>,
     version: Arc<str>,
-    logs: Arc<LogStore>,
+    log_group: Arc<LogGroup>,
     clock: Clock,
 }
 
@@ -105,7 +107,7 @@ impl Function {
         clock: Clock,
     ) -> Self {
         let version: Arc<str> = Arc::from("$LATEST");
-        let date = chrono::DateTime::<chrono::Utc>::from(clock.now()).format("%Y/%m/%d");
+        let date = timefmt::slash_date(clock.now_millis());
         let log_stream: Arc<str> = Arc::from(format!("{date}/[{version}]{}", ids::hex(32)));
         let env_config = Arc::new(FunctionConfig {
             function_name: name.to_owned(),
@@ -114,7 +116,16 @@ impl Function {
             log_group: format!("/aws/lambda/{name}"),
             log_stream: log_stream.to_string(),
         });
+        let lambda_config = Arc::new(lambda_runtime::Config {
+            function_name: env_config.function_name.clone(),
+            memory: env_config.memory_mb as i32,
+            version: env_config.version.clone(),
+            log_stream: env_config.log_stream.clone(),
+            log_group: env_config.log_group.clone(),
+        });
         Function {
+            log_group: logs.group(&env_config.log_group),
+            lambda_config,
             name: name.to_owned(),
             arn: function_arn(name),
             environment: Arc::new(settings.environment.clone()),
@@ -123,7 +134,6 @@ impl Function {
             env_config,
             log_stream,
             version,
-            logs,
             clock,
         }
     }
@@ -162,6 +172,7 @@ impl Function {
             client_context: invocation.client_context,
             identity: None,
             env_config: self.env_config.clone(),
+            lambda_config: self.lambda_config.clone(),
             environment: self.environment.clone(),
             clock: self.clock.clone(),
         };
@@ -184,27 +195,22 @@ impl Function {
         } else {
             started.elapsed().as_secs_f64() * 1000.0
         };
-        let time = chrono::DateTime::<chrono::Utc>::from(self.clock.now())
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string();
-        let report = Report {
-            request_id: &request_id,
-            version: &self.version,
+        let record = InvocationRecord {
+            format: self.settings.log_format,
+            time_ms: start_ms,
+            request_id: request_id.clone(),
+            version: self.version.clone(),
             duration_ms,
             memory_mb: self.settings.memory_mb,
             max_memory_used_mb: observe::max_memory_used_mb(),
             init_duration_ms: None,
             timed_out_after,
-            error: result.as_ref().err(),
+            error: result.as_ref().err().cloned(),
+            captured,
         };
-        let lines = invocation_lines(self.settings.log_format, &time, &report, captured);
-        let log_tail = invocation.want_log_tail.then(|| tail(&lines));
-        self.logs.append(
-            &self.env_config.log_group,
-            &self.log_stream,
-            self.clock.now_millis(),
-            lines,
-        );
+        let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
+        self.log_group
+            .push_record(&self.log_stream, start_ms, Arc::new(record));
         Outcome {
             request_id,
             executed_version: self.version.clone(),

@@ -1,37 +1,54 @@
-//! One access-log line per gateway request, in API Gateway's JSON preset.
+//! One access-log line per gateway request, in API Gateway's JSON preset. Stored as a record;
+//! the JSON is written only when the log is read or mirrored.
 
-use serde::Serialize;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use super::logs::LogRecord;
+use super::timefmt;
 
 /// The `$context` values an access-log line reports.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessRecord<'a> {
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
     /// `$context.requestId`
-    pub request_id: &'a str,
+    pub request_id: String,
     /// `$context.identity.sourceIp`
-    pub ip: &'a str,
-    /// `$context.requestTime`
-    pub request_time: &'a str,
+    pub ip: IpAddr,
+    /// Request time, ms since the epoch (`$context.requestTime`).
+    pub time_ms: u64,
     /// `$context.httpMethod`
-    pub http_method: &'a str,
+    pub http_method: http::Method,
     /// `$context.routeKey`
-    pub route_key: &'a str,
+    pub route_key: String,
     /// `$context.status`
     pub status: u16,
     /// `$context.protocol`
-    pub protocol: &'a str,
+    pub protocol: &'static str,
     /// `$context.responseLength`
-    pub response_length: usize,
+    pub response_length: u64,
     /// `$context.responseLatency` in ms
-    pub response_latency: u64,
-    /// `$context.integrationErrorMessage` / `$context.error.message`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<&'a str>,
+    pub response_latency_ms: u64,
+    /// `$context.error.message` detail, when the gateway answered with an error.
+    pub error_message: Option<String>,
 }
 
-impl AccessRecord<'_> {
-    /// The line as written to the access log.
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+impl LogRecord for AccessRecord {
+    fn lines(&self) -> Vec<String> {
+        let mut line = json!({
+            "requestId": self.request_id,
+            "ip": self.ip.to_string(),
+            "requestTime": timefmt::clf(self.time_ms),
+            "httpMethod": self.http_method.as_str(),
+            "routeKey": self.route_key,
+            "status": self.status,
+            "protocol": self.protocol,
+            "responseLength": self.response_length,
+            "responseLatency": self.response_latency_ms,
+        });
+        if let Some(message) = &self.error_message {
+            line["errorMessage"] = json!(message);
+        }
+        vec![line.to_string()]
     }
 }

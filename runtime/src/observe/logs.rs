@@ -1,15 +1,24 @@
-//! CloudWatch-style log groups: bounded in memory, mirrored to stdout by a writer thread so
-//! request handling never blocks on the terminal.
+//! CloudWatch-style log groups, bounded in memory and mirrored to stdout by a writer thread.
+//!
+//! Requests store structured records (an invocation's platform lines, an access record) and
+//! the text is produced only when someone reads it or the stdout mirror prints it, so logging
+//! costs the hot path one short lock and no formatting.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// How many events each log group keeps in memory.
-const EVENTS_PER_GROUP: usize = 10_000;
+/// How many entries (lines or records) each log group keeps in memory.
+const ENTRIES_PER_GROUP: usize = 10_000;
 
-/// One log line in a group.
+/// Something that becomes one or more log lines when read.
+pub trait LogRecord: Send + Sync + 'static {
+    /// The lines, in order.
+    fn lines(&self) -> Vec<String>;
+}
+
+/// One log line in a group, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEvent {
     /// Milliseconds since the Unix epoch.
@@ -20,67 +29,97 @@ pub struct LogEvent {
     pub message: String,
 }
 
+#[derive(Clone)]
+enum Body {
+    Line(String),
+    Record(Arc<dyn LogRecord>),
+}
+
+struct Entry {
+    timestamp: u64,
+    stream: Arc<str>,
+    body: Body,
+}
+
+/// One log group; keep the handle to append without looking the group up again.
+pub struct LogGroup {
+    entries: Mutex<VecDeque<Entry>>,
+    stdout: Option<mpsc::Sender<Body>>,
+}
+
+impl LogGroup {
+    /// Appends a plain line.
+    pub fn push_line(&self, stream: &Arc<str>, timestamp: u64, line: String) {
+        self.push(stream, timestamp, Body::Line(line));
+    }
+
+    /// Appends a record whose lines are produced when read.
+    pub fn push_record(&self, stream: &Arc<str>, timestamp: u64, record: Arc<dyn LogRecord>) {
+        self.push(stream, timestamp, Body::Record(record));
+    }
+
+    fn push(&self, stream: &Arc<str>, timestamp: u64, body: Body) {
+        if let Some(tx) = &self.stdout {
+            let _ = tx.send(body.clone());
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() == ENTRIES_PER_GROUP {
+            entries.pop_front();
+        }
+        entries.push_back(Entry {
+            timestamp,
+            stream: stream.clone(),
+            body,
+        });
+    }
+
+    /// Every line, oldest first.
+    pub fn events(&self) -> Vec<LogEvent> {
+        let entries: Vec<(u64, Arc<str>, Body)> = {
+            let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            guard
+                .iter()
+                .map(|e| (e.timestamp, e.stream.clone(), e.body.clone()))
+                .collect()
+        };
+        let mut events = Vec::with_capacity(entries.len());
+        for (timestamp, stream, body) in entries {
+            match body {
+                Body::Line(message) => events.push(LogEvent {
+                    timestamp,
+                    stream,
+                    message,
+                }),
+                Body::Record(record) => {
+                    events.extend(record.lines().into_iter().map(|message| LogEvent {
+                        timestamp,
+                        stream: stream.clone(),
+                        message,
+                    }))
+                }
+            }
+        }
+        events
+    }
+}
+
 /// Every log group of the stack.
 pub struct LogStore {
-    groups: RwLock<HashMap<String, Arc<Mutex<VecDeque<LogEvent>>>>>,
-    stdout: Option<mpsc::Sender<String>>,
+    groups: RwLock<HashMap<String, Arc<LogGroup>>>,
+    stdout: Option<mpsc::Sender<Body>>,
 }
 
 impl LogStore {
     /// A store that also prints every line to stdout when `mirror_to_stdout` is set.
     pub fn new(mirror_to_stdout: bool) -> Self {
-        let stdout = mirror_to_stdout.then(spawn_stdout_writer);
         LogStore {
             groups: RwLock::new(HashMap::new()),
-            stdout,
+            stdout: mirror_to_stdout.then(spawn_stdout_writer),
         }
     }
 
-    /// Appends lines to one stream of a group, in order.
-    pub fn append<I>(&self, group: &str, stream: &Arc<str>, timestamp: u64, lines: I)
-    where
-        I: IntoIterator<Item = String>,
-    {
-        let group_events = self.group(group);
-        let mut events = group_events.lock().unwrap_or_else(|p| p.into_inner());
-        for message in lines {
-            if let Some(tx) = &self.stdout {
-                let _ = tx.send(message.clone());
-            }
-            if events.len() == EVENTS_PER_GROUP {
-                events.pop_front();
-            }
-            events.push_back(LogEvent {
-                timestamp,
-                stream: stream.clone(),
-                message,
-            });
-        }
-    }
-
-    /// The events of a group, oldest first (empty for an unknown group).
-    pub fn events(&self, group: &str) -> Vec<LogEvent> {
-        let groups = self.groups.read().unwrap_or_else(|p| p.into_inner());
-        match groups.get(group) {
-            Some(events) => events
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .cloned()
-                .collect(),
-            None => Vec::new(),
-        }
-    }
-
-    /// The names of all groups.
-    pub fn group_names(&self) -> Vec<String> {
-        let groups = self.groups.read().unwrap_or_else(|p| p.into_inner());
-        let mut names: Vec<String> = groups.keys().cloned().collect();
-        names.sort();
-        names
-    }
-
-    fn group(&self, name: &str) -> Arc<Mutex<VecDeque<LogEvent>>> {
+    /// The group called `name`, created on first use.
+    pub fn group(&self, name: &str) -> Arc<LogGroup> {
         if let Some(g) = self
             .groups
             .read()
@@ -90,22 +129,70 @@ impl LogStore {
             return g.clone();
         }
         let mut groups = self.groups.write().unwrap_or_else(|p| p.into_inner());
-        groups.entry(name.to_owned()).or_default().clone()
+        groups
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(LogGroup {
+                    entries: Mutex::new(VecDeque::new()),
+                    stdout: self.stdout.clone(),
+                })
+            })
+            .clone()
+    }
+
+    /// Appends lines to one stream of a group, in order.
+    pub fn append<I>(&self, group: &str, stream: &Arc<str>, timestamp: u64, lines: I)
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let group = self.group(group);
+        for line in lines {
+            group.push_line(stream, timestamp, line);
+        }
+    }
+
+    /// The lines of a group, oldest first (empty for an unknown group).
+    pub fn events(&self, group: &str) -> Vec<LogEvent> {
+        let group = self
+            .groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(group)
+            .cloned();
+        group.map(|g| g.events()).unwrap_or_default()
+    }
+
+    /// The names of all groups, sorted.
+    pub fn group_names(&self) -> Vec<String> {
+        let groups = self.groups.read().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = groups.keys().cloned().collect();
+        names.sort();
+        names
     }
 }
 
-fn spawn_stdout_writer() -> mpsc::Sender<String> {
-    let (tx, rx) = mpsc::channel::<String>();
+fn spawn_stdout_writer() -> mpsc::Sender<Body> {
+    let (tx, rx) = mpsc::channel::<Body>();
     let _ = std::thread::Builder::new()
         .name("portico-log-writer".into())
         .spawn(move || {
             let stdout = std::io::stdout();
+            let write = |out: &mut std::io::StdoutLock<'_>, body: Body| match body {
+                Body::Line(line) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                Body::Record(record) => {
+                    for line in record.lines() {
+                        let _ = writeln!(out, "{line}");
+                    }
+                }
+            };
             while let Ok(first) = rx.recv() {
                 let mut out = stdout.lock();
-                let _ = writeln!(out, "{first}");
+                write(&mut out, first);
                 // Drain whatever queued meanwhile before flushing: one write per burst.
-                while let Ok(line) = rx.try_recv() {
-                    let _ = writeln!(out, "{line}");
+                while let Ok(body) = rx.try_recv() {
+                    write(&mut out, body);
                 }
                 let _ = out.flush();
             }
@@ -117,19 +204,37 @@ fn spawn_stdout_writer() -> mpsc::Sender<String> {
 mod tests {
     use super::*;
 
+    struct Two;
+    impl LogRecord for Two {
+        fn lines(&self) -> Vec<String> {
+            vec!["a".into(), "b".into()]
+        }
+    }
+
     #[test]
-    fn groups_keep_lines_in_order_and_bounded() {
+    fn groups_keep_entries_in_order_and_bounded() {
         let store = LogStore::new(false);
         let stream: Arc<str> = Arc::from("s");
         store.append(
             "/g",
             &stream,
             1,
-            (0..EVENTS_PER_GROUP + 5).map(|i| i.to_string()),
+            (0..ENTRIES_PER_GROUP + 5).map(|i| i.to_string()),
         );
         let events = store.events("/g");
-        assert_eq!(events.len(), EVENTS_PER_GROUP);
+        assert_eq!(events.len(), ENTRIES_PER_GROUP);
         assert_eq!(events[0].message, "5");
         assert!(store.events("/nope").is_empty());
+    }
+
+    #[test]
+    fn records_expand_into_their_lines() {
+        let store = LogStore::new(false);
+        let stream: Arc<str> = Arc::from("s");
+        let group = store.group("/r");
+        group.push_line(&stream, 1, "first".into());
+        group.push_record(&stream, 2, Arc::new(Two));
+        let lines: Vec<String> = store.events("/r").into_iter().map(|e| e.message).collect();
+        assert_eq!(lines, ["first", "a", "b"]);
     }
 }

@@ -5,8 +5,9 @@ pub mod capture;
 pub mod ids;
 pub mod logs;
 mod memory;
+pub mod timefmt;
 
-pub use logs::{LogEvent, LogStore};
+pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
 pub use memory::max_memory_used_mb;
 
 use serde::Deserialize;

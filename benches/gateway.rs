@@ -1,0 +1,94 @@
+//! Portico → in-process `hello` vs a bare hyper server answering the same bytes, loaded by wrk
+//! at 16 and 64 connections in one run. Prints requests/s, p50/p99, CPU µs per request and
+//! the ratios. Run: `cargo bench --bench gateway` (needs `wrk`; BENCH_SECONDS sets the length).
+
+mod support;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use portico_runtime::{Config, Registry, Stack};
+
+const BODY: &[u8] = br#"{"message":"Hello, bench!"}"#;
+
+const TOML: &str = r#"
+[logs]
+stdout = false
+access_log = true
+
+[apis.bench]
+type = "http"
+[[apis.bench.routes]]
+route = "GET /hello/{name}"
+function = "hello"
+"#;
+
+fn main() {
+    support::require_wrk();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (hyper_addr, portico_addr) = runtime.block_on(async {
+        let mut registry = Registry::new();
+        portico_functions::register_all(&mut registry);
+        let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
+        let stack = Stack::builder(config, &registry).build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let portico_addr = listener.local_addr().unwrap();
+        tokio::spawn(portico_runtime::serve(
+            stack,
+            listener,
+            std::future::pending(),
+        ));
+        (support::bare_hyper(BODY).await, portico_addr)
+    });
+    // Both answer the same bytes.
+    let check = std::process::Command::new("curl")
+        .args(["-s", &format!("http://{portico_addr}/hello/bench")])
+        .output();
+    if let Ok(out) = check {
+        assert_eq!(
+            out.stdout, BODY,
+            "portico must answer the same body as the baseline"
+        );
+    }
+    println!(
+        "gateway benchmark: {} s per run, wrk -t2",
+        support::seconds()
+    );
+    for connections in [16, 64] {
+        if std::env::var("BENCH_ONLY").as_deref() == Ok("portico") {
+            let portico = support::wrk(
+                &format!("http://{portico_addr}/hello/bench"),
+                connections,
+                &[],
+            );
+            support::row(
+                "portico -> hello (in-process)",
+                connections,
+                &portico,
+                &portico,
+            );
+            continue;
+        }
+        let base = support::wrk(
+            &format!("http://{hyper_addr}/hello/bench"),
+            connections,
+            &[],
+        );
+        let portico = support::wrk(
+            &format!("http://{portico_addr}/hello/bench"),
+            connections,
+            &[],
+        );
+        support::row("bare hyper (baseline)", connections, &base, &base);
+        support::row(
+            "portico -> hello (in-process)",
+            connections,
+            &portico,
+            &base,
+        );
+    }
+    drop(runtime);
+}

@@ -1,0 +1,157 @@
+//! Shared bench plumbing: a bare hyper baseline server, wrk runs, and CPU accounting.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub requests_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub non_2xx: u64,
+    pub cpu_us_per_request: f64,
+}
+
+/// Seconds per wrk run (`BENCH_SECONDS`, default 5).
+pub fn seconds() -> u64 {
+    std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
+
+/// Exits with a clear message when wrk is not installed.
+pub fn require_wrk() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("this benchmark needs wrk: apt-get install wrk");
+        std::process::exit(2);
+    }
+}
+
+/// Serves `body` with `content-type: application/json` for every request: the upper bound.
+pub async fn bare_hyper(body: &'static [u8]) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| async move {
+                    let mut res = hyper::Response::new(Full::new(Bytes::from_static(body)));
+                    res.headers_mut().insert(
+                        "content-type",
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    );
+                    Ok::<_, std::convert::Infallible>(res)
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Runs wrk against `url` and reads its figures, with this process's CPU time per request.
+pub fn wrk(url: &str, connections: u32, extra: &[&str]) -> Measured {
+    let cpu_before = process_cpu();
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{}s", seconds()),
+            "--latency",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("wrk runs");
+    let cpu = process_cpu() - cpu_before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let requests_per_sec = find_after(&text, "Requests/sec:").unwrap_or(0.0);
+    let total_requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let non_2xx = find_after(&text, "Non-2xx or 3xx responses:").unwrap_or(0.0) as u64;
+    Measured {
+        requests_per_sec,
+        p50_us: latency(&text, "50%"),
+        p99_us: latency(&text, "99%"),
+        non_2xx,
+        cpu_us_per_request: if total_requests > 0.0 {
+            cpu.as_secs_f64() * 1e6 / total_requests
+        } else {
+            0.0
+        },
+    }
+}
+
+fn find_after(text: &str, label: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+fn latency(text: &str, pct: &str) -> f64 {
+    let Some(value) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(pct))
+        .map(str::trim)
+    else {
+        return 0.0;
+    };
+    let (num, unit) = value.split_at(
+        value
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(value.len()),
+    );
+    let num: f64 = num.parse().unwrap_or(0.0);
+    match unit {
+        "us" => num,
+        "ms" => num * 1e3,
+        "s" => num * 1e6,
+        _ => num,
+    }
+}
+
+/// User + system CPU time of this process so far.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // Linux reports in clock ticks of 1/100 s on every platform this runs on.
+    Duration::from_millis(ticks * 10)
+}
+
+/// Prints one row of a results table.
+pub fn row(name: &str, connections: u32, m: &Measured, baseline: &Measured) {
+    println!(
+        "{name:<34} c={connections:<3} {:>10.0} req/s  p50 {:>7.0} µs  p99 {:>7.0} µs  {:>6.1} µs CPU/req  ratio {:>5.2}  p99 +{:>6.0} µs{}",
+        m.requests_per_sec,
+        m.p50_us,
+        m.p99_us,
+        m.cpu_us_per_request,
+        m.requests_per_sec / baseline.requests_per_sec.max(1.0),
+        (m.p99_us - baseline.p99_us).max(0.0),
+        if m.non_2xx > 0 { format!("  ({} non-2xx!)", m.non_2xx) } else { String::new() }
+    );
+}
