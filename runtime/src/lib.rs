@@ -2,5 +2,6 @@
 
 pub mod clock;
 pub mod store;
+pub mod traffic;
 
 pub use clock::Clock;
