@@ -2,7 +2,6 @@
 //! response bodies exactly as API Gateway returns them (camelCase, dates in epoch seconds,
 //! lists under `item`, usage under `values`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +14,9 @@ use super::error::TrafficError;
 use super::keys::{ApiKey, NewApiKey};
 use super::plan::UsagePlan;
 use super::usage::UsageReport;
+use super::wire::{
+    ApiKeyBody, ApiStageBody, QuotaBody, ThrottleBody, UsagePlanBody, UsagePlanKeyBody,
+};
 
 /// API Gateway's default and largest page sizes.
 const DEFAULT_LIMIT: usize = 25;
@@ -68,100 +70,6 @@ pub struct ItemPage<T> {
     /// Token for the next page; absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
-}
-
-/// An `ApiKey` resource.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyBody {
-    /// Identifier.
-    pub id: String,
-    /// The secret value, only when asked for (and on create).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Display name.
-    pub name: String,
-    /// Description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Whether the key is enabled.
-    pub enabled: bool,
-    /// Epoch seconds.
-    pub created_date: u64,
-    /// Epoch seconds.
-    pub last_updated_date: u64,
-    /// `restApiId/stageName` strings.
-    pub stage_keys: Vec<String>,
-}
-
-/// A `UsagePlan` resource.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UsagePlanBody {
-    /// Identifier.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Covered API stages.
-    pub api_stages: Vec<ApiStageBody>,
-    /// Per-key throttle.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub throttle: Option<ThrottleBody>,
-    /// Per-key quota.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quota: Option<QuotaBody>,
-}
-
-/// An `ApiStage` of a usage plan; route throttles are keyed `"/path/METHOD"` as in AWS.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiStageBody {
-    /// The API id.
-    pub api_id: String,
-    /// The stage name.
-    pub stage: String,
-    /// Per-method throttles.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub throttle: BTreeMap<String, ThrottleBody>,
-}
-
-/// `ThrottleSettings`.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThrottleBody {
-    /// Bucket size.
-    pub burst_limit: i64,
-    /// Requests per second.
-    pub rate_limit: f64,
-}
-
-/// `QuotaSettings`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QuotaBody {
-    /// Requests per period.
-    pub limit: u64,
-    /// Start-day offset.
-    pub offset: u32,
-    /// `DAY`, `WEEK` or `MONTH`.
-    pub period: &'static str,
-}
-
-/// A `UsagePlanKey` resource.
-#[derive(Debug, Clone, Serialize)]
-pub struct UsagePlanKeyBody {
-    /// The key id.
-    pub id: String,
-    /// Always `API_KEY`.
-    #[serde(rename = "type")]
-    pub key_type: &'static str,
-    /// The key value.
-    pub value: String,
-    /// The key name.
-    pub name: String,
 }
 
 impl TrafficControl {

@@ -17,6 +17,7 @@ mod quota;
 mod throttle;
 mod usage;
 mod validate;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -29,12 +30,12 @@ pub use config::{
 pub use control::{Admission, TrafficControl};
 pub use error::{ForbiddenReason, ThrottleLevel, TrafficError, TrafficRejection};
 pub use keys::{ApiKey, ApiKeys, KeyValue, NewApiKey};
-pub use manage::{
-    ApiKeyBody, ApiStageBody, CreateApiKeyRequest, ItemPage, Page, QuotaBody, StageKey,
-    ThrottleBody, UsagePlanBody, UsagePlanKeyBody,
-};
+pub use manage::{CreateApiKeyRequest, ItemPage, Page, StageKey};
 pub use period::QuotaPeriod;
 pub use plan::{PlanQuota, PlanStage, UsagePlan};
 pub use quota::Quotas;
 pub use throttle::Throttles;
 pub use usage::{Usage, UsageReport, MAX_USAGE_DAYS, USAGE_RETENTION};
+pub use wire::{
+    ApiKeyBody, ApiStageBody, QuotaBody, ThrottleBody, UsagePlanBody, UsagePlanKeyBody,
+};

@@ -158,7 +158,7 @@ fn check_throttle(issues: &mut Issues, path: &str, t: &ThrottleSettings) {
     if t.burst_limit < 1 || t.burst_limit > i64::from(u32::MAX) {
         issues.push(
             &format!("{path}.burst_limit"),
-            format!("must be at least 1, got {}", t.burst_limit),
+            format!("must be between 1 and {}, got {}", u32::MAX, t.burst_limit),
         );
     } else if t.rate_limit.is_finite() && (t.burst_limit as f64) < t.rate_limit {
         issues.push(
