@@ -76,3 +76,27 @@ fn a_key_may_join_only_one_plan_per_stage() {
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].path, "api_keys[0].usage_plans[1]");
 }
+
+#[test]
+fn traffic_control_refuses_invalid_config_with_every_issue() {
+    let config: TrafficConfig = toml::from_str(
+        r#"
+        [[api_keys]]
+        name = "k"
+        value = "short"
+        usage_plans = ["missing"]
+        "#,
+    )
+    .unwrap();
+    let clock = clock();
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let Err(TrafficError::InvalidConfig(issues)) = TrafficControl::new(&config, store, clock)
+    else {
+        panic!("invalid config accepted");
+    };
+    assert_eq!(issues.len(), 2);
+    let err = TrafficError::InvalidConfig(issues);
+    assert_eq!(err.status_and_type(), (400, "BadRequestException"));
+    assert!(err.to_string().contains("api_keys[0].value"));
+    assert!(err.to_string().contains("unknown usage plan `missing`"));
+}
