@@ -175,3 +175,36 @@ async fn hundred_concurrent_misses_fill_once() {
         }
     );
 }
+
+#[tokio::test]
+async fn concurrent_misses_share_an_uncacheable_fill() {
+    let clock = clock();
+    let stage = Arc::new(stage(&clock, 1 << 20));
+    let route = Arc::new(route(&stage, None, &[]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let k = key(&route, &[], &HeaderMap::new());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (stage, route, calls, k) = (stage.clone(), route.clone(), calls.clone(), k.clone());
+            tokio::spawn(async move {
+                let fill = async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    for _ in 0..50 {
+                        tokio::task::yield_now().await;
+                    }
+                    CachedResponse::new(StatusCode::BAD_GATEWAY, "down")
+                };
+                stage.get_or_fill(&route, k, fill).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (body, status) = task.await.unwrap();
+        assert_eq!(
+            (body.status, status),
+            (StatusCode::BAD_GATEWAY, CacheStatus::Uncacheable)
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(stage.entry_count().await, 0);
+}
