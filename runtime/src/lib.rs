@@ -4,12 +4,15 @@
 //! [`serve`] it on a listener.
 
 pub mod aws;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod gateway;
 pub mod invoke;
 pub mod observe;
 mod stack;
+pub mod store;
+pub mod traffic;
 
 pub use clock::Clock;
 pub use config::Config;
@@ -18,3 +21,6 @@ pub use stack::{serve, Stack, StackBuilder};
 
 /// Re-exported so user crates register `lambda_runtime`-style handlers without naming it.
 pub use lambda_runtime::{Diagnostic, LambdaEvent};
+
+/// Re-exported so user crates implement [`Handler`] without naming `async-trait`.
+pub use async_trait::async_trait;

@@ -1,0 +1,122 @@
+//! Cache keys: method, resource path and only the configured request parameters.
+
+use http::{HeaderMap, Method};
+
+use super::error::CacheError;
+
+/// A cache key. Two requests share an entry exactly when their keys are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey(Box<str>);
+
+impl CacheKey {
+    /// The key's length in bytes, charged to the cache's capacity.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the key is empty (never, for keys built by [`CacheKeySpec`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Which request parameters split cache entries, parsed from API Gateway's
+/// `method.request.{path|querystring|header}.NAME` spelling. Names are kept sorted so the
+/// key does not depend on the order they were configured or sent in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheKeySpec {
+    path: Vec<String>,
+    query: Vec<String>,
+    headers: Vec<String>,
+}
+
+impl CacheKeySpec {
+    /// Parses the configured cache key parameters.
+    pub fn parse<S: AsRef<str>>(parameters: &[S], path: &str) -> Result<Self, Vec<CacheError>> {
+        let mut spec = CacheKeySpec::default();
+        let mut errors = Vec::new();
+        for (i, parameter) in parameters.iter().enumerate() {
+            let parameter = parameter.as_ref();
+            let parsed = parameter
+                .strip_prefix("method.request.")
+                .and_then(|rest| rest.split_once('.'))
+                .filter(|(_, name)| !name.is_empty());
+            match parsed {
+                Some(("path", name)) => spec.path.push(name.to_owned()),
+                Some(("querystring", name)) => spec.query.push(name.to_owned()),
+                Some(("header", name)) => spec.headers.push(name.to_ascii_lowercase()),
+                _ => errors.push(CacheError::BadKeyParameter {
+                    path: format!("{path}[{i}]"),
+                    parameter: parameter.to_owned(),
+                }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for names in [&mut spec.path, &mut spec.query, &mut spec.headers] {
+            names.sort();
+            names.dedup();
+        }
+        Ok(spec)
+    }
+
+    /// The key for a request. `path_params` and `query` are decoded name/value pairs;
+    /// parameters that are not configured are ignored, and repeated query values are
+    /// sorted so their order does not split entries.
+    pub fn key(
+        &self,
+        method: &Method,
+        resource_path: &str,
+        path_params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        headers: &HeaderMap,
+    ) -> CacheKey {
+        let mut out = String::with_capacity(64);
+        push(&mut out, method.as_str());
+        push(&mut out, resource_path);
+        let mut values: Vec<&str> = Vec::new();
+        for name in &self.path {
+            out.push('p');
+            push(&mut out, name);
+            let value = path_params.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            push(&mut out, value.unwrap_or(""));
+        }
+        for name in &self.query {
+            values.clear();
+            values.extend(query.iter().filter(|(n, _)| n == name).map(|(_, v)| *v));
+            values.sort_unstable();
+            out.push('q');
+            push(&mut out, name);
+            push_all(&mut out, &values);
+        }
+        for name in &self.headers {
+            values.clear();
+            values.extend(
+                headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            );
+            values.sort_unstable();
+            out.push('h');
+            push(&mut out, name);
+            push_all(&mut out, &values);
+        }
+        CacheKey(out.into_boxed_str())
+    }
+}
+
+// Length-prefixed parts, so no value can forge another key's layout.
+fn push(out: &mut String, part: &str) {
+    use std::fmt::Write;
+    let _ = write!(out, "{}:{part}", part.len());
+}
+
+fn push_all(out: &mut String, values: &[&str]) {
+    use std::fmt::Write;
+    let _ = write!(out, "{}#", values.len());
+    for value in values {
+        push(out, value);
+    }
+}

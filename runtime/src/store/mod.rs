@@ -1,0 +1,140 @@
+//! The state behind quotas, usage metering and (later) executions and deployments.
+//!
+//! [`Store`] is the one interface every mechanism uses for shared state. It is shaped so a
+//! durable file or a Redis implementation can honour it exactly: counter updates are atomic
+//! check-and-increment operations, never read-modify-write sequences split across calls, and
+//! expiry is an absolute instant so replicas agree on it.
+
+mod memory;
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use memory::MemoryStore;
+
+/// Errors from any [`Store`] implementation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The key holds a record where a counter was expected, or the other way round.
+    #[error("key `{key}` holds a {found}, not a {expected}")]
+    WrongType {
+        /// The key that was addressed.
+        key: String,
+        /// What the operation needed.
+        expected: &'static str,
+        /// What the key holds.
+        found: &'static str,
+    },
+    /// A counter would pass `u64::MAX`.
+    #[error("counter `{0}` overflowed")]
+    Overflow(String),
+    /// A record could not be encoded or decoded as JSON.
+    #[error("record `{key}` is not valid JSON for its type: {source}")]
+    Codec {
+        /// The key of the record.
+        key: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The backend (file, network) failed.
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+/// The outcome of [`Store::incr_if_below`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterDecision {
+    /// The counter was below the limit and now holds this value.
+    Incremented(u64),
+    /// The counter already holds this value, which is at or above the limit; nothing changed.
+    AtLimit(u64),
+}
+
+/// Shared state: counters with expiry and small byte records with expiry.
+///
+/// Expiry instants are absolute wall-clock times read from the injected [`crate::Clock`];
+/// an expired key behaves exactly like an absent one.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Atomically adds one to the counter at `key` if its current value (0 when absent or
+    /// expired) is below `limit`.
+    ///
+    /// When the counter is created by this call it expires at `expires_at`; a live counter
+    /// keeps the expiry it was created with.
+    async fn incr_if_below(
+        &self,
+        key: &str,
+        limit: u64,
+        expires_at: Option<SystemTime>,
+    ) -> Result<CounterDecision, StoreError>;
+
+    /// The counter's current value; 0 when absent or expired.
+    async fn get_counter(&self, key: &str) -> Result<u64, StoreError>;
+
+    /// Atomically adds `delta` to the counter at `key` and returns the new value.
+    ///
+    /// Expiry follows the same rule as [`Store::incr_if_below`].
+    async fn add_counter(
+        &self,
+        key: &str,
+        delta: u64,
+        expires_at: Option<SystemTime>,
+    ) -> Result<u64, StoreError>;
+
+    /// The record at `key`, if present and not expired.
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+
+    /// Stores a record, replacing whatever was at `key` (counter or record).
+    async fn put(
+        &self,
+        key: &str,
+        value: Bytes,
+        expires_at: Option<SystemTime>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes `key` (counter or record); returns whether a live value was removed.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Every live record whose key starts with `prefix`, sorted by key. Counters are skipped.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError>;
+}
+
+/// JSON helpers available on every [`Store`].
+#[async_trait]
+pub trait StoreExt: Store {
+    /// Reads and decodes a JSON record.
+    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.get(key).await? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StoreError::Codec {
+                        key: key.to_owned(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    /// Encodes and stores a JSON record.
+    async fn put_json<T: Serialize + Sync>(
+        &self,
+        key: &str,
+        value: &T,
+        expires_at: Option<SystemTime>,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Codec {
+            key: key.to_owned(),
+            source,
+        })?;
+        self.put(key, Bytes::from(bytes), expires_at).await
+    }
+}
+
+impl<S: Store + ?Sized> StoreExt for S {}

@@ -1,0 +1,80 @@
+//! [`Quotas`]: requests per key per plan per period, counted atomically in the [`Store`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::error::TrafficRejection;
+use super::plan::{PlanQuota, UsagePlan};
+use crate::store::{CounterDecision, Store, StoreError};
+use crate::Clock;
+
+/// Quota counters: one store counter per key, plan and period, expiring with the period.
+pub struct Quotas {
+    store: Arc<dyn Store>,
+    clock: Clock,
+}
+
+impl Quotas {
+    /// Quotas counted in `store`, with periods read from `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Quotas { store, clock }
+    }
+
+    /// Counts one request against the key's quota in `plan`, if the plan has one.
+    ///
+    /// Returns the requests left in the period (`None` without a quota), or
+    /// [`TrafficRejection::QuotaExceeded`] with the time until the next period.
+    pub async fn consume(
+        &self,
+        plan: &UsagePlan,
+        key_id: &str,
+    ) -> Result<Option<u64>, TrafficRejection> {
+        let Some(quota) = &plan.quota else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let (start, end) = quota.period.bounds(now, quota.offset);
+        let key = counter_key(&plan.id, key_id, start);
+        let decision = self
+            .store
+            .incr_if_below(&key, quota.limit, Some(end))
+            .await
+            .map_err(|e| TrafficRejection::StoreFailed(e.to_string()))?;
+        match decision {
+            CounterDecision::Incremented(used) => Ok(Some(quota.limit.saturating_sub(used))),
+            CounterDecision::AtLimit(_) => Err(TrafficRejection::QuotaExceeded {
+                retry_after: end.duration_since(now).unwrap_or(Duration::ZERO),
+            }),
+        }
+    }
+
+    /// Requests left in the current period without counting one (`None` without a quota).
+    pub async fn remaining(
+        &self,
+        plan: &UsagePlan,
+        key_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        let Some(PlanQuota {
+            limit,
+            period,
+            offset,
+        }) = plan.quota
+        else {
+            return Ok(None);
+        };
+        let (start, _) = period.bounds(self.clock.now(), offset);
+        let used = self
+            .store
+            .get_counter(&counter_key(&plan.id, key_id, start))
+            .await?;
+        Ok(Some(limit.saturating_sub(used)))
+    }
+}
+
+fn counter_key(plan_id: &str, key_id: &str, period_start: SystemTime) -> String {
+    let start = period_start
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("quota/{plan_id}/{key_id}/{start}")
+}
