@@ -14,7 +14,7 @@ use portico_runtime::Clock;
 use serde_json::Value;
 
 /// The number of cases that passed when this floor was last raised; a drop fails the test.
-const PASS_FLOOR: usize = 0;
+const PASS_FLOOR: usize = 613;
 
 const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/asl/cases.jsonl");
 

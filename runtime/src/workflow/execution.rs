@@ -108,9 +108,17 @@ impl Entry {
             }
             Outcome::Failed(e) => {
                 r.status = ExecutionStatus::Failed;
-                let d = json!({"error": e.error, "cause": e.cause});
-                r.error = Some(e.error);
-                r.cause = Some(e.cause);
+                // A Fail state without Error/Cause leaves them out, as AWS does.
+                let mut d = serde_json::Map::new();
+                if !e.error.is_empty() {
+                    d.insert("error".into(), json!(e.error));
+                    r.error = Some(e.error);
+                }
+                if !e.cause.is_empty() {
+                    d.insert("cause".into(), json!(e.cause));
+                    r.cause = Some(e.cause);
+                }
+                let d = Value::Object(d);
                 ("ExecutionFailed", ("executionFailedEventDetails", d))
             }
             Outcome::TimedOut => {

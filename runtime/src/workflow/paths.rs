@@ -303,7 +303,9 @@ fn parse_bracket(r: &str) -> Result<(Seg, &str), String> {
         let mut name = String::new();
         let mut chars = body.char_indices();
         while let Some((i, c)) = chars.next() {
-            if c == '\\' {
+            if c == '\\' && body[i + 1..].starts_with([q, '\\']) {
+                // Only the delimiter and the backslash itself are escapable; any other
+                // backslash is literal (as Jayway, which AWS uses, reads it).
                 if let Some((_, n)) = chars.next() {
                     name.push(n);
                 }
