@@ -1,0 +1,3 @@
+//! AWS-compatible wire APIs.
+
+pub mod stepfunctions;
