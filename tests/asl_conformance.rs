@@ -16,14 +16,21 @@ use serde_json::Value;
 /// The number of cases that passed when this floor was last raised; a drop fails the test.
 const PASS_FLOOR: usize = 613;
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/asl/cases.jsonl");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/conformance/asl/cases.jsonl"
+);
 
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -39,7 +46,11 @@ async fn run_case(case: &Value) -> Result<(), String> {
             name: "conformance".into(),
             definition,
             role_arn: None,
-            kind: if express { MachineType::Express } else { MachineType::Standard },
+            kind: if express {
+                MachineType::Express
+            } else {
+                MachineType::Standard
+            },
         })
         .map_err(|e| format!("create failed: {e}"))?;
     let input = case["input"].as_str().map(str::to_string);
@@ -66,7 +77,10 @@ async fn run_case(case: &Value) -> Result<(), String> {
     if expected["status"] != status {
         return Err(format!(
             "status {status} (error {:?}, cause {:?}, output {:?}), expected {}",
-            exec.error, exec.cause, exec.output.map(|o| o.to_string()), expected
+            exec.error,
+            exec.cause,
+            exec.output.map(|o| o.to_string()),
+            expected
         ));
     }
     if status == "SUCCEEDED" {
@@ -77,7 +91,13 @@ async fn run_case(case: &Value) -> Result<(), String> {
     } else {
         let want = expected.get("error").and_then(Value::as_str);
         if exec.error.as_deref() != want {
-            return Err(format!("error {:?} (cause {:?}), expected {:?} ({:?})", exec.error, exec.cause, want, expected.get("cause")));
+            return Err(format!(
+                "error {:?} (cause {:?}), expected {:?} ({:?})",
+                exec.error,
+                exec.cause,
+                want,
+                expected.get("cause")
+            ));
         }
         let want_cause = expected.get("cause").and_then(Value::as_str);
         if std::env::var("ASL_STRICT").is_ok() && exec.cause.as_deref() != want_cause {
@@ -111,7 +131,12 @@ async fn asl_conformance() {
         } else if verbose {
             eprintln!("FAIL {id}\n     {}", result.unwrap_err());
         }
-        for f in case["features"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for f in case["features"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             let e = by_feature.entry(f.to_string()).or_default();
             e.1 += 1;
             if ok {
@@ -124,6 +149,9 @@ async fn asl_conformance() {
     }
     println!("asl conformance: {passed}/{total} passed");
     if filter.is_none() {
-        assert!(passed >= PASS_FLOOR, "asl conformance regressed: {passed} < floor {PASS_FLOOR}");
+        assert!(
+            passed >= PASS_FLOOR,
+            "asl conformance regressed: {passed} < floor {PASS_FLOOR}"
+        );
     }
 }

@@ -4,7 +4,10 @@
 use portico_runtime::workflow::validate::validate_definition_for;
 use serde_json::Value;
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/asl/validate_cases.jsonl");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/conformance/asl/validate_cases.jsonl"
+);
 
 #[test]
 fn validate_matches_aws() {
@@ -23,7 +26,10 @@ fn validate_matches_aws() {
         let got = serde_json::to_value(&got).expect("serializable");
         let want = &case["expected_response"];
         if got["result"] != want["result"] || got["diagnostics"] != want["diagnostics"] {
-            failures.push(format!("{}\n  got  {}\n  want {}", case["nodeid"], got, want["diagnostics"]));
+            failures.push(format!(
+                "{}\n  got  {}\n  want {}",
+                case["nodeid"], got, want["diagnostics"]
+            ));
         }
     }
     println!("asl validate: {}/{total} passed", total - failures.len());

@@ -9,8 +9,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use portico_runtime::workflow::validate::check;
 use portico_runtime::workflow::{
-    Definition, DefinitionError, Execution, ExecutionStatus, MachineType, NewStateMachine, ServiceError,
-    WorkflowService,
+    Definition, DefinitionError, Execution, ExecutionStatus, MachineType, NewStateMachine,
+    ServiceError, WorkflowService,
 };
 use portico_runtime::Clock;
 use serde_json::{json, Value};
@@ -20,9 +20,16 @@ async fn run(def: &str, input: &str) -> Execution {
     let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let svc = WorkflowService::new(clock.clone(), Arc::new(Funcs::default()));
     let sm = svc
-        .create_state_machine(NewStateMachine { name: "t".into(), definition: def.into(), role_arn: None, kind: MachineType::Standard })
+        .create_state_machine(NewStateMachine {
+            name: "t".into(),
+            definition: def.into(),
+            role_arn: None,
+            kind: MachineType::Standard,
+        })
         .expect("valid definition");
-    let (arn, _) = svc.start_execution(&sm.arn, None, Some(input.into())).expect("started");
+    let (arn, _) = svc
+        .start_execution(&sm.arn, None, Some(input.into()))
+        .expect("started");
     loop {
         let e = svc.describe_execution(&arn).unwrap();
         if e.status != ExecutionStatus::Running {
@@ -38,7 +45,13 @@ async fn run(def: &str, input: &str) -> Execution {
 }
 
 fn output(e: &Execution) -> Value {
-    assert_eq!(e.status, ExecutionStatus::Succeeded, "{:?} {:?}", e.error, e.cause);
+    assert_eq!(
+        e.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        e.error,
+        e.cause
+    );
     e.output.clone().unwrap()
 }
 
@@ -49,7 +62,10 @@ async fn retry_then_succeed_and_catch_with_result_path() {
         "B":{"Type":"Task","Resource":"boom","Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"Done"}],"End":true},
         "Done":{"Type":"Pass","End":true}}}"#;
     let e = run(def, "{}").await;
-    assert_eq!(output(&e), json!({"t": "finally", "err": {"Error": "Boom", "Cause": "it blew up"}}));
+    assert_eq!(
+        output(&e),
+        json!({"t": "finally", "err": {"Error": "Boom", "Cause": "it blew up"}})
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -113,9 +129,16 @@ async fn big_results_exceed_the_data_limit() {
 async fn non_json_input_is_rejected() {
     let svc = WorkflowService::new(Clock::system(), Arc::new(Funcs::default()));
     let sm = svc
-        .create_state_machine(NewStateMachine { name: "t".into(), definition: r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#.into(), role_arn: None, kind: MachineType::Standard })
+        .create_state_machine(NewStateMachine {
+            name: "t".into(),
+            definition: r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#.into(),
+            role_arn: None,
+            kind: MachineType::Standard,
+        })
         .unwrap();
-    let err = svc.start_execution(&sm.arn, None, Some("not json".into())).unwrap_err();
+    let err = svc
+        .start_execution(&sm.arn, None, Some("not json".into()))
+        .unwrap_err();
     assert!(matches!(err, ServiceError::InvalidExecutionInput(_)));
 }
 
@@ -132,7 +155,14 @@ fn every_definition_error_is_reported_at_once() {
     };
     let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
     let all = text.join("\n");
-    for want in ["Bogus", "Missing 'Next' target: Missing", "'nope' is not registered", "Teleport", "not reachable", "no-dollar"] {
+    for want in [
+        "Bogus",
+        "Missing 'Next' target: Missing",
+        "'nope' is not registered",
+        "Teleport",
+        "not reachable",
+        "no-dollar",
+    ] {
         assert!(all.contains(want), "missing '{want}' in:\n{all}");
     }
     assert!(Definition::from_json("[1]").is_err());
@@ -146,11 +176,17 @@ fn toml_definitions_report_file_line_col() {
     let Err(DefinitionError::Invalid(diags)) = check(&d, None) else {
         panic!("expected errors");
     };
-    let d0 = diags.iter().find(|d| d.message.contains("Nowhere")).unwrap();
+    let d0 = diags
+        .iter()
+        .find(|d| d.message.contains("Nowhere"))
+        .unwrap();
     assert_eq!(d0.location.as_deref(), Some("flows/order.toml:5:1"));
 
     let ok = "start_at = \"A\"\n[states.A]\ntype = \"Pass\"\nresult = { x = 1 }\nend = true\n";
     let plan = check(&Definition::from_toml(ok, "ok.toml").unwrap(), None).unwrap();
     assert_eq!(plan.states.len(), 1);
-    assert!(Definition::from_toml("start_at = ", "bad.toml").unwrap_err().to_string().contains("bad.toml"));
+    assert!(Definition::from_toml("start_at = ", "bad.toml")
+        .unwrap_err()
+        .to_string()
+        .contains("bad.toml"));
 }

@@ -20,16 +20,25 @@ impl TaskInvoker for Funcs {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, TaskFailure> {
         match function {
             "double" => Ok(json!({"n": payload["n"].as_i64().unwrap_or(0) * 2})),
-            "boom" => Err(TaskFailure { error: "Boom".into(), cause: "it blew up".into() }),
+            "boom" => Err(TaskFailure {
+                error: "Boom".into(),
+                cause: "it blew up".into(),
+            }),
             "flaky" => {
                 if self.flaky_calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                    Err(TaskFailure { error: "Flaky".into(), cause: "try again".into() })
+                    Err(TaskFailure {
+                        error: "Flaky".into(),
+                        cause: "try again".into(),
+                    })
                 } else {
                     Ok(json!("finally"))
                 }
             }
             "hang" => std::future::pending().await,
-            other => Err(TaskFailure { error: "Missing".into(), cause: other.into() }),
+            other => Err(TaskFailure {
+                error: "Missing".into(),
+                cause: other.into(),
+            }),
         }
     }
 

@@ -33,7 +33,10 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(code: &str, message: impl Into<String>) -> Self {
-        ApiError { code: code.into(), message: message.into() }
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -47,7 +50,12 @@ impl From<ServiceError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"__type": self.code, "message": self.message});
-        (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, CONTENT_TYPE)], body.to_string()).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, CONTENT_TYPE)],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -56,9 +64,18 @@ pub fn router(service: Arc<WorkflowService>) -> Router {
     Router::new().route("/", post(handle)).with_state(service)
 }
 
-async fn handle(State(svc): State<Arc<WorkflowService>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(svc): State<Arc<WorkflowService>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match dispatch(&svc, &headers, &body).await {
-        Ok(v) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], v.to_string()).into_response(),
+        Ok(v) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, CONTENT_TYPE)],
+            v.to_string(),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -73,24 +90,40 @@ fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
     })
 }
 
-async fn dispatch(svc: &WorkflowService, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let op = target
-        .strip_prefix("AWSStepFunctions.")
-        .ok_or_else(|| ApiError::new("UnknownOperationException", format!("Unknown operation {target}")))?;
+async fn dispatch(
+    svc: &WorkflowService,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let op = target.strip_prefix("AWSStepFunctions.").ok_or_else(|| {
+        ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {target}"),
+        )
+    })?;
     let req: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::new("SerializationException", e.to_string()))?
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::new("SerializationException", e.to_string()))?
     };
     if !req.is_object() {
-        return Err(ApiError::new("SerializationException", "the request body must be a JSON object"));
+        return Err(ApiError::new(
+            "SerializationException",
+            "the request body must be a JSON object",
+        ));
     }
     match op {
         "CreateStateMachine" => {
             let kind = match s(&req, "type") {
                 None => MachineType::Standard,
-                Some(t) => MachineType::parse(t).ok_or_else(|| ApiError::new("ValidationException", format!("Invalid type: {t}")))?,
+                Some(t) => MachineType::parse(t).ok_or_else(|| {
+                    ApiError::new("ValidationException", format!("Invalid type: {t}"))
+                })?,
             };
             let sm = svc.create_state_machine(NewStateMachine {
                 name: required(&req, "name")?.to_string(),
@@ -100,10 +133,14 @@ async fn dispatch(svc: &WorkflowService, headers: &HeaderMap, body: &[u8]) -> Re
             })?;
             Ok(json!({"stateMachineArn": sm.arn, "creationDate": epoch_seconds(sm.creation_date)}))
         }
-        "DescribeStateMachine" => Ok(describe_machine(&svc.describe_state_machine(required(&req, "stateMachineArn")?)?)),
-        "ListStateMachines" => Ok(json!({"stateMachines": svc.list_state_machines().iter().map(|m| json!({
+        "DescribeStateMachine" => Ok(describe_machine(
+            &svc.describe_state_machine(required(&req, "stateMachineArn")?)?,
+        )),
+        "ListStateMachines" => Ok(
+            json!({"stateMachines": svc.list_state_machines().iter().map(|m| json!({
             "stateMachineArn": m.arn, "name": m.name, "type": m.kind.as_str(), "creationDate": epoch_seconds(m.creation_date),
-        })).collect::<Vec<_>>()})),
+        })).collect::<Vec<_>>()}),
+        ),
         "UpdateStateMachine" => {
             let at = svc.update_state_machine(
                 required(&req, "stateMachineArn")?,
@@ -136,11 +173,16 @@ async fn dispatch(svc: &WorkflowService, headers: &HeaderMap, body: &[u8]) -> Re
             if let Some(o) = v.as_object_mut() {
                 o.remove("redriveCount");
                 o.remove("redriveStatus");
-                o.insert("billingDetails".into(), json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100}));
+                o.insert(
+                    "billingDetails".into(),
+                    json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100}),
+                );
             }
             Ok(v)
         }
-        "DescribeExecution" => Ok(describe_execution(&svc.describe_execution(required(&req, "executionArn")?)?)),
+        "DescribeExecution" => Ok(describe_execution(
+            &svc.describe_execution(required(&req, "executionArn")?)?,
+        )),
         "StopExecution" => {
             let at = svc.stop_execution(
                 required(&req, "executionArn")?,
@@ -152,7 +194,9 @@ async fn dispatch(svc: &WorkflowService, headers: &HeaderMap, body: &[u8]) -> Re
         "ListExecutions" => {
             let status = match s(&req, "statusFilter") {
                 None => None,
-                Some(f) => Some(ExecutionStatus::parse(f).ok_or_else(|| ApiError::new("ValidationException", format!("Invalid statusFilter: {f}")))?),
+                Some(f) => Some(ExecutionStatus::parse(f).ok_or_else(|| {
+                    ApiError::new("ValidationException", format!("Invalid statusFilter: {f}"))
+                })?),
             };
             let list = svc.list_executions(required(&req, "stateMachineArn")?, status)?;
             Ok(json!({"executions": list.iter().map(|e| {
@@ -184,7 +228,10 @@ async fn dispatch(svc: &WorkflowService, headers: &HeaderMap, body: &[u8]) -> Re
             let r = validate_definition_for(required(&req, "definition")?, express);
             serde_json::to_value(r).map_err(|e| ApiError::new("InternalFailure", e.to_string()))
         }
-        other => Err(ApiError::new("UnknownOperationException", format!("Unknown operation {other}"))),
+        other => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {other}"),
+        )),
     }
 }
 

@@ -227,7 +227,11 @@ fn compare(op: Op, a: &Value, b: &Value) -> bool {
     use std::cmp::Ordering::{self, *};
     let ord = |o: Option<Ordering>, want: &[Ordering]| o.is_some_and(|o| want.contains(&o));
     let s = || a.as_str().zip(b.as_str()).map(|(x, y)| x.cmp(y));
-    let n = || a.as_f64().zip(b.as_f64()).and_then(|(x, y)| x.partial_cmp(&y));
+    let n = || {
+        a.as_f64()
+            .zip(b.as_f64())
+            .and_then(|(x, y)| x.partial_cmp(&y))
+    };
     let t = || {
         let x = timestamp::parse(a.as_str()?)?;
         let y = timestamp::parse(b.as_str()?)?;
@@ -311,13 +315,18 @@ mod tests {
     fn evaluates_comparisons() {
         let vars = serde_json::Map::new();
         let ctx = json!({});
-        let env = Env { context: &ctx, vars: &vars };
+        let env = Env {
+            context: &ctx,
+            vars: &vars,
+        };
         let input = json!({"n": 5, "s": "abc", "t": "2016-03-14T01:59:00Z"});
         let r = |v: Value| Rule::parse(&v).unwrap().eval(&input, &env).unwrap();
         assert!(r(json!({"Variable": "$.n", "NumericGreaterThan": 4})));
         assert!(r(json!({"Variable": "$.s", "StringMatches": "a*c"})));
         assert!(r(json!({"Variable": "$.x", "IsPresent": false})));
-        assert!(r(json!({"Variable": "$.t", "TimestampLessThan": "2016-03-14T02:00:00Z"})));
+        assert!(r(
+            json!({"Variable": "$.t", "TimestampLessThan": "2016-03-14T02:00:00Z"})
+        ));
         assert!(r(json!({"Not": {"Variable": "$.n", "NumericEquals": 1}})));
         let bad = Rule::parse(&json!({"Variable": "$.x", "NumericEquals": 1})).unwrap();
         assert_eq!(bad.eval(&input, &env).unwrap_err().error, "States.Runtime");

@@ -37,8 +37,8 @@ fn child_ctx(key: &str) -> Ctx {
     match key {
         "States" => Ctx::States,
         "Choices" | "Retry" | "Catch" | "And" | "Or" | "Branches" => Ctx::StructList,
-        "Not" | "ItemProcessor" | "Iterator" | "ProcessorConfig" | "ItemReader" | "ReaderConfig"
-        | "ItemBatcher" | "ResultWriter" | "WriterConfig" => Ctx::Struct,
+        "Not" | "ItemProcessor" | "Iterator" | "ProcessorConfig" | "ItemReader"
+        | "ReaderConfig" | "ItemBatcher" | "ResultWriter" | "WriterConfig" => Ctx::Struct,
         _ => Ctx::Data,
     }
 }
@@ -58,7 +58,8 @@ pub fn to_snake(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             if prev_lower {
                 out.push('_');
             }
@@ -86,7 +87,14 @@ pub fn to_pascal(key: &str) -> String {
         .collect()
 }
 
-fn rename(v: &Value, ctx: Ctx, pascal: bool, ptr: &str, src: &str, map: &mut HashMap<String, String>) -> Value {
+fn rename(
+    v: &Value,
+    ctx: Ctx,
+    pascal: bool,
+    ptr: &str,
+    src: &str,
+    map: &mut HashMap<String, String>,
+) -> Value {
     map.insert(ptr.to_string(), src.to_string());
     match (v, ctx) {
         (Value::Object(o), Ctx::Struct) => {
@@ -94,20 +102,45 @@ fn rename(v: &Value, ctx: Ctx, pascal: bool, ptr: &str, src: &str, map: &mut Has
             for (k, x) in o {
                 let nk = if pascal { to_pascal(k) } else { to_snake(k) };
                 let pk = if pascal { nk.clone() } else { k.clone() };
-                let (p, s) = if pascal { (format!("{ptr}/{nk}"), format!("{src}/{k}")) } else { (format!("{ptr}/{k}"), format!("{src}/{nk}")) };
+                let (p, s) = if pascal {
+                    (format!("{ptr}/{nk}"), format!("{src}/{k}"))
+                } else {
+                    (format!("{ptr}/{k}"), format!("{src}/{nk}"))
+                };
                 out.insert(nk, rename(x, child_ctx(&pk), pascal, &p, &s, map));
             }
             Value::Object(out)
         }
         (Value::Object(o), Ctx::States) => Value::Object(
             o.iter()
-                .map(|(k, x)| (k.clone(), rename(x, Ctx::Struct, pascal, &format!("{ptr}/{k}"), &format!("{src}/{k}"), map)))
+                .map(|(k, x)| {
+                    (
+                        k.clone(),
+                        rename(
+                            x,
+                            Ctx::Struct,
+                            pascal,
+                            &format!("{ptr}/{k}"),
+                            &format!("{src}/{k}"),
+                            map,
+                        ),
+                    )
+                })
                 .collect(),
         ),
         (Value::Array(a), Ctx::StructList) => Value::Array(
             a.iter()
                 .enumerate()
-                .map(|(i, x)| rename(x, Ctx::Struct, pascal, &format!("{ptr}/{i}"), &format!("{src}/{i}"), map))
+                .map(|(i, x)| {
+                    rename(
+                        x,
+                        Ctx::Struct,
+                        pascal,
+                        &format!("{ptr}/{i}"),
+                        &format!("{src}/{i}"),
+                        map,
+                    )
+                })
                 .collect(),
         ),
         (other, _) => other.clone(),
@@ -122,8 +155,11 @@ pub fn toml_to_asl_json(toml_text: &str) -> Result<String, ConvertError> {
 
 /// Converts the TOML form to an ASL JSON value, with a map from JSON pointers to TOML
 /// pointers (used to place diagnostics).
-pub fn toml_to_asl_value(toml_text: &str) -> Result<(Value, HashMap<String, String>), ConvertError> {
-    let t: toml::Table = toml::from_str(toml_text).map_err(|e| ConvertError::Toml(e.to_string()))?;
+pub fn toml_to_asl_value(
+    toml_text: &str,
+) -> Result<(Value, HashMap<String, String>), ConvertError> {
+    let t: toml::Table =
+        toml::from_str(toml_text).map_err(|e| ConvertError::Toml(e.to_string()))?;
     let j = serde_json::to_value(t).map_err(|e| ConvertError::Json(e.to_string()))?;
     let mut map = HashMap::new();
     let v = rename(&j, Ctx::Struct, true, "", "", &mut map);
@@ -132,9 +168,12 @@ pub fn toml_to_asl_value(toml_text: &str) -> Result<(Value, HashMap<String, Stri
 
 /// Converts ASL JSON to the TOML form.
 pub fn asl_json_to_toml(json_text: &str) -> Result<String, ConvertError> {
-    let j: Value = serde_json::from_str(json_text).map_err(|e| ConvertError::Json(e.to_string()))?;
+    let j: Value =
+        serde_json::from_str(json_text).map_err(|e| ConvertError::Json(e.to_string()))?;
     if !j.is_object() {
-        return Err(ConvertError::Unrepresentable("a definition must be a JSON object".into()));
+        return Err(ConvertError::Unrepresentable(
+            "a definition must be a JSON object".into(),
+        ));
     }
     if let Some(p) = find_null(&j, "") {
         return Err(ConvertError::Unrepresentable(format!(
@@ -148,9 +187,18 @@ pub fn asl_json_to_toml(json_text: &str) -> Result<String, ConvertError> {
 
 fn find_null(v: &Value, at: &str) -> Option<String> {
     match v {
-        Value::Null => Some(if at.is_empty() { "/".into() } else { at.to_string() }),
-        Value::Object(o) => o.iter().find_map(|(k, x)| find_null(x, &format!("{at}/{k}"))),
-        Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| find_null(x, &format!("{at}/{i}"))),
+        Value::Null => Some(if at.is_empty() {
+            "/".into()
+        } else {
+            at.to_string()
+        }),
+        Value::Object(o) => o
+            .iter()
+            .find_map(|(k, x)| find_null(x, &format!("{at}/{k}"))),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_null(x, &format!("{at}/{i}"))),
         _ => None,
     }
 }
@@ -221,7 +269,10 @@ type = "Succeed"
         assert_eq!(v["StartAt"], "Validate");
         assert_eq!(v["States"]["Validate"]["ResultPath"], "$.validated");
         assert_eq!(v["States"]["Validate"]["Parameters"]["CamelKept"], 1);
-        assert_eq!(v["States"]["Validate"]["Retry"][0]["ErrorEquals"][0], "States.ALL");
+        assert_eq!(
+            v["States"]["Validate"]["Retry"][0]["ErrorEquals"][0],
+            "States.ALL"
+        );
         assert_eq!(v["States"]["Route"]["Choices"][0]["BooleanEquals"], true);
         let back = asl_json_to_toml(&json).unwrap();
         let again: Value = serde_json::from_str(&toml_to_asl_json(&back).unwrap()).unwrap();
@@ -233,7 +284,10 @@ type = "Succeed"
 
     #[test]
     fn null_and_bad_input_are_errors() {
-        assert!(asl_json_to_toml(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":null,"End":true}}}"#).is_err());
+        assert!(asl_json_to_toml(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":null,"End":true}}}"#
+        )
+        .is_err());
         assert!(asl_json_to_toml("nope").is_err());
         assert!(toml_to_asl_json("start_at = ").is_err());
     }

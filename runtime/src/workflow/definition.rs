@@ -32,16 +32,23 @@ enum Source {
 impl Definition {
     /// Parses ASL JSON. It must be a JSON object.
     pub fn from_json(text: &str) -> Result<Definition, DefinitionError> {
-        let json: Value = serde_json::from_str(text).map_err(|e| DefinitionError::Syntax(e.to_string()))?;
+        let json: Value =
+            serde_json::from_str(text).map_err(|e| DefinitionError::Syntax(e.to_string()))?;
         if !json.is_object() {
-            return Err(DefinitionError::Syntax("Definition must be a valid JSON object".into()));
+            return Err(DefinitionError::Syntax(
+                "Definition must be a valid JSON object".into(),
+            ));
         }
-        Ok(Definition { json, source: Source::Json })
+        Ok(Definition {
+            json,
+            source: Source::Json,
+        })
     }
 
     /// Parses the TOML form; `file` names the source in diagnostics.
     pub fn from_toml(text: &str, file: &str) -> Result<Definition, DefinitionError> {
-        let (json, pointers) = convert::toml_to_asl_value(text).map_err(|e| DefinitionError::Syntax(format!("{file}: {e}")))?;
+        let (json, pointers) = convert::toml_to_asl_value(text)
+            .map_err(|e| DefinitionError::Syntax(format!("{file}: {e}")))?;
         Ok(Definition {
             json,
             source: Source::Toml {
@@ -56,7 +63,13 @@ impl Definition {
     /// Renders a JSON-pointer location for humans: unchanged for JSON sources,
     /// `file:line:col` for TOML sources (the nearest enclosing key that has a position).
     pub fn locate(&self, pointer: &str) -> String {
-        let Source::Toml { file, text, pointers, spans } = &self.source else {
+        let Source::Toml {
+            file,
+            text,
+            pointers,
+            spans,
+        } = &self.source
+        else {
             return pointer.to_string();
         };
         let mut p = pointer.trim_end_matches('/').to_string();

@@ -94,7 +94,8 @@ impl Runner {
                 let done = match self.run_state(state, &input, &vars, entered_at).await {
                     Ok(d) => d,
                     Err(mut e) => {
-                        let runtime = e.error == names::RUNTIME || e.error == names::QUERY_EVALUATION;
+                        let runtime =
+                            e.error == names::RUNTIME || e.error == names::QUERY_EVALUATION;
                         if runtime && !e.cause.starts_with(PREFIX) {
                             e.cause = format!(
                                 "{PREFIX} '{}' (entered at the event id #{entered_id}). {}",
@@ -122,7 +123,13 @@ impl Runner {
     }
 
     /// The context object (`$$`) for a state.
-    pub fn context(&self, state: &str, entered: SystemTime, retry: u32, item: Option<(usize, &Value)>) -> Value {
+    pub fn context(
+        &self,
+        state: &str,
+        entered: SystemTime,
+        retry: u32,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
         let info = &self.info;
         let mut ctx = json!({
             "Execution": {
@@ -157,7 +164,10 @@ impl Runner {
         let mut attempts = vec![0u64; state.retry.len()];
         loop {
             let ctx = self.context(&state.name, entered, retry_count, None);
-            let env = Env { context: &ctx, vars };
+            let env = Env {
+                context: &ctx,
+                vars,
+            };
             let effective = match step::step(state, raw, &env)? {
                 Action::Done(d) => return Ok(d),
                 Action::Fail(e) => return Err(e),
@@ -169,7 +179,9 @@ impl Runner {
             };
             let outcome = match &state.kind {
                 Kind::Task { .. } => self.task(state, effective, &env).await,
-                Kind::Parallel { branches } => self.parallel(state, branches, effective, vars).await,
+                Kind::Parallel { branches } => {
+                    self.parallel(state, branches, effective, vars).await
+                }
                 Kind::Map(spec) => self.map(state, spec, effective, raw, &env).await,
                 _ => Err(StateError::runtime("unexpected work for this state type")),
             };
@@ -191,28 +203,62 @@ impl Runner {
         }
     }
 
-    fn caught(&self, state: &State, c: &Catcher, raw: &Value, err: StateError, env: &Env<'_>) -> Result<Done, StateError> {
+    fn caught(
+        &self,
+        state: &State,
+        c: &Catcher,
+        raw: &Value,
+        err: StateError,
+        env: &Env<'_>,
+    ) -> Result<Done, StateError> {
         let error_output = json!({"Error": err.error, "Cause": err.cause});
         if state.jsonata {
             let states = step::states_obj(raw, env, None, Some(&error_output));
-            let assigned = step::assign_value(true, c.assign.as_ref(), None, raw, raw, None, Some(&error_output), env)?;
+            let assigned = step::assign_value(
+                true,
+                c.assign.as_ref(),
+                None,
+                raw,
+                raw,
+                None,
+                Some(&error_output),
+                env,
+            )?;
             let output = match &c.output {
                 Some(o) => super::template::eval_jsonata(o, "Output", &states, env.vars)?,
                 None => error_output,
             };
-            return Ok(Done { next: Some(c.next), output, assigned });
+            return Ok(Done {
+                next: Some(c.next),
+                output,
+                assigned,
+            });
         }
-        let assigned = step::assign_value(false, c.assign.as_ref(), None, raw, &error_output, None, None, env)?;
+        let assigned = step::assign_value(
+            false,
+            c.assign.as_ref(),
+            None,
+            raw,
+            &error_output,
+            None,
+            None,
+            env,
+        )?;
         let output = match &c.result_path {
             PathSetting::Default => error_output,
             PathSetting::Null => raw.clone(),
             PathSetting::Path(p) => {
                 let mut target = raw.clone();
-                p.write(&mut target, error_output).map_err(StateError::runtime)?;
+                p.write(&mut target, error_output)
+                    .map_err(StateError::runtime)?;
                 target
             }
         };
-        Ok(Done { next: Some(c.next), output, assigned })
+        Ok(Done {
+            next: Some(c.next),
+            output,
+            assigned,
+        })
     }
 }
 
@@ -222,7 +268,10 @@ pub fn matches(list: &[String], err: &StateError) -> bool {
     list.iter().any(|name| {
         name == &err.error
             || (name == names::ALL && !terminal)
-            || (name == names::TASK_FAILED && !terminal && err.error != names::TIMEOUT && !err.error.starts_with("States.") )
+            || (name == names::TASK_FAILED
+                && !terminal
+                && err.error != names::TIMEOUT
+                && !err.error.starts_with("States."))
     })
 }
 

@@ -39,9 +39,15 @@ impl ExecutionStatus {
 
     /// Parses `RUNNING`, `SUCCEEDED`, ...
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Running, Self::Succeeded, Self::Failed, Self::TimedOut, Self::Aborted]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Self::Running,
+            Self::Succeeded,
+            Self::Failed,
+            Self::TimedOut,
+            Self::Aborted,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -89,7 +95,10 @@ impl Entry {
     }
 
     pub fn snapshot(&self) -> Execution {
-        self.record.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Marks a RUNNING execution finished; returns false if it had already stopped.
@@ -125,7 +134,13 @@ impl Entry {
                 r.status = ExecutionStatus::TimedOut;
                 r.error = Some(names::TIMEOUT.into());
                 r.cause = Some(String::new());
-                ("ExecutionTimedOut", ("executionTimedOutEventDetails", json!({"error": names::TIMEOUT, "cause": ""})))
+                (
+                    "ExecutionTimedOut",
+                    (
+                        "executionTimedOutEventDetails",
+                        json!({"error": names::TIMEOUT, "cause": ""}),
+                    ),
+                )
             }
             Outcome::Aborted { error, cause } => {
                 r.status = ExecutionStatus::Aborted;
@@ -138,7 +153,10 @@ impl Entry {
                 }
                 r.error = error;
                 r.cause = cause;
-                ("ExecutionAborted", ("executionAbortedEventDetails", Value::Object(d)))
+                (
+                    "ExecutionAborted",
+                    ("executionAbortedEventDetails", Value::Object(d)),
+                )
             }
         };
         drop(r);
@@ -153,7 +171,10 @@ pub(crate) enum Outcome {
     Succeeded(Value),
     Failed(StateError),
     TimedOut,
-    Aborted { error: Option<String>, cause: Option<String> },
+    Aborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 /// Runs an execution to the end and records its outcome.

@@ -60,7 +60,10 @@ impl History {
 
     /// A copy of all events so far.
     pub fn events(&self) -> Vec<HistoryEvent> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

@@ -25,19 +25,40 @@ enum Arg {
 }
 
 const FUNCTIONS: &[&str] = &[
-    "Format", "StringToJson", "JsonToString", "Array", "ArrayPartition", "ArrayContains",
-    "ArrayRange", "ArrayGetItem", "ArrayLength", "ArrayUnique", "Base64Encode", "Base64Decode",
-    "Hash", "JsonMerge", "MathRandom", "MathAdd", "StringSplit", "UUID",
+    "Format",
+    "StringToJson",
+    "JsonToString",
+    "Array",
+    "ArrayPartition",
+    "ArrayContains",
+    "ArrayRange",
+    "ArrayGetItem",
+    "ArrayLength",
+    "ArrayUnique",
+    "Base64Encode",
+    "Base64Decode",
+    "Hash",
+    "JsonMerge",
+    "MathRandom",
+    "MathAdd",
+    "StringSplit",
+    "UUID",
 ];
 
 impl Call {
     /// Parses an intrinsic expression; errors describe the problem.
     pub fn parse(text: &str) -> Result<Call, String> {
-        let mut p = Parser { s: text.trim(), i: 0 };
+        let mut p = Parser {
+            s: text.trim(),
+            i: 0,
+        };
         let call = p.call()?;
         p.ws();
         if p.i != p.s.len() {
-            return Err(format!("unexpected text after intrinsic: '{}'", &p.s[p.i..]));
+            return Err(format!(
+                "unexpected text after intrinsic: '{}'",
+                &p.s[p.i..]
+            ));
         }
         Ok(call)
     }
@@ -235,7 +256,10 @@ fn format_arg(v: &Value) -> String {
 fn apply(name: &str, args: Vec<Value>) -> Result<Value, StateError> {
     match name {
         "Format" => {
-            let tpl = str_arg(name, args.first().ok_or_else(|| fail(name, "missing template"))?)?;
+            let tpl = str_arg(
+                name,
+                args.first().ok_or_else(|| fail(name, "missing template"))?,
+            )?;
             let mut out = String::new();
             let mut rest = args[1..].iter();
             let mut chars = tpl.chars().peekable();
@@ -435,7 +459,9 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

@@ -53,8 +53,11 @@ pub fn evaluate(
             .map(Some)
             .map_err(|e| e.to_string())
     };
-    catch_unwind(AssertUnwindSafe(run))
-        .unwrap_or_else(|_| Err(format!("the JSONata expression '{expr}' could not be evaluated")))
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        Err(format!(
+            "the JSONata expression '{expr}' could not be evaluated"
+        ))
+    })
 }
 
 fn to_json<'a>(v: &'a JValue<'a>) -> Value {
@@ -99,7 +102,10 @@ fn call_intrinsic<'a>(
             .iter()
             .map(|a| match a {
                 Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-                other => format!("States.StringToJson('{}')", other.to_string().replace('\'', "\\'")),
+                other => format!(
+                    "States.StringToJson('{}')",
+                    other.to_string().replace('\'', "\\'")
+                ),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -160,7 +166,10 @@ fn fn_parse<'a>(
     ctx: FunctionContext<'a, '_>,
     args: &[&'a JValue<'a>],
 ) -> jsonata_rs::Result<&'a JValue<'a>> {
-    let s = args.first().map(|a| a.as_str().into_owned()).unwrap_or_default();
+    let s = args
+        .first()
+        .map(|a| a.as_str().into_owned())
+        .unwrap_or_default();
     let v: Value =
         serde_json::from_str(&s).map_err(|e| jsonata_rs::Error::D3137Error(e.to_string()))?;
     Ok(from_json(ctx.arena, &v))

@@ -272,9 +272,10 @@ impl Filter {
             return true;
         };
         let ord = match (cur, lit) {
-            (Value::Number(a), Value::Number(b)) => {
-                a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Less)
-            }
+            (Value::Number(a), Value::Number(b)) => a
+                .as_f64()
+                .partial_cmp(&b.as_f64())
+                .unwrap_or(std::cmp::Ordering::Less),
             (Value::String(a), Value::String(b)) => a.cmp(b),
             (a, b) => {
                 return match op.as_str() {
@@ -387,7 +388,10 @@ mod tests {
         assert_eq!(p("$.a.b[1]").select(&v), Some(json!(2)));
         assert_eq!(p("$.a.b[1:]").select(&v), Some(json!([2, 3])));
         assert_eq!(p("$.a.b[*]").select(&v), Some(json!([1, 2, 3])));
-        assert_eq!(p("$.users[?(@.s == 0)]").select(&v), Some(json!([{"s": 0}])));
+        assert_eq!(
+            p("$.users[?(@.s == 0)]").select(&v),
+            Some(json!([{"s": 0}]))
+        );
         assert_eq!(p("$.nope").select(&v), None);
         assert_eq!(p("$.nope").normalized(), "$['nope']");
         assert_eq!(p("$x.y").root, Root::Variable("x".into()));
@@ -396,7 +400,10 @@ mod tests {
     #[test]
     fn writes_reference_paths() {
         let mut v = json!({"a": 1});
-        Path::parse("$.b.c").unwrap().write(&mut v, json!(2)).unwrap();
+        Path::parse("$.b.c")
+            .unwrap()
+            .write(&mut v, json!(2))
+            .unwrap();
         assert_eq!(v, json!({"a": 1, "b": {"c": 2}}));
         assert!(Path::parse("a.b").is_err());
     }

@@ -230,7 +230,11 @@ impl Plan {
 
 fn diag(diags: &mut Vec<Diagnostic>, loc: &str, msg: impl Into<String>) {
     let loc = if loc.is_empty() { "/" } else { loc };
-    diags.push(Diagnostic::error("SCHEMA_VALIDATION_FAILED", msg, Some(loc.to_string())));
+    diags.push(Diagnostic::error(
+        "SCHEMA_VALIDATION_FAILED",
+        msg,
+        Some(loc.to_string()),
+    ));
 }
 
 fn is_jsonata(v: &Value, inherited: bool) -> bool {
@@ -260,7 +264,11 @@ pub(crate) fn compile(
     let start = match index.get(start_name) {
         Some(i) => *i,
         None => {
-            diag(diags, &format!("{loc}/StartAt"), format!("Missing 'Next' target: {start_name}"));
+            diag(
+                diags,
+                &format!("{loc}/StartAt"),
+                format!("Missing 'Next' target: {start_name}"),
+            );
             return None;
         }
     };
@@ -290,12 +298,20 @@ fn path_setting(v: Option<&Value>, loc: &str, diags: &mut Vec<Diagnostic>) -> Pa
         Some(Value::String(s)) => match Path::parse(s) {
             Ok(p) => PathSetting::Path(p),
             Err(e) => {
-                diag(diags, loc, format!("The value for the field must be a valid JSONPath: {e}"));
+                diag(
+                    diags,
+                    loc,
+                    format!("The value for the field must be a valid JSONPath: {e}"),
+                );
                 PathSetting::Default
             }
         },
         Some(_) => {
-            diag(diags, loc, "The value for the field must be a string or null");
+            diag(
+                diags,
+                loc,
+                "The value for the field must be a string or null",
+            );
             PathSetting::Default
         }
     }
@@ -306,13 +322,22 @@ fn template(v: Option<&Value>, loc: &str, diags: &mut Vec<Diagnostic>) -> Option
     match Template::compile(v) {
         Ok(t) => Some(t),
         Err(e) => {
-            diag(diags, loc, format!("The value for the field is not valid: {e}"));
+            diag(
+                diags,
+                loc,
+                format!("The value for the field is not valid: {e}"),
+            );
             None
         }
     }
 }
 
-fn dyn_num(o: &serde_json::Map<String, Value>, key: &str, loc: &str, diags: &mut Vec<Diagnostic>) -> Option<Dyn> {
+fn dyn_num(
+    o: &serde_json::Map<String, Value>,
+    key: &str,
+    loc: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Dyn> {
     if let Some(v) = o.get(key) {
         return Some(Dyn::Fixed(v.clone()));
     }
@@ -321,13 +346,22 @@ fn dyn_num(o: &serde_json::Map<String, Value>, key: &str, loc: &str, diags: &mut
     match s.as_str().map(Path::parse) {
         Some(Ok(p)) => Some(Dyn::Path(p)),
         _ => {
-            diag(diags, &format!("{loc}/{pk}"), "The value for the field must be a valid JSONPath");
+            diag(
+                diags,
+                &format!("{loc}/{pk}"),
+                "The value for the field must be a valid JSONPath",
+            );
             None
         }
     }
 }
 
-fn target(name: &Value, loc: &str, index: &HashMap<String, usize>, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+fn target(
+    name: &Value,
+    loc: &str,
+    index: &HashMap<String, usize>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<usize> {
     let n = name.as_str().unwrap_or_default();
     let found = index.get(n).copied();
     if found.is_none() {
@@ -343,7 +377,11 @@ fn target(name: &Value, loc: &str, index: &HashMap<String, usize>, diags: &mut V
 fn errors_list(v: &Value) -> Vec<String> {
     v.get("ErrorEquals")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -363,16 +401,34 @@ fn compile_state(
         None => None,
     };
     let kind = match ty {
-        "Pass" => Kind::Pass { result: o.get("Result").cloned() },
+        "Pass" => Kind::Pass {
+            result: o.get("Result").cloned(),
+        },
         "Succeed" => Kind::Succeed,
         "Fail" => Kind::Fail {
             error: o.get("Error").cloned(),
             cause: o.get("Cause").cloned(),
             error_path: o.get("ErrorPath").and_then(Value::as_str).and_then(|s| {
-                template(Some(&Value::Object([("x.$".to_string(), Value::String(s.into()))].into_iter().collect())), &format!("{loc}/ErrorPath"), diags)
+                template(
+                    Some(&Value::Object(
+                        [("x.$".to_string(), Value::String(s.into()))]
+                            .into_iter()
+                            .collect(),
+                    )),
+                    &format!("{loc}/ErrorPath"),
+                    diags,
+                )
             }),
             cause_path: o.get("CausePath").and_then(Value::as_str).and_then(|s| {
-                template(Some(&Value::Object([("x.$".to_string(), Value::String(s.into()))].into_iter().collect())), &format!("{loc}/CausePath"), diags)
+                template(
+                    Some(&Value::Object(
+                        [("x.$".to_string(), Value::String(s.into()))]
+                            .into_iter()
+                            .collect(),
+                    )),
+                    &format!("{loc}/CausePath"),
+                    diags,
+                )
             }),
         },
         "Wait" => {
@@ -380,19 +436,37 @@ fn compile_state(
                 WaitFor::Seconds(v.clone())
             } else if let Some(v) = o.get("Timestamp") {
                 WaitFor::Timestamp(v.clone())
-            } else if let Some(Ok(p)) = o.get("SecondsPath").and_then(Value::as_str).map(Path::parse) {
+            } else if let Some(Ok(p)) = o
+                .get("SecondsPath")
+                .and_then(Value::as_str)
+                .map(Path::parse)
+            {
                 WaitFor::SecondsPath(p)
-            } else if let Some(Ok(p)) = o.get("TimestampPath").and_then(Value::as_str).map(Path::parse) {
+            } else if let Some(Ok(p)) = o
+                .get("TimestampPath")
+                .and_then(Value::as_str)
+                .map(Path::parse)
+            {
                 WaitFor::TimestampPath(p)
             } else {
-                diag(diags, loc, "A Wait state needs one of Seconds, SecondsPath, Timestamp, TimestampPath");
+                diag(
+                    diags,
+                    loc,
+                    "A Wait state needs one of Seconds, SecondsPath, Timestamp, TimestampPath",
+                );
                 return None;
             };
             Kind::Wait(w)
         }
         "Choice" => {
             let mut branches = Vec::new();
-            for (i, c) in o.get("Choices").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, c) in o
+                .get("Choices")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 let cloc = format!("{loc}/Choices/{i}");
                 let rule = match Rule::parse(c) {
                     Ok(r) => r,
@@ -401,16 +475,29 @@ fn compile_state(
                         continue;
                     }
                 };
-                let Some(next) = c.get("Next").and_then(|n| target(n, &format!("{cloc}/Next"), index, diags)) else {
+                let Some(next) = c
+                    .get("Next")
+                    .and_then(|n| target(n, &format!("{cloc}/Next"), index, diags))
+                else {
                     continue;
                 };
-                branches.push(Branch { rule, next, assign: c.get("Assign").cloned(), output: c.get("Output").cloned() });
+                branches.push(Branch {
+                    rule,
+                    next,
+                    assign: c.get("Assign").cloned(),
+                    output: c.get("Output").cloned(),
+                });
             }
-            let default = o.get("Default").and_then(|d| target(d, &format!("{loc}/Default"), index, diags));
+            let default = o
+                .get("Default")
+                .and_then(|d| target(d, &format!("{loc}/Default"), index, diags));
             Kind::Choice { branches, default }
         }
         "Task" => {
-            let res = o.get("Resource").and_then(Value::as_str).unwrap_or_default();
+            let res = o
+                .get("Resource")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let resource = match Resource::parse(res) {
                 Ok(r) => r,
                 Err(e) => {
@@ -426,8 +513,19 @@ fn compile_state(
         }
         "Parallel" => {
             let mut branches = Vec::new();
-            for (i, b) in o.get("Branches").and_then(Value::as_array).into_iter().flatten().enumerate() {
-                branches.push(Arc::new(compile(b, &format!("{loc}/Branches/{i}"), jsonata, diags)?));
+            for (i, b) in o
+                .get("Branches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                branches.push(Arc::new(compile(
+                    b,
+                    &format!("{loc}/Branches/{i}"),
+                    jsonata,
+                    diags,
+                )?));
             }
             Kind::Parallel { branches }
         }
@@ -450,7 +548,11 @@ fn compile_state(
                 processor,
                 items_path: path_setting(o.get("ItemsPath"), &format!("{loc}/ItemsPath"), diags),
                 items: o.get("Items").cloned(),
-                item_selector: if jsonata { None } else { template(sel, &format!("{loc}/ItemSelector"), diags) },
+                item_selector: if jsonata {
+                    None
+                } else {
+                    template(sel, &format!("{loc}/ItemSelector"), diags)
+                },
                 item_selector_raw: sel.cloned(),
                 max_concurrency: dyn_num(o, "MaxConcurrency", loc, diags),
                 tolerated_count: dyn_num(o, "ToleratedFailureCount", loc, diags),
@@ -462,10 +564,18 @@ fn compile_state(
         _ => return None,
     };
     let mut retry = Vec::new();
-    for r in o.get("Retry").and_then(Value::as_array).into_iter().flatten() {
+    for r in o
+        .get("Retry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         retry.push(Retrier {
             error_equals: errors_list(r),
-            interval_seconds: r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0),
+            interval_seconds: r
+                .get("IntervalSeconds")
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0),
             max_attempts: r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3),
             backoff_rate: r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0),
             max_delay_seconds: r.get("MaxDelaySeconds").and_then(Value::as_f64),
@@ -473,9 +583,18 @@ fn compile_state(
         });
     }
     let mut catch = Vec::new();
-    for (i, c) in o.get("Catch").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, c) in o
+        .get("Catch")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let cloc = format!("{loc}/Catch/{i}");
-        let Some(next) = c.get("Next").and_then(|n| target(n, &format!("{cloc}/Next"), index, diags)) else {
+        let Some(next) = c
+            .get("Next")
+            .and_then(|n| target(n, &format!("{cloc}/Next"), index, diags))
+        else {
             continue;
         };
         catch.push(Catcher {
@@ -495,12 +614,28 @@ fn compile_state(
         input_path: path_setting(o.get("InputPath"), &format!("{loc}/InputPath"), diags),
         output_path: path_setting(o.get("OutputPath"), &format!("{loc}/OutputPath"), diags),
         result_path: path_setting(o.get("ResultPath"), &format!("{loc}/ResultPath"), diags),
-        parameters: if jsonata { None } else { template(o.get(params_key), &format!("{loc}/Parameters"), diags) },
-        result_selector: if jsonata { None } else { template(o.get("ResultSelector"), &format!("{loc}/ResultSelector"), diags) },
+        parameters: if jsonata {
+            None
+        } else {
+            template(o.get(params_key), &format!("{loc}/Parameters"), diags)
+        },
+        result_selector: if jsonata {
+            None
+        } else {
+            template(
+                o.get("ResultSelector"),
+                &format!("{loc}/ResultSelector"),
+                diags,
+            )
+        },
         arguments: o.get("Arguments").cloned(),
         output: o.get("Output").cloned(),
         assign: o.get("Assign").cloned(),
-        assign_template: if jsonata { None } else { template(o.get("Assign"), &format!("{loc}/Assign"), diags) },
+        assign_template: if jsonata {
+            None
+        } else {
+            template(o.get("Assign"), &format!("{loc}/Assign"), diags)
+        },
         retry,
         catch,
     })

@@ -148,7 +148,9 @@ pub struct WorkflowService {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 80
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl WorkflowService {
@@ -172,16 +174,21 @@ impl WorkflowService {
 
     fn compile(&self, definition: &str) -> Result<Plan, ServiceError> {
         let exists = |f: &str| self.invoker.exists(f);
-        let def = Definition::from_json(definition)
-            .map_err(|e| ServiceError::InvalidDefinition(format!("Invalid State Machine Definition: '{e}'")))?;
-        validate::check(&def, Some(&exists))
-            .map_err(|e| ServiceError::InvalidDefinition(format!("Invalid State Machine Definition: '{e}'")))
+        let def = Definition::from_json(definition).map_err(|e| {
+            ServiceError::InvalidDefinition(format!("Invalid State Machine Definition: '{e}'"))
+        })?;
+        validate::check(&def, Some(&exists)).map_err(|e| {
+            ServiceError::InvalidDefinition(format!("Invalid State Machine Definition: '{e}'"))
+        })
     }
 
     /// CreateStateMachine. Creating the same name with the same definition is idempotent.
     pub fn create_state_machine(&self, req: NewStateMachine) -> Result<StateMachine, ServiceError> {
         if !valid_name(&req.name) {
-            return Err(ServiceError::InvalidName(format!("Invalid Name: '{}'", req.name)));
+            return Err(ServiceError::InvalidName(format!(
+                "Invalid Name: '{}'",
+                req.name
+            )));
         }
         let plan = Arc::new(self.compile(&req.definition)?);
         let arn = format!("arn:aws:states:{REGION_ACCOUNT}:stateMachine:{}", req.name);
@@ -190,7 +197,9 @@ impl WorkflowService {
             if existing.definition == req.definition && existing.kind == req.kind {
                 return Ok(existing.clone());
             }
-            return Err(ServiceError::StateMachineAlreadyExists(format!("State Machine Already Exists: '{arn}'")));
+            return Err(ServiceError::StateMachineAlreadyExists(format!(
+                "State Machine Already Exists: '{arn}'"
+            )));
         }
         let sm = StateMachine {
             arn: arn.clone(),
@@ -208,11 +217,9 @@ impl WorkflowService {
     /// DescribeStateMachine.
     pub fn describe_state_machine(&self, arn: &str) -> Result<StateMachine, ServiceError> {
         check_arn(arn, "stateMachine")?;
-        self.lock()
-            .machines
-            .get(arn)
-            .cloned()
-            .ok_or_else(|| ServiceError::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'")))
+        self.lock().machines.get(arn).cloned().ok_or_else(|| {
+            ServiceError::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"))
+        })
     }
 
     /// ListStateMachines, ordered by name.
@@ -223,17 +230,21 @@ impl WorkflowService {
     }
 
     /// UpdateStateMachine; returns the update date.
-    pub fn update_state_machine(&self, arn: &str, definition: Option<String>, role_arn: Option<String>) -> Result<SystemTime, ServiceError> {
+    pub fn update_state_machine(
+        &self,
+        arn: &str,
+        definition: Option<String>,
+        role_arn: Option<String>,
+    ) -> Result<SystemTime, ServiceError> {
         check_arn(arn, "stateMachine")?;
         let plan = match &definition {
             Some(d) => Some(Arc::new(self.compile(d)?)),
             None => None,
         };
         let mut inner = self.lock();
-        let sm = inner
-            .machines
-            .get_mut(arn)
-            .ok_or_else(|| ServiceError::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'")))?;
+        let sm = inner.machines.get_mut(arn).ok_or_else(|| {
+            ServiceError::StateMachineDoesNotExist(format!("State Machine Does Not Exist: '{arn}'"))
+        })?;
         if let (Some(d), Some(p)) = (definition, plan) {
             sm.definition = d;
             sm.plan = p;
@@ -251,16 +262,25 @@ impl WorkflowService {
         Ok(())
     }
 
-    fn prepare(&self, machine_arn: &str, name: Option<String>, input: Option<String>) -> Result<(Runner, Arc<Plan>, Arc<Entry>), ServiceError> {
+    fn prepare(
+        &self,
+        machine_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<(Runner, Arc<Plan>, Arc<Entry>), ServiceError> {
         let sm = self.describe_state_machine(machine_arn)?;
         let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         if !valid_name(&name) {
             return Err(ServiceError::InvalidName(format!("Invalid Name: '{name}'")));
         }
         let input_text = input.unwrap_or_else(|| "{}".to_string());
-        let input: Value = serde_json::from_str(&input_text)
-            .map_err(|e| ServiceError::InvalidExecutionInput(format!("Invalid execution input: {e}")))?;
-        let arn = format!("arn:aws:states:{REGION_ACCOUNT}:execution:{}:{name}", sm.name);
+        let input: Value = serde_json::from_str(&input_text).map_err(|e| {
+            ServiceError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
+        })?;
+        let arn = format!(
+            "arn:aws:states:{REGION_ACCOUNT}:execution:{}:{name}",
+            sm.name
+        );
         let start = self.clock.now();
         let history = History::default();
         let record = Execution {
@@ -279,7 +299,9 @@ impl WorkflowService {
         {
             let mut inner = self.lock();
             if inner.executions.contains_key(&arn) {
-                return Err(ServiceError::ExecutionAlreadyExists(format!("Execution Already Exists: '{arn}'")));
+                return Err(ServiceError::ExecutionAlreadyExists(format!(
+                    "Execution Already Exists: '{arn}'"
+                )));
             }
             inner.executions.insert(arn.clone(), entry.clone());
             inner.order.push(arn.clone());
@@ -305,7 +327,12 @@ impl WorkflowService {
     }
 
     /// StartExecution: runs in a spawned task; returns the execution ARN and start date.
-    pub fn start_execution(&self, machine_arn: &str, name: Option<String>, input: Option<String>) -> Result<(String, SystemTime), ServiceError> {
+    pub fn start_execution(
+        &self,
+        machine_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<(String, SystemTime), ServiceError> {
         let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
         let snapshot = entry.snapshot();
         let handle = tokio::spawn(execution::run(runner, plan, entry.clone()));
@@ -314,7 +341,12 @@ impl WorkflowService {
     }
 
     /// StartSyncExecution: runs to the end and returns the finished execution.
-    pub async fn start_sync_execution(&self, machine_arn: &str, name: Option<String>, input: Option<String>) -> Result<Execution, ServiceError> {
+    pub async fn start_sync_execution(
+        &self,
+        machine_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<Execution, ServiceError> {
         let sm = self.describe_state_machine(machine_arn)?;
         if sm.kind != MachineType::Express {
             return Err(ServiceError::StateMachineTypeNotSupported(
@@ -341,11 +373,9 @@ impl WorkflowService {
 
     fn entry(&self, arn: &str) -> Result<Arc<Entry>, ServiceError> {
         check_arn(arn, "execution")?;
-        self.lock()
-            .executions
-            .get(arn)
-            .cloned()
-            .ok_or_else(|| ServiceError::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'")))
+        self.lock().executions.get(arn).cloned().ok_or_else(|| {
+            ServiceError::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))
+        })
     }
 
     /// DescribeExecution.
@@ -354,7 +384,12 @@ impl WorkflowService {
     }
 
     /// StopExecution: aborts a running execution; returns the stop date.
-    pub fn stop_execution(&self, arn: &str, error: Option<String>, cause: Option<String>) -> Result<SystemTime, ServiceError> {
+    pub fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<SystemTime, ServiceError> {
         let entry = self.entry(arn)?;
         let now = self.clock.now();
         if entry.finish(now, Outcome::Aborted { error, cause }) {
@@ -366,7 +401,11 @@ impl WorkflowService {
     }
 
     /// ListExecutions of a machine, newest first, optionally filtered by status.
-    pub fn list_executions(&self, machine_arn: &str, status: Option<ExecutionStatus>) -> Result<Vec<Execution>, ServiceError> {
+    pub fn list_executions(
+        &self,
+        machine_arn: &str,
+        status: Option<ExecutionStatus>,
+    ) -> Result<Vec<Execution>, ServiceError> {
         self.describe_state_machine(machine_arn)?;
         let inner = self.lock();
         Ok(inner

@@ -43,7 +43,12 @@ pub struct Done {
 }
 
 /// The `$states` object JSONata expressions see.
-pub fn states_obj(input: &Value, env: &Env<'_>, result: Option<&Value>, error: Option<&Value>) -> Value {
+pub fn states_obj(
+    input: &Value,
+    env: &Env<'_>,
+    result: Option<&Value>,
+    error: Option<&Value>,
+) -> Value {
     let mut o = Map::new();
     o.insert("input".into(), input.clone());
     o.insert("context".into(), env.context.clone());
@@ -68,7 +73,12 @@ fn select(setting: &PathSetting, v: &Value, env: &Env<'_>) -> Result<Value, Stat
 pub fn effective_input(state: &State, raw: &Value, env: &Env<'_>) -> Result<Value, StateError> {
     if state.jsonata {
         return match &state.arguments {
-            Some(args) => eval_jsonata(args, "Arguments", &states_obj(raw, env, None, None), env.vars),
+            Some(args) => eval_jsonata(
+                args,
+                "Arguments",
+                &states_obj(raw, env, None, None),
+                env.vars,
+            ),
             None => Ok(raw.clone()),
         };
     }
@@ -87,7 +97,16 @@ pub fn assign(
     result: Option<&Value>,
     env: &Env<'_>,
 ) -> Result<Map<String, Value>, StateError> {
-    assign_value(state.jsonata, state.assign.as_ref(), state.assign_template.as_ref(), raw, subject, result, None, env)
+    assign_value(
+        state.jsonata,
+        state.assign.as_ref(),
+        state.assign_template.as_ref(),
+        raw,
+        subject,
+        result,
+        None,
+        env,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -117,12 +136,19 @@ pub(crate) fn assign_value(
     };
     match out {
         Value::Object(m) => Ok(m),
-        _ => Err(StateError::runtime("The value of 'Assign' must be an object")),
+        _ => Err(StateError::runtime(
+            "The value of 'Assign' must be an object",
+        )),
     }
 }
 
 /// ResultSelector, ResultPath and OutputPath (JSONPath) or Output (JSONata) for a result.
-pub fn complete(state: &State, raw: &Value, result: Value, env: &Env<'_>) -> Result<Done, StateError> {
+pub fn complete(
+    state: &State,
+    raw: &Value,
+    result: Value,
+    env: &Env<'_>,
+) -> Result<Done, StateError> {
     if state.jsonata {
         let states = states_obj(raw, env, Some(&result), None);
         let assigned = assign(state, raw, &result, Some(&result), env)?;
@@ -131,7 +157,11 @@ pub fn complete(state: &State, raw: &Value, result: Value, env: &Env<'_>) -> Res
             None => result,
         };
         check_size(state, &output)?;
-        return Ok(Done { next: state.next, output, assigned });
+        return Ok(Done {
+            next: state.next,
+            output,
+            assigned,
+        });
     }
     let result = match &state.result_selector {
         Some(t) => t.eval(&result, env)?,
@@ -147,14 +177,22 @@ pub fn complete(state: &State, raw: &Value, result: Value, env: &Env<'_>) -> Res
             p.write(&mut target, result).map_err(|e| {
                 StateError::new(
                     names::RESULT_PATH_MATCH_FAILURE,
-                    format!("Unable to apply ReferencePath {} to input {}: {e}", p.text(), raw),
+                    format!(
+                        "Unable to apply ReferencePath {} to input {}: {e}",
+                        p.text(),
+                        raw
+                    ),
                 )
             })?;
             target
         }
     };
     let output = select(&state.output_path, &merged, env)?;
-    Ok(Done { next: state.next, output, assigned })
+    Ok(Done {
+        next: state.next,
+        output,
+        assigned,
+    })
 }
 
 fn check_size(state: &State, v: &Value) -> Result<(), StateError> {
@@ -171,7 +209,13 @@ fn check_size(state: &State, v: &Value) -> Result<(), StateError> {
 }
 
 /// Input/OutputPath-only states (Choice, Wait, Succeed) in JSONPath; Output in JSONata.
-fn passthrough(state: &State, raw: &Value, next: Option<usize>, extra: Option<(&Option<Value>, &Option<Value>)>, env: &Env<'_>) -> Result<Done, StateError> {
+fn passthrough(
+    state: &State,
+    raw: &Value,
+    next: Option<usize>,
+    extra: Option<(&Option<Value>, &Option<Value>)>,
+    env: &Env<'_>,
+) -> Result<Done, StateError> {
     if state.jsonata {
         let states = states_obj(raw, env, None, None);
         let (assign_v, output_v) = extra.unwrap_or((&state.assign, &state.output));
@@ -180,7 +224,11 @@ fn passthrough(state: &State, raw: &Value, next: Option<usize>, extra: Option<(&
             Some(o) => eval_jsonata(o, "Output", &states, env.vars)?,
             None => raw.clone(),
         };
-        return Ok(Done { next, output, assigned });
+        return Ok(Done {
+            next,
+            output,
+            assigned,
+        });
     }
     let input = select(&state.input_path, raw, env)?;
     let assigned = match extra {
@@ -188,7 +236,11 @@ fn passthrough(state: &State, raw: &Value, next: Option<usize>, extra: Option<(&
         _ => assign(state, raw, &input, None, env)?,
     };
     let output = select(&state.output_path, &input, env)?;
-    Ok(Done { next, output, assigned })
+    Ok(Done {
+        next,
+        output,
+        assigned,
+    })
 }
 
 /// Runs the pure part of `state` on its raw input.
@@ -203,8 +255,16 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
             complete(state, raw, result, env).map(Action::Done)
         }
         Kind::Succeed => passthrough(state, raw, None, None, env).map(Action::Done),
-        Kind::Fail { error, cause, error_path, cause_path } => {
-            let text = |lit: &Option<Value>, path: &Option<super::template::Template>, field: &str| -> Result<Option<String>, StateError> {
+        Kind::Fail {
+            error,
+            cause,
+            error_path,
+            cause_path,
+        } => {
+            let text = |lit: &Option<Value>,
+                        path: &Option<super::template::Template>,
+                        field: &str|
+             -> Result<Option<String>, StateError> {
                 if let Some(t) = path {
                     let v = t.eval(raw, env)?;
                     return Ok(v.get("x").map(|x| match x {
@@ -214,7 +274,8 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
                 }
                 match lit {
                     Some(v) if state.jsonata => {
-                        let out = eval_jsonata(v, field, &states_obj(raw, env, None, None), env.vars)?;
+                        let out =
+                            eval_jsonata(v, field, &states_obj(raw, env, None, None), env.vars)?;
                         Ok(Some(match out {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -230,11 +291,20 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
             Ok(Action::Fail(StateError::new(e, c)))
         }
         Kind::Choice { branches, default } => {
-            let input = if state.jsonata { raw.clone() } else { select(&state.input_path, raw, env)? };
+            let input = if state.jsonata {
+                raw.clone()
+            } else {
+                select(&state.input_path, raw, env)?
+            };
             for b in branches {
                 let hit = match &b.rule {
                     super::choice::Rule::Condition(c) => {
-                        let v = eval_jsonata(c, "Condition", &states_obj(raw, env, None, None), env.vars)?;
+                        let v = eval_jsonata(
+                            c,
+                            "Condition",
+                            &states_obj(raw, env, None, None),
+                            env.vars,
+                        )?;
                         match v {
                             Value::Bool(b) => b,
                             other => {
@@ -248,7 +318,14 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
                     rule => rule.eval(&input, env)?,
                 };
                 if hit {
-                    return passthrough(state, raw, Some(b.next), Some((&b.assign, &b.output)), env).map(Action::Done);
+                    return passthrough(
+                        state,
+                        raw,
+                        Some(b.next),
+                        Some((&b.assign, &b.output)),
+                        env,
+                    )
+                    .map(Action::Done);
                 }
             }
             match default {
@@ -260,15 +337,27 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
             }
         }
         Kind::Wait(w) => {
-            let now = super::timestamp::to_system(super::timestamp::parse(
-                env.context.pointer("/State/EnteredTime").and_then(Value::as_str).unwrap_or_default(),
-            ).unwrap_or_default());
-            let input = if state.jsonata { raw.clone() } else { select(&state.input_path, raw, env)? };
+            let now = super::timestamp::to_system(
+                super::timestamp::parse(
+                    env.context
+                        .pointer("/State/EnteredTime")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_default(),
+            );
+            let input = if state.jsonata {
+                raw.clone()
+            } else {
+                select(&state.input_path, raw, env)?
+            };
             let until = wait_until(state, w, &input, raw, now, env)?;
             let then = passthrough(state, raw, state.next, None, env)?;
             Ok(Action::Wait { until, then })
         }
-        Kind::Task { .. } | Kind::Parallel { .. } => effective_input(state, raw, env).map(Action::Work),
+        Kind::Task { .. } | Kind::Parallel { .. } => {
+            effective_input(state, raw, env).map(Action::Work)
+        }
         Kind::Map(_) => {
             if state.jsonata {
                 Ok(Action::Work(raw.clone()))
@@ -279,7 +368,14 @@ pub fn step(state: &State, raw: &Value, env: &Env<'_>) -> Result<Action, StateEr
     }
 }
 
-fn wait_until(state: &State, w: &WaitFor, input: &Value, raw: &Value, now: SystemTime, env: &Env<'_>) -> Result<SystemTime, StateError> {
+fn wait_until(
+    state: &State,
+    w: &WaitFor,
+    input: &Value,
+    raw: &Value,
+    now: SystemTime,
+    env: &Env<'_>,
+) -> Result<SystemTime, StateError> {
     let jsonata = |v: &Value, field: &str| -> Result<Value, StateError> {
         if state.jsonata {
             eval_jsonata(v, field, &states_obj(raw, env, None, None), env.vars)
@@ -300,7 +396,9 @@ fn wait_until(state: &State, w: &WaitFor, input: &Value, raw: &Value, now: Syste
             (_, Some(p)) => Err(StateError::runtime(format!(
                 "The SecondsPath parameter cannot be parsed as a long value: {p} == {v}"
             ))),
-            _ => Err(StateError::runtime(format!("The Seconds value is not a valid non-negative integer: {v}"))),
+            _ => Err(StateError::runtime(format!(
+                "The Seconds value is not a valid non-negative integer: {v}"
+            ))),
         }
     };
     let ts = |v: &Value, what: &str| -> Result<SystemTime, StateError> {

@@ -144,10 +144,16 @@ mod tests {
     fn resolves_resources() {
         assert_eq!(
             Resource::parse("arn:aws:lambda:us-east-1:123456789012:function:greet:prod").unwrap(),
-            Resource::Function { name: "greet".into(), qualifier: Some("prod".into()) }
+            Resource::Function {
+                name: "greet".into(),
+                qualifier: Some("prod".into())
+            }
         );
         assert_eq!(Resource::parse("greet").unwrap().function(), Some("greet"));
-        assert_eq!(Resource::parse("arn:aws:states:::lambda:invoke").unwrap(), Resource::LambdaInvoke);
+        assert_eq!(
+            Resource::parse("arn:aws:states:::lambda:invoke").unwrap(),
+            Resource::LambdaInvoke
+        );
         assert!(Resource::parse("arn:nope").is_err());
         assert_eq!(function_name("arn:aws:lambda:us-east-1:1:function:f"), "f");
     }

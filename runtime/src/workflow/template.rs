@@ -67,14 +67,19 @@ impl Template {
                         let Value::String(s) = x else {
                             return Err(format!("the value of '{k}' must be a string"));
                         };
-                        fields.push((key.to_string(), Self::dynamic(s).map_err(|e| format!("{k}: {e}"))?));
+                        fields.push((
+                            key.to_string(),
+                            Self::dynamic(s).map_err(|e| format!("{k}: {e}"))?,
+                        ));
                     } else {
                         fields.push((k.clone(), Self::compile(x)?));
                     }
                 }
                 Template::Obj(fields)
             }
-            Value::Array(a) => Template::Arr(a.iter().map(Self::compile).collect::<Result<_, _>>()?),
+            Value::Array(a) => {
+                Template::Arr(a.iter().map(Self::compile).collect::<Result<_, _>>()?)
+            }
             other => Template::Lit(other.clone()),
         })
     }
@@ -84,7 +89,9 @@ impl Template {
         if s.trim_start().starts_with("States.") {
             Call::parse(s).map(Template::Call)
         } else {
-            Path::parse(s).map(Template::Path).map_err(|e| e.to_string())
+            Path::parse(s)
+                .map(Template::Path)
+                .map_err(|e| e.to_string())
         }
     }
 

@@ -10,7 +10,9 @@ pub fn parse(s: &str) -> Option<DateTime<Utc>> {
     if !s.contains('T') {
         return None;
     }
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Converts a clock reading to a UTC date.

@@ -61,23 +61,38 @@ fn syntax(json: &str) -> Result<Value, Diagnostic> {
         Ok(_) => Err(not_object()),
         Err(e) => {
             // Mirror Jackson's wording, which is what AWS returns.
-            let tok: String = json.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let tok: String = json
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             let (msg, loc) = if !tok.is_empty() {
                 let col = json.len() - json.trim_start().len() + tok.chars().count() + 1;
                 let loc = format!("[Source: (String)\"{json}\"; line: 1, column: {col}]");
                 (format!("Unrecognized token '{tok}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n at {loc}"), loc)
             } else {
-                let loc = format!("[Source: (String)\"{json}\"; line: {}, column: {}]", e.line(), e.column());
+                let loc = format!(
+                    "[Source: (String)\"{json}\"; line: {}, column: {}]",
+                    e.line(),
+                    e.column()
+                );
                 (format!("{e}\n at {loc}"), loc)
             };
-            Err(Diagnostic::error("INVALID_JSON_DESCRIPTION", msg, Some(loc)))
+            Err(Diagnostic::error(
+                "INVALID_JSON_DESCRIPTION",
+                msg,
+                Some(loc),
+            ))
         }
     }
 }
 
 /// Validates a parsed definition and compiles it. `exists` says whether a Task's function
 /// is registered (skipped when `None`).
-pub fn check(def: &Definition, exists: Option<&dyn Fn(&str) -> bool>) -> Result<Plan, DefinitionError> {
+pub fn check(
+    def: &Definition,
+    exists: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Plan, DefinitionError> {
     let mut diags = schema(&def.json, false, exists);
     let plan = Plan::build(&def.json);
     let plan = match plan {
@@ -104,46 +119,173 @@ pub fn check(def: &Definition, exists: Option<&dyn Fn(&str) -> bool>) -> Result<
 }
 
 fn err(out: &mut Vec<Diagnostic>, loc: &str, msg: impl Into<String>) {
-    out.push(Diagnostic::error(SCHEMA, msg, Some(if loc.is_empty() { "/".into() } else { loc.into() })));
+    out.push(Diagnostic::error(
+        SCHEMA,
+        msg,
+        Some(if loc.is_empty() {
+            "/".into()
+        } else {
+            loc.into()
+        }),
+    ));
 }
 
-const STATE_TYPES: &[&str] = &["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+const STATE_TYPES: &[&str] = &[
+    "Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+];
 
 fn allowed(ty: &str) -> &'static [&'static str] {
     match ty {
-        "Pass" => &["InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Output", "Assign", "Next", "End"],
-        "Task" => &["Resource", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch",
-            "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Arguments", "Output",
-            "Assign", "Credentials", "Next", "End"],
-        "Choice" => &["Choices", "Default", "InputPath", "OutputPath", "Assign", "Output"],
-        "Wait" => &["Seconds", "SecondsPath", "Timestamp", "TimestampPath", "InputPath", "OutputPath", "Assign", "Output", "Next", "End"],
+        "Pass" => &[
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Output",
+            "Assign",
+            "Next",
+            "End",
+        ],
+        "Task" => &[
+            "Resource",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Credentials",
+            "Next",
+            "End",
+        ],
+        "Choice" => &[
+            "Choices",
+            "Default",
+            "InputPath",
+            "OutputPath",
+            "Assign",
+            "Output",
+        ],
+        "Wait" => &[
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "InputPath",
+            "OutputPath",
+            "Assign",
+            "Output",
+            "Next",
+            "End",
+        ],
         "Succeed" => &["InputPath", "OutputPath", "Output"],
         "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-        "Parallel" => &["Branches", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch",
-            "Arguments", "Output", "Assign", "Next", "End"],
-        "Map" => &["ItemProcessor", "Iterator", "ItemsPath", "Items", "ItemSelector", "Parameters", "ItemReader", "ItemBatcher",
-            "ResultWriter", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label", "InputPath", "OutputPath", "ResultPath",
-            "ResultSelector", "Retry", "Catch", "Output", "Assign", "Arguments", "Next", "End"],
+        "Parallel" => &[
+            "Branches",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Next",
+            "End",
+        ],
+        "Map" => &[
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "Items",
+            "ItemSelector",
+            "Parameters",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Output",
+            "Assign",
+            "Arguments",
+            "Next",
+            "End",
+        ],
         _ => &[],
     }
 }
 
-const JSONPATH_ONLY: &[&str] = &["InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "ItemsPath",
-    "SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath",
-    "MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath", "Iterator", "Result"];
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "Iterator",
+    "Result",
+];
 const JSONATA_ONLY: &[&str] = &["Output", "Arguments", "Items"];
 
 /// Schema and graph checks on the raw JSON.
 fn schema(def: &Value, express: bool, exists: Option<&dyn Fn(&str) -> bool>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let top_jsonata = def.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata");
-    machine(def, "", top_jsonata, top_jsonata, express, exists, &mut out, true);
+    machine(
+        def,
+        "",
+        top_jsonata,
+        top_jsonata,
+        express,
+        exists,
+        &mut out,
+        true,
+    );
     out
 }
 
 #[allow(clippy::too_many_arguments)]
-fn machine(def: &Value, loc: &str, jsonata: bool, top_jsonata: bool, express: bool, exists: Option<&dyn Fn(&str) -> bool>, out: &mut Vec<Diagnostic>, top: bool) {
+fn machine(
+    def: &Value,
+    loc: &str,
+    jsonata: bool,
+    top_jsonata: bool,
+    express: bool,
+    exists: Option<&dyn Fn(&str) -> bool>,
+    out: &mut Vec<Diagnostic>,
+    top: bool,
+) {
     let Some(o) = def.as_object() else {
         err(out, loc, "A state machine must be a JSON object");
         return;
@@ -156,25 +298,54 @@ fn machine(def: &Value, loc: &str, jsonata: bool, top_jsonata: bool, express: bo
         missing.push("StartAt");
     }
     if !missing.is_empty() {
-        err(out, loc, format!("These fields are required: [{}]", missing.join(", ")));
+        err(
+            out,
+            loc,
+            format!("These fields are required: [{}]", missing.join(", ")),
+        );
         return;
     }
     let known: &[&str] = if top {
-        &["StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"]
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ]
     } else {
-        &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"]
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "ProcessorConfig",
+            "QueryLanguage",
+        ]
     };
     for k in o.keys() {
         if !known.contains(&k.as_str()) {
-            err(out, loc, format!("The field '{k}' is not supported by Step Functions"));
+            err(
+                out,
+                loc,
+                format!("The field '{k}' is not supported by Step Functions"),
+            );
         }
     }
     let Some(states) = o.get("States").and_then(Value::as_object) else {
-        err(out, &format!("{loc}/States"), "The field 'States' must be an object");
+        err(
+            out,
+            &format!("{loc}/States"),
+            "The field 'States' must be an object",
+        );
         return;
     };
     if states.is_empty() {
-        err(out, &format!("{loc}/States"), "The field 'States' must not be empty");
+        err(
+            out,
+            &format!("{loc}/States"),
+            "The field 'States' must not be empty",
+        );
     }
     let mut terminal = false;
     for (name, s) in states {
@@ -185,15 +356,34 @@ fn machine(def: &Value, loc: &str, jsonata: bool, top_jsonata: bool, express: bo
         terminal |= state(s, &sloc, jsonata, top_jsonata, express, exists, out);
     }
     if !states.is_empty() && !terminal {
-        out.push(Diagnostic::error("MISSING_TERMINAL_STATE", "Workflow has no terminal state", Some(if loc.is_empty() { "/".into() } else { loc.into() })));
+        out.push(Diagnostic::error(
+            "MISSING_TERMINAL_STATE",
+            "Workflow has no terminal state",
+            Some(if loc.is_empty() {
+                "/".into()
+            } else {
+                loc.into()
+            }),
+        ));
     }
     reachability(o, states, loc, out);
 }
 
-fn reachability(o: &Map<String, Value>, states: &Map<String, Value>, loc: &str, out: &mut Vec<Diagnostic>) {
-    let Some(start) = o.get("StartAt").and_then(Value::as_str) else { return };
+fn reachability(
+    o: &Map<String, Value>,
+    states: &Map<String, Value>,
+    loc: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(start) = o.get("StartAt").and_then(Value::as_str) else {
+        return;
+    };
     if !states.contains_key(start) {
-        out.push(Diagnostic::error("MISSING_TRANSITION_TARGET", format!("Missing 'Next' target: {start}"), Some(format!("{loc}/StartAt"))));
+        out.push(Diagnostic::error(
+            "MISSING_TRANSITION_TARGET",
+            format!("Missing 'Next' target: {start}"),
+            Some(format!("{loc}/StartAt")),
+        ));
         return;
     }
     let mut seen = HashSet::new();
@@ -211,31 +401,56 @@ fn reachability(o: &Map<String, Value>, states: &Map<String, Value>, loc: &str, 
                 targets.extend(c.get("Next"));
             }
         }
-        todo.extend(targets.into_iter().filter_map(Value::as_str).map(str::to_string));
+        todo.extend(
+            targets
+                .into_iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string),
+        );
     }
     for name in states.keys() {
         if !seen.contains(name) {
-            out.push(Diagnostic::error("UNREACHABLE_STATE", format!("State '{name}' is not reachable"), Some(format!("{loc}/States/{name}"))));
+            out.push(Diagnostic::error(
+                "UNREACHABLE_STATE",
+                format!("State '{name}' is not reachable"),
+                Some(format!("{loc}/States/{name}")),
+            ));
         }
     }
 }
 
 /// Checks one state; returns whether it is terminal.
 #[allow(clippy::too_many_arguments)]
-fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express: bool, exists: Option<&dyn Fn(&str) -> bool>, out: &mut Vec<Diagnostic>) -> bool {
+fn state(
+    s: &Value,
+    loc: &str,
+    parent_jsonata: bool,
+    top_jsonata: bool,
+    express: bool,
+    exists: Option<&dyn Fn(&str) -> bool>,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
     let Some(o) = s.as_object() else {
         err(out, loc, "A state must be a JSON object");
         return false;
     };
     let ql = o.get("QueryLanguage").and_then(Value::as_str);
     if top_jsonata && ql == Some("JSONPath") {
-        err(out, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+        err(
+            out,
+            loc,
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+        );
     }
     let jsonata = match ql {
         Some("JSONata") => true,
         Some("JSONPath") => false,
         Some(other) => {
-            err(out, &format!("{loc}/QueryLanguage"), format!("'{other}' is not a valid QueryLanguage"));
+            err(
+                out,
+                &format!("{loc}/QueryLanguage"),
+                format!("'{other}' is not a valid QueryLanguage"),
+            );
             parent_jsonata
         }
         None => parent_jsonata,
@@ -245,7 +460,14 @@ fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express:
         return false;
     };
     if !STATE_TYPES.contains(&ty) {
-        err(out, &format!("{loc}/Type"), format!("'{ty}' is not a valid state type; expected one of {}", STATE_TYPES.join(", ")));
+        err(
+            out,
+            &format!("{loc}/Type"),
+            format!(
+                "'{ty}' is not a valid state type; expected one of {}",
+                STATE_TYPES.join(", ")
+            ),
+        );
         return false;
     }
     let permitted = allowed(ty);
@@ -254,33 +476,54 @@ fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express:
             continue;
         }
         if !permitted.contains(&k.as_str()) {
-            err(out, &format!("{loc}/{k}"), format!("The field '{k}' is not supported by Step Functions for a {ty} state"));
+            err(
+                out,
+                &format!("{loc}/{k}"),
+                format!("The field '{k}' is not supported by Step Functions for a {ty} state"),
+            );
         } else if jsonata && JSONPATH_ONLY.contains(&k.as_str()) {
-            err(out, &format!("{loc}/{k}"), format!("The field '{k}' is not supported for JSONata states"));
+            err(
+                out,
+                &format!("{loc}/{k}"),
+                format!("The field '{k}' is not supported for JSONata states"),
+            );
         } else if !jsonata && JSONATA_ONLY.contains(&k.as_str()) && !(ty == "Map" && k == "Items") {
-            err(out, &format!("{loc}/{k}"), format!("The field '{k}' is only supported for JSONata states"));
+            err(
+                out,
+                &format!("{loc}/{k}"),
+                format!("The field '{k}' is only supported for JSONata states"),
+            );
         }
     }
     let has_next = o.contains_key("Next");
     let has_end = o.get("End") == Some(&Value::Bool(true));
     let flows = !matches!(ty, "Choice" | "Succeed" | "Fail");
     if flows && has_next == has_end {
-        err(out, loc, format!("A {ty} state must have exactly one of 'Next' or 'End: true'"));
+        err(
+            out,
+            loc,
+            format!("A {ty} state must have exactly one of 'Next' or 'End: true'"),
+        );
     }
     match ty {
         "Task" => task(o, loc, express, exists, out),
-        "Choice" => {
-            match o.get("Choices").and_then(Value::as_array) {
-                Some(cs) if !cs.is_empty() => {
-                    for (i, c) in cs.iter().enumerate() {
-                        rule(c, &format!("{loc}/Choices/{i}"), jsonata, true, out);
-                    }
+        "Choice" => match o.get("Choices").and_then(Value::as_array) {
+            Some(cs) if !cs.is_empty() => {
+                for (i, c) in cs.iter().enumerate() {
+                    rule(c, &format!("{loc}/Choices/{i}"), jsonata, true, out);
                 }
-                _ => err(out, loc, "A Choice state must have a non-empty 'Choices' array"),
             }
-        }
+            _ => err(
+                out,
+                loc,
+                "A Choice state must have a non-empty 'Choices' array",
+            ),
+        },
         "Wait" => {
-            let n = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"].iter().filter(|k| o.contains_key(**k)).count();
+            let n = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+                .iter()
+                .filter(|k| o.contains_key(**k))
+                .count();
             if n != 1 {
                 err(out, loc, "A Wait state must have exactly one of Seconds, SecondsPath, Timestamp, TimestampPath");
             }
@@ -288,15 +531,41 @@ fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express:
         "Parallel" => match o.get("Branches").and_then(Value::as_array) {
             Some(bs) if !bs.is_empty() => {
                 for (i, b) in bs.iter().enumerate() {
-                    machine(b, &format!("{loc}/Branches/{i}"), jsonata, top_jsonata, express, exists, out, false);
+                    machine(
+                        b,
+                        &format!("{loc}/Branches/{i}"),
+                        jsonata,
+                        top_jsonata,
+                        express,
+                        exists,
+                        out,
+                        false,
+                    );
                 }
             }
-            _ => err(out, loc, "A Parallel state must have a non-empty 'Branches' array"),
+            _ => err(
+                out,
+                loc,
+                "A Parallel state must have a non-empty 'Branches' array",
+            ),
         },
         "Map" => match o.get("ItemProcessor").or_else(|| o.get("Iterator")) {
             Some(p) => {
-                let key = if o.contains_key("ItemProcessor") { "ItemProcessor" } else { "Iterator" };
-                machine(p, &format!("{loc}/{key}"), jsonata, top_jsonata, express, exists, out, false);
+                let key = if o.contains_key("ItemProcessor") {
+                    "ItemProcessor"
+                } else {
+                    "Iterator"
+                };
+                machine(
+                    p,
+                    &format!("{loc}/{key}"),
+                    jsonata,
+                    top_jsonata,
+                    express,
+                    exists,
+                    out,
+                    false,
+                );
             }
             None => err(out, loc, "These fields are required: [ItemProcessor]"),
         },
@@ -305,12 +574,19 @@ fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express:
     for (list, needs_next) in [("Retry", false), ("Catch", true)] {
         if let Some(v) = o.get(list) {
             let Some(items) = v.as_array() else {
-                err(out, &format!("{loc}/{list}"), format!("'{list}' must be an array"));
+                err(
+                    out,
+                    &format!("{loc}/{list}"),
+                    format!("'{list}' must be an array"),
+                );
                 continue;
             };
             for (i, r) in items.iter().enumerate() {
                 let rloc = format!("{loc}/{list}/{i}");
-                if r.get("ErrorEquals").and_then(Value::as_array).is_none_or(|a| a.is_empty()) {
+                if r.get("ErrorEquals")
+                    .and_then(Value::as_array)
+                    .is_none_or(|a| a.is_empty())
+                {
                     err(out, &rloc, "These fields are required: [ErrorEquals]");
                 }
                 if needs_next && r.get("Next").and_then(Value::as_str).is_none() {
@@ -322,21 +598,35 @@ fn state(s: &Value, loc: &str, parent_jsonata: bool, top_jsonata: bool, express:
     !flows || has_end || matches!(ty, "Succeed" | "Fail")
 }
 
-fn task(o: &Map<String, Value>, loc: &str, express: bool, exists: Option<&dyn Fn(&str) -> bool>, out: &mut Vec<Diagnostic>) {
+fn task(
+    o: &Map<String, Value>,
+    loc: &str,
+    express: bool,
+    exists: Option<&dyn Fn(&str) -> bool>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(res) = o.get("Resource").and_then(Value::as_str) else {
         err(out, loc, "These fields are required: [Resource]");
         return;
     };
     let rloc = format!("{loc}/Resource");
     if express && res.ends_with(".waitForTaskToken") {
-        err(out, &rloc, "Express state machine does not support '.waitForTaskToken' service integration ");
+        err(
+            out,
+            &rloc,
+            "Express state machine does not support '.waitForTaskToken' service integration ",
+        );
     }
     match Resource::parse(res) {
         Err(e) => err(out, &rloc, e),
         Ok(r) => {
             if let (Some(f), Some(exists)) = (r.function(), exists) {
                 if !exists(f) {
-                    out.push(Diagnostic::error("UNKNOWN_FUNCTION", format!("The function '{f}' is not registered"), Some(rloc)));
+                    out.push(Diagnostic::error(
+                        "UNKNOWN_FUNCTION",
+                        format!("The function '{f}' is not registered"),
+                        Some(rloc),
+                    ));
                 }
             }
         }
@@ -361,13 +651,26 @@ fn rule(c: &Value, loc: &str, jsonata: bool, top: bool, out: &mut Vec<Diagnostic
         err(out, loc, e);
     }
     for k in o.keys() {
-        let ok = matches!(k.as_str(), "Variable" | "Next" | "And" | "Or" | "Not" | "Assign" | "Comment") || choice::is_operator(k);
+        let ok = matches!(
+            k.as_str(),
+            "Variable" | "Next" | "And" | "Or" | "Not" | "Assign" | "Comment"
+        ) || choice::is_operator(k);
         if !ok {
-            err(out, &format!("{loc}/{k}"), format!("The field '{k}' is not supported in a choice rule"));
+            err(
+                out,
+                &format!("{loc}/{k}"),
+                format!("The field '{k}' is not supported in a choice rule"),
+            );
         }
     }
     for list in ["And", "Or"] {
-        for (i, r) in o.get(list).and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, r) in o
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             rule(r, &format!("{loc}/{list}/{i}"), jsonata, false, out);
         }
     }

@@ -20,7 +20,8 @@ impl Runner {
         input: Value,
         vars: &Map<String, Value>,
     ) -> Result<Value, StateError> {
-        self.history.record(self.clock.now(), "ParallelStateStarted", None);
+        self.history
+            .record(self.clock.now(), "ParallelStateStarted", None);
         let runs = branches
             .iter()
             .map(|b| self.run_plan(b, input.clone(), vars.clone()));
@@ -30,13 +31,15 @@ impl Runner {
             match r {
                 Ok(v) => out.push(v),
                 Err(e) => {
-                    self.history.record(self.clock.now(), "ParallelStateFailed", None);
+                    self.history
+                        .record(self.clock.now(), "ParallelStateFailed", None);
                     return Err(e);
                 }
             }
         }
         let _ = state;
-        self.history.record(self.clock.now(), "ParallelStateSucceeded", None);
+        self.history
+            .record(self.clock.now(), "ParallelStateSucceeded", None);
         Ok(Value::Array(out))
     }
 
@@ -49,14 +52,39 @@ impl Runner {
         env: &Env<'_>,
     ) -> Result<Value, StateError> {
         let items = self.map_items(state, spec, &input, raw, env)?;
-        let max = self.map_number(state, &spec.max_concurrency, "MaxConcurrency", &input, env, true)?;
-        let tol_count = self.map_number(state, &spec.tolerated_count, "ToleratedFailureCount", &input, env, true)?;
-        let tol_pct = self.map_number(state, &spec.tolerated_pct, "ToleratedFailurePercentage", &input, env, false)?;
+        let max = self.map_number(
+            state,
+            &spec.max_concurrency,
+            "MaxConcurrency",
+            &input,
+            env,
+            true,
+        )?;
+        let tol_count = self.map_number(
+            state,
+            &spec.tolerated_count,
+            "ToleratedFailureCount",
+            &input,
+            env,
+            true,
+        )?;
+        let tol_pct = self.map_number(
+            state,
+            &spec.tolerated_pct,
+            "ToleratedFailurePercentage",
+            &input,
+            env,
+            false,
+        )?;
         if tol_count.is_some_and(|c| c < 0.0) {
-            return Err(StateError::runtime("ToleratedFailureCount cannot be negative."));
+            return Err(StateError::runtime(
+                "ToleratedFailureCount cannot be negative.",
+            ));
         }
         if tol_pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
-            return Err(StateError::runtime("ToleratedFailurePercentage must be between 0 and 100."));
+            return Err(StateError::runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.",
+            ));
         }
         let mut selected = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -69,7 +97,10 @@ impl Runner {
         self.history.record(
             self.clock.now(),
             "MapStateStarted",
-            Some(("mapStateStartedEventDetails", json!({"length": selected.len()}))),
+            Some((
+                "mapStateStartedEventDetails",
+                json!({"length": selected.len()}),
+            )),
         );
         let total = selected.len();
         let limit = match max {
@@ -82,26 +113,42 @@ impl Runner {
             let vars = env.vars.clone();
             async move {
                 let details = json!({"name": name, "index": i});
-                self.history.record(self.clock.now(), "MapIterationStarted", Some(("mapIterationStartedEventDetails", details.clone())));
+                self.history.record(
+                    self.clock.now(),
+                    "MapIterationStarted",
+                    Some(("mapIterationStartedEventDetails", details.clone())),
+                );
                 let r = self.run_plan(&spec.processor, item, vars).await;
-                let ty = if r.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-                let key = if r.is_ok() { "mapIterationSucceededEventDetails" } else { "mapIterationFailedEventDetails" };
-                self.history.record(self.clock.now(), ty, Some((key, details)));
+                let ty = if r.is_ok() {
+                    "MapIterationSucceeded"
+                } else {
+                    "MapIterationFailed"
+                };
+                let key = if r.is_ok() {
+                    "mapIterationSucceededEventDetails"
+                } else {
+                    "mapIterationFailedEventDetails"
+                };
+                self.history
+                    .record(self.clock.now(), ty, Some((key, details)));
                 r
             }
         });
-        let results: Vec<Result<Value, StateError>> = stream::iter(runs).buffered(limit).collect().await;
+        let results: Vec<Result<Value, StateError>> =
+            stream::iter(runs).buffered(limit).collect().await;
         let failures = results.iter().filter(|r| r.is_err()).count();
         let tolerant = tol_count.is_some() || tol_pct.is_some();
         let exceeded = if tolerant {
             let by_count = tol_count.is_some_and(|c| failures as f64 > c);
-            let by_pct = tol_pct.is_some_and(|p| total > 0 && failures as f64 * 100.0 / total as f64 > p);
+            let by_pct =
+                tol_pct.is_some_and(|p| total > 0 && failures as f64 * 100.0 / total as f64 > p);
             (tol_count.is_none() || by_count) && (tol_pct.is_none() || by_pct)
         } else {
             failures > 0
         };
         if exceeded {
-            self.history.record(self.clock.now(), "MapStateFailed", None);
+            self.history
+                .record(self.clock.now(), "MapStateFailed", None);
             if tolerant {
                 return Err(StateError::new(
                     names::EXCEED_TOLERATED_FAILURE,
@@ -113,7 +160,8 @@ impl Runner {
             }
             return Err(StateError::new(names::BRANCH_FAILED, ""));
         }
-        self.history.record(self.clock.now(), "MapStateSucceeded", None);
+        self.history
+            .record(self.clock.now(), "MapStateSucceeded", None);
         Ok(Value::Array(
             results
                 .into_iter()
@@ -122,11 +170,23 @@ impl Runner {
         ))
     }
 
-    fn map_items(&self, state: &State, spec: &MapSpec, input: &Value, raw: &Value, env: &Env<'_>) -> Result<Vec<Value>, StateError> {
+    fn map_items(
+        &self,
+        state: &State,
+        spec: &MapSpec,
+        input: &Value,
+        raw: &Value,
+        env: &Env<'_>,
+    ) -> Result<Vec<Value>, StateError> {
         if state.jsonata {
             let items = match &spec.items {
                 Some(Value::String(s)) if jsonata::expression(s).is_some() => {
-                    let v = eval_jsonata(&spec.items.clone().unwrap_or_default(), "Items", &states_obj(raw, env, None, None), env.vars)?;
+                    let v = eval_jsonata(
+                        &spec.items.clone().unwrap_or_default(),
+                        "Items",
+                        &states_obj(raw, env, None, None),
+                        env.vars,
+                    )?;
                     if !v.is_array() {
                         return Err(StateError::query(format!(
                             "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
@@ -140,7 +200,9 @@ impl Runner {
             };
             return match items {
                 Value::Array(a) => Ok(a),
-                other => Err(StateError::query(format!("Map state input must be an array but was: {other}"))),
+                other => Err(StateError::query(format!(
+                    "Map state input must be an array but was: {other}"
+                ))),
             };
         }
         let items = match (&spec.items, &spec.items_path) {
@@ -150,19 +212,49 @@ impl Runner {
         };
         match items {
             Value::Array(a) => Ok(a),
-            other => Err(StateError::runtime(format!("Map state input must be an array but was: {other}"))),
+            other => Err(StateError::runtime(format!(
+                "Map state input must be an array but was: {other}"
+            ))),
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn select_item(&self, state: &State, spec: &MapSpec, i: usize, item: &Value, input: &Value, raw: &Value, env: &Env<'_>) -> Result<Value, StateError> {
-        let ctx = self.context(&state.name, super::timestamp::to_system(
-            super::timestamp::parse(env.context.pointer("/State/EnteredTime").and_then(Value::as_str).unwrap_or_default()).unwrap_or_default(),
-        ), 0, Some((i, item)));
-        let item_env = Env { context: &ctx, vars: env.vars };
+    fn select_item(
+        &self,
+        state: &State,
+        spec: &MapSpec,
+        i: usize,
+        item: &Value,
+        input: &Value,
+        raw: &Value,
+        env: &Env<'_>,
+    ) -> Result<Value, StateError> {
+        let ctx = self.context(
+            &state.name,
+            super::timestamp::to_system(
+                super::timestamp::parse(
+                    env.context
+                        .pointer("/State/EnteredTime")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_default(),
+            ),
+            0,
+            Some((i, item)),
+        );
+        let item_env = Env {
+            context: &ctx,
+            vars: env.vars,
+        };
         if state.jsonata {
             return match &spec.item_selector_raw {
-                Some(sel) => eval_jsonata(sel, "ItemSelector", &states_obj(raw, &item_env, None, None), env.vars),
+                Some(sel) => eval_jsonata(
+                    sel,
+                    "ItemSelector",
+                    &states_obj(raw, &item_env, None, None),
+                    env.vars,
+                ),
                 None => Ok(item.clone()),
             };
         }
@@ -172,7 +264,15 @@ impl Runner {
         }
     }
 
-    fn map_number(&self, state: &State, d: &Option<Dyn>, field: &str, input: &Value, env: &Env<'_>, integer: bool) -> Result<Option<f64>, StateError> {
+    fn map_number(
+        &self,
+        state: &State,
+        d: &Option<Dyn>,
+        field: &str,
+        input: &Value,
+        env: &Env<'_>,
+        integer: bool,
+    ) -> Result<Option<f64>, StateError> {
         let kind = if integer { "integer" } else { "float" };
         match d {
             None => Ok(None),
@@ -182,7 +282,11 @@ impl Runner {
                 } else {
                     v.clone()
                 };
-                v.as_f64().map(Some).ok_or_else(|| StateError::runtime(format!("The {field} field value {v} is not a valid {kind}")))
+                v.as_f64().map(Some).ok_or_else(|| {
+                    StateError::runtime(format!(
+                        "The {field} field value {v} is not a valid {kind}"
+                    ))
+                })
             }
             Some(Dyn::Path(p)) => {
                 let v = env.resolve(p, input).ok_or_else(|| invalid_path(p))?;
@@ -202,11 +306,20 @@ impl Runner {
     }
 }
 
-fn batch(items: Vec<Value>, b: &Value, input: &Value, env: &Env<'_>) -> Result<Vec<Value>, StateError> {
-    let max_items = b.get("MaxItemsPerBatch").and_then(Value::as_u64).or_else(|| {
-        let p = b.get("MaxItemsPerBatchPath")?.as_str()?;
-        env.resolve(&crate::workflow::paths::Path::parse(p).ok()?, input)?.as_u64()
-    });
+fn batch(
+    items: Vec<Value>,
+    b: &Value,
+    input: &Value,
+    env: &Env<'_>,
+) -> Result<Vec<Value>, StateError> {
+    let max_items = b
+        .get("MaxItemsPerBatch")
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            let p = b.get("MaxItemsPerBatchPath")?.as_str()?;
+            env.resolve(&crate::workflow::paths::Path::parse(p).ok()?, input)?
+                .as_u64()
+        });
     let max_bytes = b.get("MaxInputBytesPerBatch").and_then(Value::as_u64);
     let batch_input = match b.get("BatchInput") {
         Some(t) => Some(

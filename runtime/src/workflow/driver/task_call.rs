@@ -13,8 +13,16 @@ use crate::workflow::task::{function_name, lambda_invoke_result, missing_functio
 use crate::workflow::template::{eval_jsonata, invalid_path, Env};
 
 impl Runner {
-    pub(super) async fn task(&self, state: &State, input: Value, env: &Env<'_>) -> Result<Value, StateError> {
-        let Kind::Task { resource, timeout, .. } = &state.kind else {
+    pub(super) async fn task(
+        &self,
+        state: &State,
+        input: Value,
+        env: &Env<'_>,
+    ) -> Result<Value, StateError> {
+        let Kind::Task {
+            resource, timeout, ..
+        } = &state.kind
+        else {
             return Err(StateError::runtime("not a Task state"));
         };
         let timeout = self.seconds(state, timeout.as_ref(), &input, env)?;
@@ -25,10 +33,16 @@ impl Runner {
                     .get("FunctionName")
                     .and_then(Value::as_str)
                     .ok_or_else(|| StateError::runtime("The field 'FunctionName' is required for arn:aws:states:::lambda:invoke"))?;
-                (function_name(fname), input.get("Payload").cloned().unwrap_or(json!({})), true)
+                (
+                    function_name(fname),
+                    input.get("Payload").cloned().unwrap_or(json!({})),
+                    true,
+                )
             }
             Resource::Other(arn) => {
-                return Err(StateError::runtime(format!("The resource '{arn}' is not supported by Portico")));
+                return Err(StateError::runtime(format!(
+                    "The resource '{arn}' is not supported by Portico"
+                )));
             }
         };
         let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
@@ -38,7 +52,14 @@ impl Runner {
                 "resourceType": "lambda", "resource": "invoke", "region": "us-east-1",
                 "parameters": input.to_string(), "timeoutInSeconds": timeout.map(|d| d.as_secs()),
             }))));
-            self.history.record(now(), "TaskStarted", Some(("taskStartedEventDetails", json!({"resourceType": "lambda", "resource": "invoke"}))));
+            self.history.record(
+                now(),
+                "TaskStarted",
+                Some((
+                    "taskStartedEventDetails",
+                    json!({"resourceType": "lambda", "resource": "invoke"}),
+                )),
+            );
         } else {
             self.history.record(now(), "LambdaFunctionScheduled", Some(("lambdaFunctionScheduledEventDetails", json!({
                 "resource": arn, "input": payload.to_string(), "inputDetails": not_truncated(),
@@ -61,15 +82,26 @@ impl Runner {
         };
         match outcome {
             Ok(out) => {
-                let result = if wrapped { lambda_invoke_result(out, &uuid::Uuid::new_v4().to_string()) } else { out };
+                let result = if wrapped {
+                    lambda_invoke_result(out, &uuid::Uuid::new_v4().to_string())
+                } else {
+                    out
+                };
                 if wrapped {
                     self.history.record(now(), "TaskSucceeded", Some(("taskSucceededEventDetails", json!({
                         "resourceType": "lambda", "resource": "invoke", "output": result.to_string(), "outputDetails": not_truncated(),
                     }))));
                 } else {
-                    self.history.record(now(), "LambdaFunctionSucceeded", Some(("lambdaFunctionSucceededEventDetails", json!({
-                        "output": result.to_string(), "outputDetails": not_truncated(),
-                    }))));
+                    self.history.record(
+                        now(),
+                        "LambdaFunctionSucceeded",
+                        Some((
+                            "lambdaFunctionSucceededEventDetails",
+                            json!({
+                                "output": result.to_string(), "outputDetails": not_truncated(),
+                            }),
+                        )),
+                    );
                 }
                 Ok(result)
             }
@@ -78,7 +110,10 @@ impl Runner {
                 let (ty, key) = match (wrapped, e.error == names::TIMEOUT) {
                     (true, true) => ("TaskTimedOut", "taskTimedOutEventDetails"),
                     (true, false) => ("TaskFailed", "taskFailedEventDetails"),
-                    (false, true) => ("LambdaFunctionTimedOut", "lambdaFunctionTimedOutEventDetails"),
+                    (false, true) => (
+                        "LambdaFunctionTimedOut",
+                        "lambdaFunctionTimedOutEventDetails",
+                    ),
                     (false, false) => ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails"),
                 };
                 let details = if wrapped {
@@ -92,18 +127,29 @@ impl Runner {
         }
     }
 
-    fn seconds(&self, state: &State, d: Option<&Dyn>, input: &Value, env: &Env<'_>) -> Result<Option<Duration>, StateError> {
+    fn seconds(
+        &self,
+        state: &State,
+        d: Option<&Dyn>,
+        input: &Value,
+        env: &Env<'_>,
+    ) -> Result<Option<Duration>, StateError> {
         let v = match d {
             None => return Ok(None),
-            Some(Dyn::Fixed(v)) if state.jsonata => {
-                eval_jsonata(v, "TimeoutSeconds", &states_obj(input, env, None, None), env.vars)?
-            }
+            Some(Dyn::Fixed(v)) if state.jsonata => eval_jsonata(
+                v,
+                "TimeoutSeconds",
+                &states_obj(input, env, None, None),
+                env.vars,
+            )?,
             Some(Dyn::Fixed(v)) => v.clone(),
             Some(Dyn::Path(p)) => env.resolve(p, input).ok_or_else(|| invalid_path(p))?,
         };
         match v.as_f64() {
             Some(s) if s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-            _ => Err(StateError::runtime(format!("The TimeoutSeconds value {v} is not a positive integer"))),
+            _ => Err(StateError::runtime(format!(
+                "The TimeoutSeconds value {v} is not a positive integer"
+            ))),
         }
     }
 }
