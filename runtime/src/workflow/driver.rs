@@ -163,7 +163,11 @@ impl Runner {
         let mut retry_count = 0u32;
         let mut attempts = vec![0u64; state.retry.len()];
         loop {
-            let ctx = self.context(&state.name, entered, retry_count, None);
+            let ctx = if state.needs_context {
+                self.context(&state.name, entered, retry_count, None)
+            } else {
+                Value::Null
+            };
             let env = Env {
                 context: &ctx,
                 vars,

@@ -196,6 +196,9 @@ pub struct State {
     pub assign: Option<Value>,
     /// Compiled `Assign` for JSONPath states.
     pub assign_template: Option<Template>,
+    /// Whether the state reads the context object (`$$`, JSONata, Wait, Map), so the
+    /// driver builds it only when needed.
+    pub needs_context: bool,
     /// `Retry`.
     pub retry: Vec<Retrier>,
     /// `Catch`.

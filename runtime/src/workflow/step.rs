@@ -196,7 +196,21 @@ pub fn complete(
 }
 
 fn check_size(state: &State, v: &Value) -> Result<(), StateError> {
-    if serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0) > MAX_PAYLOAD_BYTES {
+    // Count bytes without allocating, and stop as soon as the limit is passed.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            if self.0 > MAX_PAYLOAD_BYTES {
+                return Err(std::io::Error::other("too large"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    if serde_json::to_writer(&mut Counter(0), v).is_err() {
         return Err(StateError::new(
             names::DATA_LIMIT,
             format!(

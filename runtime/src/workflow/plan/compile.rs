@@ -421,6 +421,9 @@ fn compile_state(
         } else {
             template(o.get("Assign"), &format!("{loc}/Assign"), diags)
         },
+        needs_context: jsonata
+            || matches!(ty, "Wait" | "Map")
+            || sv.to_string().contains("$$"),
         retry,
         catch,
     })
