@@ -421,9 +421,7 @@ fn compile_state(
         } else {
             template(o.get("Assign"), &format!("{loc}/Assign"), diags)
         },
-        needs_context: jsonata
-            || matches!(ty, "Wait" | "Map")
-            || sv.to_string().contains("$$"),
+        needs_context: jsonata || matches!(ty, "Wait" | "Map") || sv.to_string().contains("$$"),
         retry,
         catch,
     })
