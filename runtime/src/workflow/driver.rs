@@ -57,16 +57,17 @@ pub struct Runner {
 
 const PREFIX: &str = "An error occurred while executing the state";
 
-fn state_type(s: &State) -> &'static str {
+/// The `*StateEntered` / `*StateExited` event types of a state.
+fn event_types(s: &State) -> (&'static str, &'static str) {
     match s.kind {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task { .. } => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
+        Kind::Pass { .. } => ("PassStateEntered", "PassStateExited"),
+        Kind::Task { .. } => ("TaskStateEntered", "TaskStateExited"),
+        Kind::Choice { .. } => ("ChoiceStateEntered", "ChoiceStateExited"),
+        Kind::Wait(_) => ("WaitStateEntered", "WaitStateExited"),
+        Kind::Succeed => ("SucceedStateEntered", "SucceedStateExited"),
+        Kind::Fail { .. } => ("FailStateEntered", "FailStateExited"),
+        Kind::Parallel { .. } => ("ParallelStateEntered", "ParallelStateExited"),
+        Kind::Map(_) => ("MapStateEntered", "MapStateExited"),
     }
 }
 
@@ -84,11 +85,11 @@ impl Runner {
             let mut input = input;
             loop {
                 let state = &plan.states[idx];
-                let ty = state_type(state);
+                let (entered_type, exited_type) = event_types(state);
                 let entered_at = self.clock.now();
                 let entered_id = self.history.record(
                     entered_at,
-                    &format!("{ty}StateEntered"),
+                    entered_type,
                     Some(history::entered(&state.name, &input)),
                 );
                 let done = match self.run_state(state, &input, &vars, entered_at).await {
@@ -108,7 +109,7 @@ impl Runner {
                 vars.extend(done.assigned);
                 self.history.record(
                     self.clock.now(),
-                    &format!("{ty}StateExited"),
+                    exited_type,
                     Some(history::exited(&state.name, &done.output)),
                 );
                 match done.next {

@@ -111,7 +111,7 @@ impl Entry {
         let (ty, details) = match outcome {
             Outcome::Succeeded(out) => {
                 r.status = ExecutionStatus::Succeeded;
-                let d = json!({"output": out.to_string(), "outputDetails": not_truncated()});
+                let d = json!({"output": out.clone(), "outputDetails": not_truncated()});
                 r.output = Some(out);
                 ("ExecutionSucceeded", ("executionSucceededEventDetails", d))
             }

@@ -18,7 +18,8 @@ pub struct HistoryEvent {
     pub timestamp: SystemTime,
     /// The event type, e.g. `PassStateEntered`.
     pub event_type: String,
-    /// The `*EventDetails` field name and value, if the type has details.
+    /// The `*EventDetails` field name and value, if the type has details. `input`, `output`
+    /// and `parameters` hold JSON values; [`HistoryEvent::to_json`] renders them as strings.
     pub details: Option<(String, Value)>,
 }
 
@@ -31,7 +32,17 @@ impl HistoryEvent {
         o.insert("id".into(), json!(self.id));
         o.insert("previousEventId".into(), json!(self.previous_event_id));
         if let Some((k, v)) = &self.details {
-            o.insert(k.clone(), v.clone());
+            let mut v = v.clone();
+            // Payloads are kept as JSON values while running (cheaper than serializing on
+            // every transition) and rendered as the JSON strings AWS returns here.
+            if let Some(d) = v.as_object_mut() {
+                for field in ["input", "output", "parameters"] {
+                    if let Some(p) = d.get_mut(field) {
+                        *p = Value::String(p.to_string());
+                    }
+                }
+            }
+            o.insert(k.clone(), v);
         }
         Value::Object(o)
     }
@@ -76,7 +87,7 @@ pub fn not_truncated() -> Value {
 pub fn entered(name: &str, input: &Value) -> (&'static str, Value) {
     (
         "stateEnteredEventDetails",
-        json!({"name": name, "input": input.to_string(), "inputDetails": not_truncated()}),
+        json!({"name": name, "input": input.clone(), "inputDetails": not_truncated()}),
     )
 }
 
@@ -84,6 +95,6 @@ pub fn entered(name: &str, input: &Value) -> (&'static str, Value) {
 pub fn exited(name: &str, output: &Value) -> (&'static str, Value) {
     (
         "stateExitedEventDetails",
-        json!({"name": name, "output": output.to_string(), "outputDetails": not_truncated()}),
+        json!({"name": name, "output": output.clone(), "outputDetails": not_truncated()}),
     )
 }

@@ -306,9 +306,16 @@ impl WorkflowService {
             inner.executions.insert(arn.clone(), entry.clone());
             inner.order.push(arn.clone());
         }
-        history.record(start, "ExecutionStarted", Some(("executionStartedEventDetails", json!({
-            "input": input.to_string(), "inputDetails": not_truncated(), "roleArn": sm.role_arn,
-        }))));
+        history.record(
+            start,
+            "ExecutionStarted",
+            Some((
+                "executionStartedEventDetails",
+                json!({
+                    "input": input.clone(), "inputDetails": not_truncated(), "roleArn": sm.role_arn,
+                }),
+            )),
+        );
         let runner = Runner {
             clock: self.clock.clone(),
             invoker: self.invoker.clone(),

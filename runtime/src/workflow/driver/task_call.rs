@@ -50,7 +50,7 @@ impl Runner {
         if wrapped {
             self.history.record(now(), "TaskScheduled", Some(("taskScheduledEventDetails", json!({
                 "resourceType": "lambda", "resource": "invoke", "region": "us-east-1",
-                "parameters": input.to_string(), "timeoutInSeconds": timeout.map(|d| d.as_secs()),
+                "parameters": input.clone(), "timeoutInSeconds": timeout.map(|d| d.as_secs()),
             }))));
             self.history.record(
                 now(),
@@ -61,10 +61,17 @@ impl Runner {
                 )),
             );
         } else {
-            self.history.record(now(), "LambdaFunctionScheduled", Some(("lambdaFunctionScheduledEventDetails", json!({
-                "resource": arn, "input": payload.to_string(), "inputDetails": not_truncated(),
-                "timeoutInSeconds": timeout.map(|d| d.as_secs()),
-            }))));
+            self.history.record(
+                now(),
+                "LambdaFunctionScheduled",
+                Some((
+                    "lambdaFunctionScheduledEventDetails",
+                    json!({
+                        "resource": arn, "input": payload.clone(), "inputDetails": not_truncated(),
+                        "timeoutInSeconds": timeout.map(|d| d.as_secs()),
+                    }),
+                )),
+            );
             self.history.record(now(), "LambdaFunctionStarted", None);
         }
         let call = async {
@@ -89,7 +96,7 @@ impl Runner {
                 };
                 if wrapped {
                     self.history.record(now(), "TaskSucceeded", Some(("taskSucceededEventDetails", json!({
-                        "resourceType": "lambda", "resource": "invoke", "output": result.to_string(), "outputDetails": not_truncated(),
+                        "resourceType": "lambda", "resource": "invoke", "output": result.clone(), "outputDetails": not_truncated(),
                     }))));
                 } else {
                     self.history.record(
@@ -98,7 +105,7 @@ impl Runner {
                         Some((
                             "lambdaFunctionSucceededEventDetails",
                             json!({
-                                "output": result.to_string(), "outputDetails": not_truncated(),
+                                "output": result.clone(), "outputDetails": not_truncated(),
                             }),
                         )),
                     );
