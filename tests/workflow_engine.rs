@@ -147,7 +147,8 @@ fn every_definition_error_is_reported_at_once() {
     let def = r#"{"StartAt":"A","States":{
         "A":{"Type":"Task","Resource":"nope","Next":"Missing","Bogus":1},
         "B":{"Type":"Pass","InputPath":"no-dollar","End":true},
-        "C":{"Type":"Teleport"}}}"#;
+        "C":{"Type":"Teleport"},
+        "D":{"Type":"Task","Resource":"double","TimeoutSeconds":5,"HeartbeatSeconds":10,"End":true}}}"#;
     let d = Definition::from_json(def).unwrap();
     let exists = |f: &str| f == "double";
     let Err(DefinitionError::Invalid(diags)) = check(&d, Some(&exists)) else {

@@ -506,6 +506,27 @@ fn task(
         return;
     };
     let rloc = format!("{loc}/Resource");
+    let secs = |k: &str| o.get(k).and_then(Value::as_f64);
+    for k in ["TimeoutSeconds", "HeartbeatSeconds"] {
+        if o.get(k).is_some_and(|v| !v.is_string())
+            && secs(k).is_none_or(|s| s < 1.0 || s.fract() != 0.0)
+        {
+            err(
+                out,
+                &format!("{loc}/{k}"),
+                format!("'{k}' must be a positive integer"),
+            );
+        }
+    }
+    if let (Some(h), Some(t)) = (secs("HeartbeatSeconds"), secs("TimeoutSeconds")) {
+        if h >= t {
+            err(
+                out,
+                &format!("{loc}/HeartbeatSeconds"),
+                "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'",
+            );
+        }
+    }
     if express && res.ends_with(".waitForTaskToken") {
         err(
             out,
