@@ -406,7 +406,10 @@ fn wait_until(
             (Some(f), Some(p)) if f < 0.0 => Err(StateError::runtime(format!(
                 "The SecondsPath parameter references a negative value: {p} == {v}"
             ))),
-            (Some(f), _) if f >= 0.0 => Ok(now + Duration::from_secs_f64(f.floor())),
+            (Some(f), _) if f >= 0.0 => Duration::try_from_secs_f64(f.floor())
+                .ok()
+                .and_then(|d| now.checked_add(d))
+                .ok_or_else(|| StateError::runtime(format!("The Seconds value is too large: {v}"))),
             (_, Some(p)) => Err(StateError::runtime(format!(
                 "The SecondsPath parameter cannot be parsed as a long value: {p} == {v}"
             ))),

@@ -153,7 +153,7 @@ impl Runner {
             Some(Dyn::Path(p)) => env.resolve(p, input).ok_or_else(|| invalid_path(p))?,
         };
         match v.as_f64() {
-            Some(s) if s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(s) if s > 0.0 && s < 1.0e9 => Ok(Some(Duration::from_secs_f64(s))),
             _ => Err(StateError::runtime(format!(
                 "The TimeoutSeconds value {v} is not a positive integer"
             ))),
