@@ -294,5 +294,5 @@ fn retry_delay(r: &Retrier, attempt: u64) -> Duration {
         use rand::Rng;
         secs *= rand::thread_rng().gen_range(0.0..=1.0);
     }
-    Duration::from_secs_f64(secs.clamp(0.0, 1.0e9))
+    Duration::try_from_secs_f64(secs.clamp(0.0, 1.0e9)).unwrap_or(Duration::ZERO)
 }
