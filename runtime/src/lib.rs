@@ -13,6 +13,7 @@ pub mod observe;
 mod stack;
 pub mod store;
 pub mod traffic;
+pub mod workflow;
 
 pub use clock::Clock;
 pub use config::Config;

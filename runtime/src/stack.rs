@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -12,8 +12,9 @@ use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::gateway::{pipeline, Router};
-use crate::invoke::{Function, FunctionSettings, Registry};
+use crate::invoke::{Function, FunctionSettings, Invocation, Payload, Registry};
 use crate::observe::LogStore;
+use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
 use crate::Clock;
 
 pub use crate::gateway::server::serve;
@@ -32,6 +33,7 @@ pub(crate) struct StackInner {
     pub(crate) clock: Clock,
     pub(crate) access_stream: Arc<str>,
     pub(crate) access_log: Arc<crate::observe::LogGroup>,
+    pub(crate) workflows: Arc<WorkflowService>,
     control: axum::Router,
 }
 
@@ -85,15 +87,34 @@ impl<'a> StackBuilder<'a> {
             }
         }
         let router = Router::new(&config.apis);
-        let inner = Arc::new_cyclic(|weak| StackInner {
-            control: crate::aws::router(weak.clone()),
-            access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
-            config,
-            router,
-            functions,
-            logs,
-            clock,
-            access_stream: Arc::from("access"),
+        let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
+            let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
+            for decl in config.workflows.values() {
+                let created = workflows.create_state_machine(NewStateMachine {
+                    name: decl.name.clone(),
+                    definition: decl.definition.clone(),
+                    role_arn: None,
+                    kind: decl.kind,
+                });
+                if let Err(e) = created {
+                    // Config validation already checked the definition; this only reports.
+                    tracing::error!(workflow = %decl.name, error = %e, "workflow not registered");
+                }
+            }
+            StackInner {
+                control: crate::aws::router(
+                    weak.clone(),
+                    crate::aws::stepfunctions::router(workflows.clone()),
+                ),
+                access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
+                workflows,
+                config,
+                router,
+                functions,
+                logs,
+                clock,
+                access_stream: Arc::from("access"),
+            }
         });
         Stack { inner }
     }
@@ -142,9 +163,53 @@ impl Stack {
         self.inner.functions.get(name).cloned()
     }
 
+    /// The Step Functions service holding state machines and executions.
+    pub fn workflows(&self) -> &Arc<WorkflowService> {
+        &self.inner.workflows
+    }
+
     /// The clock every mechanism uses.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+}
+
+/// Lets workflow Task states call the stack's functions.
+struct StackTasks(Weak<StackInner>);
+
+#[async_trait::async_trait]
+impl TaskInvoker for StackTasks {
+    async fn invoke(
+        &self,
+        function: &str,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, TaskFailure> {
+        let Some(stack) = self.0.upgrade() else {
+            return Err(TaskFailure {
+                error: "States.Runtime".into(),
+                cause: "the stack is shutting down".into(),
+            });
+        };
+        let Some(f) = stack.function(function).cloned() else {
+            return Err(crate::workflow::task::missing_function(function));
+        };
+        let outcome = f.invoke(Invocation::new(Payload::Json(payload))).await;
+        match outcome.result {
+            Ok(result) => result.into_value().map_err(|e| TaskFailure {
+                error: "Runtime.MarshalError".into(),
+                cause: format!("Unable to marshal response: {e}"),
+            }),
+            Err(err) => Err(TaskFailure {
+                cause: err.to_json().to_string(),
+                error: err.error_type,
+            }),
+        }
+    }
+
+    fn exists(&self, function: &str) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|s| s.functions.contains_key(function))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The AWS wire APIs, so the AWS CLI and SDKs work against the stack unchanged.
 
 pub mod lambda;
+pub mod stepfunctions;
 
 use std::sync::Weak;
 
@@ -10,10 +11,19 @@ use crate::stack::StackInner;
 
 /// Whether a request is for an AWS API rather than a gateway route.
 pub(crate) fn claims<B>(req: &Request<B>) -> bool {
-    req.uri().path().starts_with(lambda::PATH_PREFIX)
+    let path = req.uri().path();
+    path.starts_with(lambda::PATH_PREFIX)
+        || (path == "/"
+            && req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("AWSStepFunctions.")))
 }
 
 /// The router for every AWS API.
-pub(crate) fn router(stack: Weak<StackInner>) -> axum::Router {
-    axum::Router::new().merge(lambda::router(stack))
+pub(crate) fn router(stack: Weak<StackInner>, workflows: axum::Router) -> axum::Router {
+    axum::Router::new()
+        .merge(lambda::router(stack))
+        .merge(workflows)
 }

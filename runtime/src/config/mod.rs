@@ -6,6 +6,7 @@ mod error;
 mod resolve;
 mod route;
 pub mod schema;
+mod workflows;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +39,19 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionDecl>,
     /// APIs.
     pub apis: Vec<Api>,
+    /// Workflows to register at start-up.
+    pub workflows: BTreeMap<String, WorkflowDecl>,
+}
+
+/// A workflow from config, validated.
+#[derive(Debug, Clone)]
+pub struct WorkflowDecl {
+    /// The state machine's name.
+    pub name: String,
+    /// STANDARD or EXPRESS.
+    pub kind: crate::workflow::MachineType,
+    /// The definition as ASL JSON text.
+    pub definition: String,
 }
 
 /// `[server]`, resolved.
@@ -109,6 +123,14 @@ pub struct Route {
 pub enum Target {
     /// A function by name.
     Function(String),
+    /// A workflow by name: started (answering with its execution ARN) or, with `sync`, run
+    /// to the end (answering with its output).
+    Workflow {
+        /// The workflow's name.
+        name: String,
+        /// Run synchronously.
+        sync: bool,
+    },
 }
 
 impl Config {

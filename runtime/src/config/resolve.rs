@@ -51,9 +51,11 @@ pub(super) fn resolve(
             functions.insert(name.clone(), decl);
         }
     }
+    let exists = |f: &str| functions.contains_key(f) || registry.contains(f);
+    let workflows = super::workflows::resolve(&parsed.workflows, file, &exists, &mut errors);
     let mut apis = Vec::new();
     for (name, section) in &parsed.apis {
-        let api = resolve_api(name, section, &functions, registry, &mut errors);
+        let api = resolve_api(name, section, &functions, &workflows, registry, &mut errors);
         apis.extend(api);
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
@@ -63,6 +65,7 @@ pub(super) fn resolve(
             logs,
             functions,
             apis,
+            workflows,
         })
     } else {
         let mut list = errors.list;
@@ -197,6 +200,7 @@ fn resolve_api(
     name: &str,
     section: &Spanned<schema::ApiSection>,
     functions: &BTreeMap<String, FunctionDecl>,
+    workflows: &BTreeMap<String, super::WorkflowDecl>,
     registry: &Registry,
     errors: &mut Errors<'_>,
 ) -> Option<Api> {
@@ -269,21 +273,43 @@ fn resolve_api(
                 format!("api `{name}`: route `{key}` is declared twice"),
             );
         }
-        let Some(function) = &route.function else {
-            errors.at(
-                Some(key_at),
-                format!("api `{name}`: route `{key}` needs `function = \"...\"`"),
-            );
-            continue;
+        let target = match (&route.function, &route.workflow) {
+            (Some(function), None) => {
+                let fname = function.get_ref();
+                if !functions.contains_key(fname) && !registry.contains(fname) {
+                    errors.at(Some(function.span().start), format!("api `{name}`: route `{key}` names function `{fname}`, which is neither declared under [functions] nor registered"));
+                }
+                if route.sync {
+                    errors.at(
+                        Some(key_at),
+                        format!(
+                            "api `{name}`: route `{key}`: `sync` applies to workflow routes only"
+                        ),
+                    );
+                }
+                Target::Function(fname.clone())
+            }
+            (None, Some(workflow)) => {
+                let wname = workflow.get_ref();
+                match workflows.get(wname) {
+                    None => errors.at(Some(workflow.span().start), format!("api `{name}`: route `{key}` names workflow `{wname}`, which is not declared under [workflows]")),
+                    Some(w) if route.sync && w.kind != crate::workflow::MachineType::Express => errors.at(
+                        Some(workflow.span().start),
+                        format!("api `{name}`: route `{key}`: `sync = true` needs an EXPRESS workflow; `{wname}` is STANDARD"),
+                    ),
+                    Some(_) => {}
+                }
+                Target::Workflow {
+                    name: wname.clone(),
+                    sync: route.sync,
+                }
+            }
+            _ => {
+                errors.at(Some(key_at), format!("api `{name}`: route `{key}` needs exactly one of `function = \"...\"` or `workflow = \"...\"`"));
+                continue;
+            }
         };
-        let fname = function.get_ref();
-        if !functions.contains_key(fname) && !registry.contains(fname) {
-            errors.at(Some(function.span().start), format!("api `{name}`: route `{key}` names function `{fname}`, which is neither declared under [functions] nor registered"));
-        }
-        routes.push(Route {
-            key,
-            target: Target::Function(fname.clone()),
-        });
+        routes.push(Route { key, target });
     }
     (errors.list.len() == before).then(|| Api {
         id: api_id(name),

@@ -23,6 +23,20 @@ pub struct File {
     /// APIs, keyed by API name.
     #[serde(default)]
     pub apis: BTreeMap<String, Spanned<ApiSection>>,
+    /// Step Functions state machines, keyed by name.
+    #[serde(default)]
+    pub workflows: BTreeMap<String, Spanned<WorkflowSection>>,
+}
+
+/// `[workflows.NAME]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSection {
+    /// The definition file, relative to the config file: TOML (`.toml`) or ASL JSON (`.json`).
+    pub definition: Spanned<String>,
+    /// `STANDARD` (asynchronous, with history; the default) or `EXPRESS` (synchronous).
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
 }
 
 /// `[server]`
@@ -101,4 +115,10 @@ pub struct RouteSection {
     pub route: Spanned<String>,
     /// The function that serves the route.
     pub function: Option<Spanned<String>>,
+    /// The workflow the route starts (instead of a function).
+    pub workflow: Option<Spanned<String>>,
+    /// With `workflow`: run it to the end and answer with its output (EXPRESS workflows
+    /// only) instead of answering with the started execution's ARN.
+    #[serde(default)]
+    pub sync: bool,
 }

@@ -26,6 +26,9 @@ pub enum GatewayError {
     /// The request could not be read.
     #[error("Bad Request")]
     BadRequest,
+    /// A workflow route's body is not JSON.
+    #[error("Invalid request body: the execution input must be JSON")]
+    InvalidExecutionInput,
 }
 
 impl GatewayError {
@@ -38,7 +41,9 @@ impl GatewayError {
             GatewayError::BadGateway => StatusCode::BAD_GATEWAY,
             GatewayError::EndpointTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::BadRequest => StatusCode::BAD_REQUEST,
+            GatewayError::BadRequest | GatewayError::InvalidExecutionInput => {
+                StatusCode::BAD_REQUEST
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
+mod workflow_integration;
 
 pub use error::GatewayError;
 pub use router::Router;

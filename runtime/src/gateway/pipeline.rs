@@ -109,7 +109,12 @@ where
                 ))
             }
         };
-        let Target::Function(function_name) = &route.target;
+        let function_name = match &route.target {
+            Target::Function(name) => name,
+            Target::Workflow { name, sync } => {
+                return super::workflow_integration::run(stack, name, *sync, &body).await;
+            }
+        };
         let Some(function) = stack.functions.get(function_name.as_str()) else {
             return Err((
                 GatewayError::BadGateway,
