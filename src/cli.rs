@@ -9,7 +9,8 @@ use portico_runtime::{Config, Registry, Stack};
 pub const USAGE: &str = "usage:
   portico [serve] [--config PATH] [--listen ADDR]   run the stack (default gateway.toml, 127.0.0.1:3000;
                                                    PORTICO_LISTEN overrides the config's address)
-  portico validate [PATH]                          check a config file; exit 2 listing every error";
+  portico validate [PATH]                          check a config file; exit 2 listing every error
+  portico workflow convert FILE                    print a TOML workflow as ASL JSON, or ASL JSON as TOML";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -20,6 +21,9 @@ pub enum Command {
     },
     Validate {
         config: PathBuf,
+    },
+    ConvertWorkflow {
+        file: PathBuf,
     },
     Help,
 }
@@ -57,6 +61,10 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             }),
             _ => Err("validate takes one path".into()),
         },
+        "workflow" => match rest {
+            [sub, file] if sub == "convert" => Ok(Command::ConvertWorkflow { file: file.into() }),
+            _ => Err("usage: portico workflow convert FILE".into()),
+        },
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -80,6 +88,33 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
             }
         },
         Command::Serve { config, listen } => serve(config, listen, registry).await,
+        Command::ConvertWorkflow { file } => convert_workflow(&file),
+    }
+}
+
+fn convert_workflow(file: &std::path::Path) -> ExitCode {
+    use portico_runtime::workflow::convert;
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{}: cannot read the file: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let converted = if file.extension().is_some_and(|e| e == "toml") {
+        convert::toml_to_asl_json(&text)
+    } else {
+        convert::asl_json_to_toml(&text)
+    };
+    match converted {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            ExitCode::from(2)
+        }
     }
 }
 

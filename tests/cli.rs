@@ -96,3 +96,42 @@ fn serve_logs_its_address_answers_and_stops_on_sigterm() {
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn workflow_convert_round_trips_toml_and_asl_json() {
+    let out = Command::new(BIN)
+        .args(["workflow", "convert", "examples/orders/order.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asl: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(asl["StartAt"], "Validate");
+    assert_eq!(
+        asl["States"]["Charge"]["Retry"][0]["ErrorEquals"][0],
+        "PaymentGatewayBusy"
+    );
+    let json_path = temp_file("asl", "").with_file_name("order.asl.json");
+    std::fs::write(&json_path, &out.stdout).unwrap();
+    let back = Command::new(BIN)
+        .args(["workflow", "convert"])
+        .arg(&json_path)
+        .output()
+        .unwrap();
+    assert_eq!(back.status.code(), Some(0));
+    let toml_text = String::from_utf8_lossy(&back.stdout);
+    assert!(toml_text.contains("start_at = \"Validate\""), "{toml_text}");
+    let bad = temp_file("badasl", "").with_file_name("bad.json");
+    std::fs::write(&bad, "{nope").unwrap();
+    let out = Command::new(BIN)
+        .args(["workflow", "convert"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

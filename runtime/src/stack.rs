@@ -89,18 +89,6 @@ impl<'a> StackBuilder<'a> {
         let router = Router::new(&config.apis);
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
-            for decl in config.workflows.values() {
-                let created = workflows.create_state_machine(NewStateMachine {
-                    name: decl.name.clone(),
-                    definition: decl.definition.clone(),
-                    role_arn: None,
-                    kind: decl.kind,
-                });
-                if let Err(e) = created {
-                    // Config validation already checked the definition; this only reports.
-                    tracing::error!(workflow = %decl.name, error = %e, "workflow not registered");
-                }
-            }
             StackInner {
                 control: crate::aws::router(
                     weak.clone(),
@@ -116,6 +104,19 @@ impl<'a> StackBuilder<'a> {
                 access_stream: Arc::from("access"),
             }
         });
+        // Registered once the stack exists: checking a definition asks it which functions exist.
+        for decl in inner.config.workflows.values() {
+            let created = inner.workflows.create_state_machine(NewStateMachine {
+                name: decl.name.clone(),
+                definition: decl.definition.clone(),
+                role_arn: None,
+                kind: decl.kind,
+            });
+            if let Err(e) = created {
+                // Config validation already checked the definition; this only reports.
+                tracing::error!(workflow = %decl.name, error = %e, "workflow not registered");
+            }
+        }
         Stack { inner }
     }
 }
