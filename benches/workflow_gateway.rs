@@ -47,7 +47,10 @@ function = "echo"
     std::fs::write(&config_path, toml).unwrap();
     let post = dir.join("post.lua");
     std::fs::write(&post, "wrk.method = \"POST\"\nwrk.body = '{\"order\": 1}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n").unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let addr = runtime.block_on(async {
         let mut registry = Registry::new();
         portico_functions::register_all(&mut registry);
@@ -55,16 +58,27 @@ function = "echo"
         let stack = Stack::builder(config, &registry).build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(portico_runtime::serve(stack, listener, std::future::pending()));
+        tokio::spawn(portico_runtime::serve(
+            stack,
+            listener,
+            std::future::pending(),
+        ));
         addr
     });
     let script = post.to_string_lossy().into_owned();
-    println!("workflow gateway benchmark: {} s per run, wrk -t2 -c16", support::seconds());
+    println!(
+        "workflow gateway benchmark: {} s per run, wrk -t2 -c16",
+        support::seconds()
+    );
     let echo = support::wrk(&format!("http://{addr}/echo"), 16, &["-s", &script]);
     let flow = support::wrk(&format!("http://{addr}/run"), 16, &["-s", &script]);
     support::row("portico -> echo function", 16, &echo, &echo);
     support::row("portico -> sync EXPRESS (10 states)", 16, &flow, &echo);
-    println!("= {:.0} synchronous EXPRESS executions/s, {:.0} state transitions/s through the gateway", flow.requests_per_sec, flow.requests_per_sec * 10.0);
+    println!(
+        "= {:.0} synchronous EXPRESS executions/s, {:.0} state transitions/s through the gateway",
+        flow.requests_per_sec,
+        flow.requests_per_sec * 10.0
+    );
     drop(runtime);
     let _ = std::fs::remove_dir_all(&dir);
 }
