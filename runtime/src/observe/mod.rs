@@ -5,6 +5,7 @@ pub mod capture;
 pub mod ids;
 pub mod logs;
 mod memory;
+pub mod metrics;
 pub mod timefmt;
 
 pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
