@@ -3,6 +3,7 @@
 //! Build a [`Stack`] from a [`config::Config`] and an [`invoke::Registry`] of handlers, then
 //! [`serve`] it on a listener.
 
+pub mod admin;
 pub mod aws;
 pub mod cache;
 pub mod clock;

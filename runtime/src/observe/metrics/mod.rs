@@ -12,7 +12,7 @@ mod series;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-pub use series::{Kind, Series, Stats, MINUTES};
+pub use series::{Accumulator, Kind, Series, Stats, MINUTES};
 
 use crate::Clock;
 
@@ -104,4 +104,13 @@ impl Metrics {
         let all = self.series.read().unwrap_or_else(|p| p.into_inner());
         all.iter().map(|(k, s)| (k.clone(), s.clone())).collect()
     }
+}
+
+/// Statistics over several series for the minutes `from..=to`, percentiles included.
+pub fn merged_stats(series: &[Arc<Series>], from: u64, to: u64) -> Stats {
+    let mut acc = Accumulator::default();
+    for s in series {
+        s.accumulate(from, to, &mut acc);
+    }
+    acc.finish()
 }

@@ -56,6 +56,39 @@ pub struct Stats {
     pub p99: Option<u64>,
 }
 
+/// Sums statistics over slots and series.
+pub struct Accumulator {
+    stats: Stats,
+    buckets: Option<Vec<u64>>,
+}
+
+impl Default for Accumulator {
+    fn default() -> Self {
+        Accumulator {
+            stats: Stats {
+                minimum: u64::MAX,
+                ..Stats::default()
+            },
+            buckets: None,
+        }
+    }
+}
+
+impl Accumulator {
+    /// The statistics of everything added.
+    pub fn finish(mut self) -> Stats {
+        if self.stats.minimum == u64::MAX {
+            self.stats.minimum = 0;
+        }
+        if let Some(b) = &self.buckets {
+            self.stats.p50 = super::histogram::percentile(b, 50.0);
+            self.stats.p90 = super::histogram::percentile(b, 90.0);
+            self.stats.p99 = super::histogram::percentile(b, 99.0);
+        }
+        self.stats
+    }
+}
+
 impl Stats {
     /// Sum / SampleCount.
     pub fn average(&self) -> f64 {
@@ -126,41 +159,35 @@ impl Series {
 
     /// Statistics over the minutes `from..=to` that are still retained.
     pub fn stats(&self, from: u64, to: u64) -> Stats {
-        let mut stats = Stats {
-            minimum: u64::MAX,
-            ..Stats::default()
-        };
-        let mut buckets = (self.kind == Kind::Distribution).then(|| vec![0u64; BUCKETS]);
+        let mut acc = Accumulator::default();
+        self.accumulate(from, to, &mut acc);
+        acc.finish()
+    }
+
+    /// Adds the minutes `from..=to` into `acc`, so several series can be aggregated.
+    pub fn accumulate(&self, from: u64, to: u64, acc: &mut Accumulator) {
         for slot in self.slots.iter() {
             let minute = slot.minute.load(Ordering::Acquire);
             if minute == u64::MAX || minute < from || minute > to {
                 continue;
             }
-            stats.sample_count += slot.count.load(Ordering::Relaxed);
-            stats.sum += slot.sum.load(Ordering::Relaxed);
+            let count = slot.count.load(Ordering::Relaxed);
+            acc.stats.sample_count += count;
+            acc.stats.sum += slot.sum.load(Ordering::Relaxed);
             if self.kind == Kind::Counter {
+                if count > 0 {
+                    // A counter's samples are its increments of 1.
+                    acc.stats.minimum = acc.stats.minimum.min(1);
+                    acc.stats.maximum = acc.stats.maximum.max(1);
+                }
                 continue;
             }
-            stats.minimum = stats.minimum.min(slot.min.load(Ordering::Relaxed));
-            stats.maximum = stats.maximum.max(slot.max.load(Ordering::Relaxed));
-            if let (Some(h), Some(b)) = (&slot.histogram, buckets.as_mut()) {
-                h.add_into(b);
+            acc.stats.minimum = acc.stats.minimum.min(slot.min.load(Ordering::Relaxed));
+            acc.stats.maximum = acc.stats.maximum.max(slot.max.load(Ordering::Relaxed));
+            if let Some(h) = &slot.histogram {
+                h.add_into(acc.buckets.get_or_insert_with(|| vec![0u64; BUCKETS]));
             }
         }
-        if stats.minimum == u64::MAX {
-            stats.minimum = 0;
-        }
-        if self.kind == Kind::Counter && stats.sample_count > 0 {
-            // A counter's samples are its increments; min/max are per-sample values.
-            stats.minimum = 1;
-            stats.maximum = 1;
-        }
-        if let Some(b) = buckets {
-            stats.p50 = super::histogram::percentile(&b, 50.0);
-            stats.p90 = super::histogram::percentile(&b, 90.0);
-            stats.p99 = super::histogram::percentile(&b, 99.0);
-        }
-        stats
     }
 
     /// Per-minute statistics for each retained minute in `from..=to`, oldest first.

@@ -1,0 +1,51 @@
+//! The admin listener: Prometheus metrics, GetMetricData-shaped queries, and the log groups.
+//! It listens apart from the gateway so that its paths never shadow a user's routes.
+
+mod logs_api;
+mod metrics_query;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
+use axum::routing::{get, post};
+
+use crate::observe::metrics::{prometheus, Metrics};
+use crate::observe::LogStore;
+
+/// What the admin endpoints read.
+#[derive(Clone)]
+pub struct AdminState {
+    /// Every metric series.
+    pub metrics: Arc<Metrics>,
+    /// Every log group.
+    pub logs: Arc<LogStore>,
+}
+
+impl FromRef<AdminState> for Arc<Metrics> {
+    fn from_ref(state: &AdminState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl FromRef<AdminState> for Arc<LogStore> {
+    fn from_ref(state: &AdminState) -> Self {
+        state.logs.clone()
+    }
+}
+
+/// The admin API.
+pub fn router(state: AdminState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", get(prometheus_text))
+        .route("/metrics/query", post(metrics_query::handle))
+        .route("/logs", get(logs_api::events))
+        .route("/logs/groups", get(logs_api::groups))
+        .with_state(state)
+}
+
+async fn prometheus_text(State(metrics): State<Arc<Metrics>>) -> impl axum::response::IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        prometheus::render(&metrics),
+    )
+}
