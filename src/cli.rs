@@ -148,7 +148,35 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let admin_addr = match std::env::var("PORTICO_ADMIN_LISTEN") {
+        Ok(text) => match text.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                eprintln!("PORTICO_ADMIN_LISTEN=`{text}` is not an address like 127.0.0.1:9090");
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => config.server.admin_listen,
+    };
     let stack = Stack::builder(config, registry).build();
+    if let Some(addr) = admin_addr {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(admin) => {
+                let shown = admin
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                tracing::info!("admin API (metrics, logs) on http://{shown}");
+                // The admin listener lives as long as the process; only the gateway drains.
+                let app = stack.admin_router();
+                tokio::spawn(async move { axum::serve(admin, app).await });
+            }
+            Err(e) => {
+                eprintln!("cannot listen on {addr} for the admin API: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     tracing::info!(config = %path.display(), "portico listening on http://{local}");
     match portico_runtime::serve(stack, listener, shutdown_signal()).await {
         Ok(()) => {

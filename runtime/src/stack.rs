@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use crate::config::Config;
 use crate::gateway::{pipeline, Router};
 use crate::invoke::{Function, FunctionSettings, Invocation, Payload, Registry};
+use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
 use crate::Clock;
@@ -34,6 +35,7 @@ pub(crate) struct StackInner {
     pub(crate) access_stream: Arc<str>,
     pub(crate) access_log: Arc<crate::observe::LogGroup>,
     pub(crate) workflows: Arc<WorkflowService>,
+    pub(crate) metrics: Arc<Metrics>,
     control: axum::Router,
 }
 
@@ -86,7 +88,8 @@ impl<'a> StackBuilder<'a> {
                 functions.insert(name.clone(), Arc::new(f));
             }
         }
-        let router = Router::new(&config.apis);
+        let metrics = Arc::new(Metrics::new(clock.clone()));
+        let router = Router::new(&config.apis, &metrics);
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
             StackInner {
@@ -96,6 +99,7 @@ impl<'a> StackBuilder<'a> {
                 ),
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 workflows,
+                metrics,
                 config,
                 router,
                 functions,
@@ -167,6 +171,19 @@ impl Stack {
     /// The Step Functions service holding state machines and executions.
     pub fn workflows(&self) -> &Arc<WorkflowService> {
         &self.inner.workflows
+    }
+
+    /// Every metric series.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The admin API (metrics, logs) for the admin listener.
+    pub fn admin_router(&self) -> axum::Router {
+        crate::admin::router(crate::admin::AdminState {
+            metrics: self.inner.metrics.clone(),
+            logs: self.inner.logs.clone(),
+        })
     }
 
     /// The clock every mechanism uses.

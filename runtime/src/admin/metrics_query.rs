@@ -107,7 +107,9 @@ pub async fn handle(State(metrics): State<Arc<Metrics>>, body: axum::body::Bytes
             let stats = aggregate(&series, start, end);
             if stats.sample_count > 0 {
                 timestamps.push(start * 60);
-                values.push(stat_value(&stats, &q.metric_stat.stat));
+                let scale =
+                    crate::observe::metrics::report_scale(&q.metric_stat.metric.metric_name);
+                values.push(stat_value(&stats, &q.metric_stat.stat, scale));
             }
             start += period_minutes;
         }
@@ -141,16 +143,17 @@ pub fn aggregate(series: &[Arc<Series>], from: u64, to: u64) -> Stats {
     crate::observe::metrics::merged_stats(series, from, to)
 }
 
-fn stat_value(stats: &Stats, stat: &str) -> Value {
+fn stat_value(stats: &Stats, stat: &str, scale: f64) -> Value {
+    let scaled = |v: u64| v as f64 / scale;
     match stat {
-        "Sum" => json!(stats.sum),
-        "Average" => json!(stats.average()),
-        "Minimum" => json!(stats.minimum),
-        "Maximum" => json!(stats.maximum),
+        "Sum" => json!(scaled(stats.sum)),
+        "Average" => json!(stats.average() / scale),
+        "Minimum" => json!(scaled(stats.minimum)),
+        "Maximum" => json!(scaled(stats.maximum)),
         "SampleCount" => json!(stats.sample_count),
-        "p50" => json!(stats.p50),
-        "p90" => json!(stats.p90),
-        _ => json!(stats.p99),
+        "p50" => json!(stats.p50.map(scaled)),
+        "p90" => json!(stats.p90.map(scaled)),
+        _ => json!(stats.p99.map(scaled)),
     }
 }
 

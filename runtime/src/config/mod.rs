@@ -63,6 +63,8 @@ pub struct Server {
     pub max_body_bytes: u64,
     /// How long to wait for an integration.
     pub integration_timeout: Duration,
+    /// Where the admin API listens, if anywhere.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// `[logs]`, resolved.

@@ -82,6 +82,7 @@ fn unreachable_server() -> Server {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000))),
         max_body_bytes: DEFAULT_MAX_BODY,
         integration_timeout: DEFAULT_INTEGRATION_TIMEOUT,
+        admin_listen: None,
     }
 }
 
@@ -132,10 +133,28 @@ fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> O
         },
         None => DEFAULT_INTEGRATION_TIMEOUT,
     };
+    let admin_listen = match &section.admin_listen {
+        Some(s) => match s.get_ref().parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                errors.at(
+                    Some(s.span().start),
+                    format!(
+                        "`admin_listen = \"{}\"` is not an address like 127.0.0.1:9090",
+                        s.get_ref()
+                    ),
+                );
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
     ok.then_some(Server {
         listen,
         max_body_bytes,
         integration_timeout,
+        admin_listen,
     })
 }
 

@@ -49,6 +49,8 @@ pub struct ServerSection {
     pub max_body_bytes: Option<Spanned<u64>>,
     /// How long the gateway waits for an integration (default `29s`).
     pub integration_timeout: Option<Spanned<String>>,
+    /// Address of the admin listener (metrics, logs); none when absent.
+    pub admin_listen: Option<Spanned<String>>,
 }
 
 /// `[logs]`

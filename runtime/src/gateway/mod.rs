@@ -3,6 +3,7 @@
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
+pub mod metrics;
 pub(crate) mod pipeline;
 pub mod request;
 pub mod response;

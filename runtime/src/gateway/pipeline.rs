@@ -53,22 +53,24 @@ where
     };
     let path = parts.uri.path();
     let routed = stack.router.route(&parts.method, path);
-    let kind = match &routed {
-        Routed::Route { mount, .. } => mount.kind,
-        Routed::NoRoute(kind) => *kind,
-        Routed::NoApi => ApiKind::Rest,
+    let (kind, route_metrics) = match &routed {
+        Routed::Route { mount, metrics, .. } => (mount.kind, Some(*metrics)),
+        Routed::NoRoute(mount) => (mount.kind, Some(&mount.unmatched_metrics)),
+        Routed::NoApi => (ApiKind::Rest, None),
     };
     let request_id = match kind {
         ApiKind::Http => ids::http_api_request_id(),
         ApiKind::Rest => ids::uuid(),
     };
     let mut route_key = "-";
+    let mut integration_us = None;
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
         let Routed::Route {
             mount,
             route,
             stage_path,
             params,
+            ..
         } = routed
         else {
             return Err(match kind {
@@ -112,7 +114,10 @@ where
         let function_name = match &route.target {
             Target::Function(name) => name,
             Target::Workflow { name, sync } => {
-                return super::workflow_integration::run(stack, name, *sync, &body).await;
+                let started = Instant::now();
+                let result = super::workflow_integration::run(stack, name, *sync, &body).await;
+                integration_us = Some(started.elapsed().as_micros() as u64);
+                return result;
             }
         };
         let Some(function) = stack.functions.get(function_name.as_str()) else {
@@ -152,11 +157,18 @@ where
         let mut invocation = Invocation::new(payload);
         invocation.trace_id = Some(trace_id.clone());
         let timeout = stack.config.server.integration_timeout;
-        let outcome = match stack
-            .clock
-            .timeout(timeout, function.invoke(invocation))
-            .await
-        {
+        let integration_started = Instant::now();
+        // A function whose own timeout comes first needs no second timer.
+        let outcome = if function.settings().timeout <= timeout {
+            Ok(function.invoke(invocation).await)
+        } else {
+            stack
+                .clock
+                .timeout(timeout, function.invoke(invocation))
+                .await
+        };
+        integration_us = Some(integration_started.elapsed().as_micros() as u64);
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(_) => {
                 let err = match mount.kind {
@@ -207,6 +219,15 @@ where
     }
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         headers.insert(TRACE_HEADER, v);
+    }
+    if let Some(metrics) = route_metrics {
+        let latency_us = started.elapsed().as_micros() as u64;
+        metrics.record(
+            time_epoch_ms / 60_000,
+            response.status().as_u16(),
+            latency_us,
+            integration_us,
+        );
     }
     if stack.config.logs.access_log {
         let record = AccessRecord {

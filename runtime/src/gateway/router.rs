@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use http::Method;
 
+use super::metrics::RouteMetrics;
 use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
+use crate::observe::metrics::Metrics;
 
 /// A route ready to serve.
 #[derive(Debug)]
@@ -18,7 +20,6 @@ pub struct CompiledRoute {
 }
 
 /// One stage of one API, mounted at a path prefix.
-#[derive(Debug)]
 pub struct Mount {
     /// `""` for the root, else `/prefix`.
     pub prefix: String,
@@ -34,6 +35,10 @@ pub struct Mount {
     pub variables: std::collections::BTreeMap<String, String>,
     /// The API's routes.
     pub routes: Arc<Vec<CompiledRoute>>,
+    /// Each route's metrics in this stage, by route index.
+    pub route_metrics: Vec<RouteMetrics>,
+    /// Metrics of requests that matched no route of this stage.
+    pub unmatched_metrics: RouteMetrics,
 }
 
 /// The result of routing.
@@ -48,22 +53,24 @@ pub enum Routed<'a> {
         stage_path: &'a str,
         /// Raw (still percent-encoded) path parameter values.
         params: Vec<(String, &'a str)>,
+        /// The route's metrics in this stage.
+        metrics: &'a RouteMetrics,
     },
     /// An API claims the path but has no route for it.
-    NoRoute(ApiKind),
+    NoRoute(&'a Mount),
     /// No API claims the path.
     NoApi,
 }
 
 /// Every mounted stage, longest prefix first.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Router {
     mounts: Vec<Mount>,
 }
 
 impl Router {
     /// Builds the router for a set of APIs.
-    pub fn new(apis: &[Api]) -> Self {
+    pub fn new(apis: &[Api], metrics: &Metrics) -> Self {
         let mut mounts = Vec::new();
         for api in apis {
             let routes: Arc<Vec<CompiledRoute>> = Arc::new(
@@ -76,7 +83,22 @@ impl Router {
                     .collect(),
             );
             for stage in &api.stages {
+                let route_metrics = api
+                    .routes
+                    .iter()
+                    .map(|r| {
+                        RouteMetrics::new(metrics, &api.name, &api.id, &stage.name, &r.key.text)
+                    })
+                    .collect();
                 mounts.push(Mount {
+                    route_metrics,
+                    unmatched_metrics: RouteMetrics::new(
+                        metrics,
+                        &api.name,
+                        &api.id,
+                        &stage.name,
+                        "-",
+                    ),
                     prefix: mount_path(&api.base_path, &stage.name),
                     api_id: api.id.clone(),
                     api_name: api.name.clone(),
@@ -107,39 +129,36 @@ impl Router {
             stage_path
         };
         let segments: Vec<&str> = split_segments(stage_path);
-        let mut best: Option<(Rank, &CompiledRoute, Params<'_>)> = None;
+        let mut best: Option<(Rank, usize, Params<'_>)> = None;
         let mut default = None;
-        for route in mount.routes.iter() {
+        for (index, route) in mount.routes.iter().enumerate() {
             if let Some(m) = &route.key.method {
                 if m != method {
                     continue;
                 }
             }
             let Some(pattern) = &route.key.path else {
-                default = Some(route);
+                default = Some(index);
                 continue;
             };
             if let Some((mut rank, params)) = match_path(pattern, &segments, stage_path) {
                 rank.push(u8::from(route.key.method.is_none()));
                 if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
-                    best = Some((rank, route, params));
+                    best = Some((rank, index, params));
                 }
             }
         }
-        match (best, default) {
-            (Some((_, route, params)), _) => Routed::Route {
-                mount,
-                route,
-                stage_path,
-                params,
-            },
-            (None, Some(route)) => Routed::Route {
-                mount,
-                route,
-                stage_path,
-                params: Vec::new(),
-            },
-            (None, None) => Routed::NoRoute(mount.kind),
+        let (index, params) = match (best, default) {
+            (Some((_, index, params)), _) => (index, params),
+            (None, Some(index)) => (index, Vec::new()),
+            (None, None) => return Routed::NoRoute(mount),
+        };
+        Routed::Route {
+            mount,
+            route: &mount.routes[index],
+            stage_path,
+            params,
+            metrics: &mount.route_metrics[index],
         }
     }
 

@@ -114,3 +114,12 @@ pub fn merged_stats(series: &[Arc<Series>], from: u64, to: u64) -> Stats {
     }
     acc.finish()
 }
+
+/// Durations are recorded in microseconds and reported in milliseconds, CloudWatch's unit
+/// for them; everything else is reported as recorded.
+pub fn report_scale(name: &str) -> f64 {
+    match name {
+        "Latency" | "IntegrationLatency" | "Duration" | "InitDuration" | "ExecutionTime" => 1000.0,
+        _ => 1.0,
+    }
+}

@@ -13,7 +13,7 @@ pub const MINUTES: u64 = 61;
 /// Whether a series keeps a histogram for percentiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Counts (Count, 4XXError, Invocations): sum and sample count only.
+    /// Counts (Count, 4XXError as 0/1 per request, Invocations): no percentiles.
     Counter,
     /// Durations and sizes: also min, max and percentiles.
     Distribution,
@@ -146,12 +146,10 @@ impl Series {
         }
         slot.count.fetch_add(1, Ordering::Relaxed);
         slot.sum.fetch_add(value, Ordering::Relaxed);
-        if self.kind == Kind::Distribution {
-            slot.min.fetch_min(value, Ordering::Relaxed);
-            slot.max.fetch_max(value, Ordering::Relaxed);
-            if let Some(h) = &slot.histogram {
-                h.record(value);
-            }
+        slot.min.fetch_min(value, Ordering::Relaxed);
+        slot.max.fetch_max(value, Ordering::Relaxed);
+        if let Some(h) = &slot.histogram {
+            h.record(value);
         }
         self.lifetime_count.fetch_add(1, Ordering::Relaxed);
         self.lifetime_sum.fetch_add(value, Ordering::Relaxed);
@@ -171,17 +169,8 @@ impl Series {
             if minute == u64::MAX || minute < from || minute > to {
                 continue;
             }
-            let count = slot.count.load(Ordering::Relaxed);
-            acc.stats.sample_count += count;
+            acc.stats.sample_count += slot.count.load(Ordering::Relaxed);
             acc.stats.sum += slot.sum.load(Ordering::Relaxed);
-            if self.kind == Kind::Counter {
-                if count > 0 {
-                    // A counter's samples are its increments of 1.
-                    acc.stats.minimum = acc.stats.minimum.min(1);
-                    acc.stats.maximum = acc.stats.maximum.max(1);
-                }
-                continue;
-            }
             acc.stats.minimum = acc.stats.minimum.min(slot.min.load(Ordering::Relaxed));
             acc.stats.maximum = acc.stats.maximum.max(slot.max.load(Ordering::Relaxed));
             if let Some(h) = &slot.histogram {
