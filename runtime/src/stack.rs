@@ -84,7 +84,8 @@ impl<'a> StackBuilder<'a> {
                 functions.insert(name.clone(), Arc::new(f));
             }
         }
-        let router = Router::new(&config.apis);
+        let mut router = Router::new(&config.apis);
+        crate::gateway::caching::attach(&mut router, &config.apis, &clock);
         let inner = Arc::new_cyclic(|weak| StackInner {
             control: crate::aws::router(weak.clone()),
             access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
@@ -145,6 +146,11 @@ impl Stack {
     /// The clock every mechanism uses.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Every stage's response cache with its CacheHitCount/CacheMissCount per stage and route.
+    pub fn cache_metrics(&self) -> Vec<crate::gateway::caching::StageCacheInfo> {
+        crate::gateway::caching::stage_caches(&self.inner.router)
     }
 }
 

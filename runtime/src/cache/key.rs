@@ -61,6 +61,16 @@ impl CacheKeySpec {
         Ok(spec)
     }
 
+    /// Whether path parameters are part of the key.
+    pub fn uses_path(&self) -> bool {
+        !self.path.is_empty()
+    }
+
+    /// Whether query string parameters are part of the key.
+    pub fn uses_query(&self) -> bool {
+        !self.query.is_empty()
+    }
+
     /// The key for a request. `path_params` and `query` are decoded name/value pairs;
     /// parameters that are not configured are ignored, and repeated query values are
     /// sorted so their order does not split entries.

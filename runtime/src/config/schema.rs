@@ -90,6 +90,8 @@ pub struct StageSection {
     /// Stage variables, visible to functions as `stageVariables`.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// The stage's response cache (REST APIs); none when absent.
+    pub cache: Option<Spanned<super::cache::StageCacheSection>>,
 }
 
 /// `[[apis.NAME.routes]]`
@@ -101,4 +103,6 @@ pub struct RouteSection {
     pub route: Spanned<String>,
     /// The function that serves the route.
     pub function: Option<Spanned<String>>,
+    /// How the route is cached in stages with a cache (default: GET cached at the stage TTL).
+    pub cache: Option<Spanned<super::cache::RouteCacheSection>>,
 }

@@ -26,6 +26,9 @@ pub enum GatewayError {
     /// The request could not be read.
     #[error("Bad Request")]
     BadRequest,
+    /// `Cache-Control: max-age=0` from a caller not allowed to invalidate (`FAIL_WITH_403`).
+    #[error("Unauthorized")]
+    CacheInvalidationForbidden,
 }
 
 impl GatewayError {
@@ -39,6 +42,7 @@ impl GatewayError {
             GatewayError::EndpointTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BadRequest => StatusCode::BAD_REQUEST,
+            GatewayError::CacheInvalidationForbidden => StatusCode::FORBIDDEN,
         }
     }
 

@@ -15,6 +15,8 @@ pub struct CompiledRoute {
     pub key: RouteKey,
     /// What it invokes.
     pub target: Target,
+    /// Its position among the API's routes.
+    pub index: usize,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -34,6 +36,8 @@ pub struct Mount {
     pub variables: std::collections::BTreeMap<String, String>,
     /// The API's routes.
     pub routes: Arc<Vec<CompiledRoute>>,
+    /// The stage's response cache, when it has one.
+    pub cache: Option<Arc<super::caching::MountCache>>,
 }
 
 /// The result of routing.
@@ -69,9 +73,11 @@ impl Router {
             let routes: Arc<Vec<CompiledRoute>> = Arc::new(
                 api.routes
                     .iter()
-                    .map(|r| CompiledRoute {
+                    .enumerate()
+                    .map(|(index, r)| CompiledRoute {
                         key: r.key.clone(),
                         target: r.target.clone(),
+                        index,
                     })
                     .collect(),
             );
@@ -84,6 +90,7 @@ impl Router {
                     stage: stage.name.clone(),
                     variables: stage.variables.clone(),
                     routes: routes.clone(),
+                    cache: None,
                 });
             }
         }
@@ -146,6 +153,11 @@ impl Router {
     /// The mounted stages.
     pub fn mounts(&self) -> &[Mount] {
         &self.mounts
+    }
+
+    /// The mounted stages, to attach per-stage state once at startup.
+    pub(crate) fn mounts_mut(&mut self) -> &mut [Mount] {
+        &mut self.mounts
     }
 }
 
