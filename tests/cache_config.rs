@@ -59,8 +59,14 @@ cache = { capacity_bytes = 1000 }
         ("bad.toml:4:64:", "invalidation key must not be empty"),
         ("bad.toml:6:17:", "`ttl` must be whole seconds"),
         ("bad.toml:11:17:", "`ttl` must be at most 3600s"),
-        ("bad.toml:11:50:", "`unauthorized_strategy = \"FAIL\"` must be FAIL_WITH_403"),
-        ("bad.toml:16:29:", "key parameter `method.request.cookie.a` must be"),
+        (
+            "bad.toml:11:50:",
+            "`unauthorized_strategy = \"FAIL\"` must be FAIL_WITH_403",
+        ),
+        (
+            "bad.toml:16:29:",
+            "key parameter `method.request.cookie.a` must be",
+        ),
         ("bad.toml:16:56:", "the route has no path parameter `{id}`"),
         ("bad.toml:16:82:", "key parameter `querystring.q` must be"),
         ("bad.toml:21:22:", "`get` is not a method"),
@@ -70,7 +76,8 @@ cache = { capacity_bytes = 1000 }
     ];
     for (place, text) in expect {
         assert!(
-            errs.iter().any(|e| e.starts_with(place) && e.contains(text)),
+            errs.iter()
+                .any(|e| e.starts_with(place) && e.contains(text)),
             "missing {place} {text} in:\n{}",
             errs.join("\n")
         );
@@ -80,16 +87,13 @@ cache = { capacity_bytes = 1000 }
 
 #[test]
 fn unknown_cache_keys_and_wrong_types_are_errors() {
-    let errs = errors(
-        "[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev]\ncache = { capacity = 5 }\n",
-    );
+    let errs = errors("[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev]\ncache = { capacity = 5 }\n");
     assert!(
         errs[0].starts_with("bad.toml:4:") && errs[0].contains("capacity"),
         "{errs:?}"
     );
-    let errs = errors(
-        "[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev]\ncache = { capacity_bytes = -1 }\n",
-    );
+    let errs =
+        errors("[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev]\ncache = { capacity_bytes = -1 }\n");
     assert!(errs[0].starts_with("bad.toml:4:"), "{errs:?}");
     let errs = errors(
         "[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev]\ncache = {}\n[[apis.a.routes]]\nroute = \"GET /x\"\nfunction = \"count\"\ncache = { ttl = 60 }\n",
@@ -109,12 +113,21 @@ fn a_valid_cache_config_resolves_with_its_defaults() {
     assert_eq!(cache.invalidation_keys, ["inv-key", "other-key"]);
     let prod = api.stages.iter().find(|s| s.name == "prod").unwrap();
     assert!(prod.cache.is_none());
-    let all = api.routes.iter().find(|r| r.key.text == "GET /all/{id}").unwrap();
+    let all = api
+        .routes
+        .iter()
+        .find(|r| r.key.text == "GET /all/{id}")
+        .unwrap();
     assert!(all.cache.is_none());
-    let short = api.routes.iter().find(|r| r.key.text == "GET /short").unwrap();
+    let short = api
+        .routes
+        .iter()
+        .find(|r| r.key.text == "GET /short")
+        .unwrap();
     assert_eq!(short.cache.as_ref().unwrap().ttl_seconds, Some(10));
     // A table with only a capacity takes API Gateway's 300 s default TTL.
-    let toml = "[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev.cache]\ncapacity_bytes = 237000000000\n";
+    let toml =
+        "[apis.a]\ntype = \"rest\"\n[apis.a.stages.dev.cache]\ncapacity_bytes = 237000000000\n";
     let config = Config::from_toml(toml, "ok.toml", &registry).unwrap();
     let cache = config.apis[0].stages[0].cache.as_ref().unwrap();
     assert_eq!(cache.settings.ttl_seconds, 300);

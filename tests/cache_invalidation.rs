@@ -39,8 +39,14 @@ async fn fail_with_403_refuses_unauthorized_callers_and_keeps_the_entry() {
     let old = call(&stack, "/dev/strict", &[]).await;
     for headers in [
         &[("cache-control", "max-age=0")][..],
-        &[("cache-control", "no-cache, max-age=0"), ("x-api-key", "wrong")][..],
-        &[("cache-control", "max-age=0"), ("x-api-key", "inv-key-but-longer")][..],
+        &[
+            ("cache-control", "no-cache, max-age=0"),
+            ("x-api-key", "wrong"),
+        ][..],
+        &[
+            ("cache-control", "max-age=0"),
+            ("x-api-key", "inv-key-but-longer"),
+        ][..],
     ] {
         let r = stack.request("GET", "/dev/strict", headers, "").await;
         assert_eq!(r.status, 403, "{headers:?}");
@@ -139,7 +145,11 @@ async fn flush_stage_cache_rejects_unknown_apis_and_stages() {
         let r = stack.request("DELETE", path, &[], "").await;
         assert_eq!(r.status, status, "{path}");
         assert_eq!(r.header("x-amzn-errortype"), Some(error_type), "{path}");
-        assert_eq!(r.json(), serde_json::json!({ "message": message }), "{path}");
+        assert_eq!(
+            r.json(),
+            serde_json::json!({ "message": message }),
+            "{path}"
+        );
     }
     // Another method on the path is not a flush.
     let r = stack

@@ -33,7 +33,10 @@ async fn second_get_is_served_from_the_cache_and_counted() {
 
     let all = stack.stack.cache_metrics();
     assert_eq!(all.len(), 1, "only stage dev has a cache");
-    assert_eq!((all[0].api.as_str(), all[0].stage.as_str()), ("shop", "dev"));
+    assert_eq!(
+        (all[0].api.as_str(), all[0].stage.as_str()),
+        ("shop", "dev")
+    );
     let metrics = all[0].metrics();
     let one_each = CacheCounts { hits: 1, misses: 1 };
     assert_eq!(metrics.stage, one_each);
@@ -166,7 +169,10 @@ cache = { key_parameters = ["method.request.querystring.n"] }
     }
     let cache = stack.stack.cache_metrics().remove(0).cache;
     let used = cache.weighted_size().await;
-    assert!(used <= 20_000, "{used} bytes held, over the 20000 configured");
+    assert!(
+        used <= 20_000,
+        "{used} bytes held, over the 20000 configured"
+    );
     assert!(used > 10_000, "the cache should still hold entries: {used}");
     assert!(cache.entry_count().await < 100);
     assert_eq!(calls(&counter), 100);
@@ -190,7 +196,11 @@ async fn concurrent_misses_call_the_integration_once() {
     let mut spins = 0u64;
     while cache.in_flight() < N {
         spins += 1;
-        assert!(spins < 10_000_000, "only {} requests arrived", cache.in_flight());
+        assert!(
+            spins < 10_000_000,
+            "only {} requests arrived",
+            cache.in_flight()
+        );
         tokio::task::yield_now().await;
     }
     assert_eq!(calls(&counter), 1);

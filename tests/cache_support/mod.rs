@@ -137,7 +137,9 @@ pub async fn start() -> (TestStack, Arc<AtomicUsize>, Clock) {
 
 /// The `call` number in a [`Counting`] body.
 pub fn call_of(body: &Value) -> u64 {
-    body["call"].as_u64().unwrap_or_else(|| panic!("no call in {body}"))
+    body["call"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no call in {body}"))
 }
 
 /// How many times `count` ran.

@@ -119,7 +119,7 @@ where
                 format!("function `{function_name}` is not running"),
             ));
         };
-        // 8. cache: after the route, limits and body are known good, before the integration.
+        // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
         let cached = super::caching::prepare(
             mount,
             route,
