@@ -54,25 +54,49 @@ async fn hello_rest(
     Ok(response)
 }
 
+/// Mean CPU time of `Stack::handle` for `path`, without sockets.
+async fn in_process(stack: &Stack, path: &str) -> f64 {
+    let remote = "127.0.0.1:40000".parse().unwrap();
+    let request = || {
+        http::Request::builder()
+            .uri(path)
+            .header("host", "127.0.0.1:3000")
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    };
+    for _ in 0..10_000 {
+        let _ = stack.handle(request(), remote).await;
+    }
+    let iterations = 100_000;
+    // CPU time, not wall time: the machine is shared, and CPU per request is steadier.
+    let started = support::process_cpu();
+    for _ in 0..iterations {
+        let response = stack.handle(request(), remote).await;
+        assert_eq!(response.status(), 200);
+    }
+    (support::process_cpu() - started).as_secs_f64() * 1e6 / f64::from(iterations)
+}
+
 fn main() {
     support::require_wrk();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr) = runtime.block_on(async {
+    let (hyper_addr, portico_addr, stack) = runtime.block_on(async {
         let mut registry = Registry::new();
         registry.register_fn("hello_rest", hello_rest);
         let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
         let stack = Stack::builder(config, &registry).build();
+        let served = stack.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let portico_addr = listener.local_addr().unwrap();
         tokio::spawn(portico_runtime::serve(
-            stack,
+            served,
             listener,
             std::future::pending(),
         ));
-        (support::bare_hyper(BODY).await, portico_addr)
+        (support::bare_hyper(BODY).await, portico_addr, stack)
     });
     // The cached and the uncached route answer the baseline's bytes.
     for path in ["cached", "uncached"] {
@@ -85,6 +109,10 @@ fn main() {
                 "/dev/{path}/bench must answer the baseline's body"
             );
         }
+    }
+    for path in ["/dev/cached/bench", "/dev/uncached/bench"] {
+        let per_request = runtime.block_on(in_process(&stack, path));
+        println!("in-process {path:<22} {per_request:>6.2} µs CPU per request (no sockets)");
     }
     println!("cache benchmark: {} s per run, wrk -t2", support::seconds());
     let connections = 16;
