@@ -224,6 +224,9 @@ impl StageCache {
         match self.cache.entry(key).or_try_insert_with(init).await {
             Ok(entry) => {
                 let status = if entry.is_fresh() {
+                    // Evict now rather than on moka's next maintenance pass, so the bytes
+                    // held stay within capacity after every fill, not only eventually.
+                    self.cache.run_pending_tasks().await;
                     CacheStatus::Miss
                 } else {
                     CacheStatus::Hit
