@@ -89,7 +89,8 @@ impl<'a> StackBuilder<'a> {
             }
         }
         let metrics = Arc::new(Metrics::new(clock.clone()));
-        let router = Router::new(&config.apis, &metrics);
+        let mut router = Router::new(&config.apis, &metrics);
+        crate::gateway::caching::attach(&mut router, &config.apis, &clock);
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
             StackInner {
@@ -189,6 +190,11 @@ impl Stack {
     /// The clock every mechanism uses.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Every stage's response cache with its CacheHitCount/CacheMissCount per stage and route.
+    pub fn cache_metrics(&self) -> Vec<crate::gateway::caching::StageCacheInfo> {
+        crate::gateway::caching::stage_caches(&self.inner.router)
     }
 }
 

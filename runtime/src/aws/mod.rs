@@ -1,5 +1,6 @@
 //! The AWS wire APIs, so the AWS CLI and SDKs work against the stack unchanged.
 
+pub mod cache_admin;
 pub mod lambda;
 pub mod stepfunctions;
 
@@ -13,6 +14,7 @@ use crate::stack::StackInner;
 pub(crate) fn claims<B>(req: &Request<B>) -> bool {
     let path = req.uri().path();
     path.starts_with(lambda::PATH_PREFIX)
+        || path.starts_with(cache_admin::PATH_PREFIX)
         || (path == "/"
             && req
                 .headers()
@@ -24,6 +26,7 @@ pub(crate) fn claims<B>(req: &Request<B>) -> bool {
 /// The router for every AWS API.
 pub(crate) fn router(stack: Weak<StackInner>, workflows: axum::Router) -> axum::Router {
     axum::Router::new()
-        .merge(lambda::router(stack))
+        .merge(lambda::router(stack.clone()))
+        .merge(cache_admin::router(stack))
         .merge(workflows)
 }

@@ -61,6 +61,16 @@ impl CacheKeySpec {
         Ok(spec)
     }
 
+    /// Whether path parameters are part of the key.
+    pub fn uses_path(&self) -> bool {
+        !self.path.is_empty()
+    }
+
+    /// Whether query string parameters are part of the key.
+    pub fn uses_query(&self) -> bool {
+        !self.query.is_empty()
+    }
+
     /// The key for a request. `path_params` and `query` are decoded name/value pairs;
     /// parameters that are not configured are ignored, and repeated query values are
     /// sorted so their order does not split entries.
@@ -109,14 +119,32 @@ impl CacheKeySpec {
 
 // Length-prefixed parts, so no value can forge another key's layout.
 fn push(out: &mut String, part: &str) {
-    use std::fmt::Write;
-    let _ = write!(out, "{}:{part}", part.len());
+    push_len(out, part.len());
+    out.push(':');
+    out.push_str(part);
 }
 
 fn push_all(out: &mut String, values: &[&str]) {
-    use std::fmt::Write;
-    let _ = write!(out, "{}#", values.len());
+    push_len(out, values.len());
+    out.push('#');
     for value in values {
         push(out, value);
+    }
+}
+
+// Decimal digits without the formatting machinery: this runs for every cached request.
+fn push_len(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
     }
 }

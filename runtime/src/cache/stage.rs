@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,6 +87,16 @@ impl RouteCache {
         !self.ttl.is_zero() && self.settings.caches_method(method)
     }
 
+    /// Which request parameters split this route's entries.
+    pub fn key_spec(&self) -> &CacheKeySpec {
+        &self.spec
+    }
+
+    /// The route's TTL (zero: caching off).
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// The cache key for a request (see [`CacheKeySpec::key`]).
     pub fn key(
         &self,
@@ -108,6 +118,23 @@ pub struct StageCache {
     clock: Clock,
     stage: Counters,
     routes: Mutex<BTreeMap<String, Arc<Counters>>>,
+    in_flight: AtomicUsize,
+}
+
+// Counts a request inside `get_or_fill` until it leaves, however it leaves.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl StageCache {
@@ -126,6 +153,7 @@ impl StageCache {
             clock,
             stage: Counters::default(),
             routes: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -168,6 +196,7 @@ impl StageCache {
         if route.ttl.is_zero() {
             return (Arc::new(fill.await), CacheStatus::Bypass);
         }
+        let _in_flight = InFlight::enter(&self.in_flight);
         let now = self.clock.now_millis();
         if let Some(stored) = self.cache.get(&key).await {
             if stored.expires_at_millis > now {
@@ -195,6 +224,9 @@ impl StageCache {
         match self.cache.entry(key).or_try_insert_with(init).await {
             Ok(entry) => {
                 let status = if entry.is_fresh() {
+                    // Evict now rather than on moka's next maintenance pass, so the bytes
+                    // held stay within capacity after every fill, not only eventually.
+                    self.cache.run_pending_tasks().await;
                     CacheStatus::Miss
                 } else {
                     CacheStatus::Hit
@@ -240,6 +272,12 @@ impl StageCache {
     pub async fn entry_count(&self) -> u64 {
         self.cache.run_pending_tasks().await;
         self.cache.entry_count()
+    }
+
+    /// Requests currently being served by [`StageCache::get_or_fill`]: looking up, filling,
+    /// or waiting for another request's fill of the same key.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// The configured capacity in bytes.

@@ -1,6 +1,7 @@
 //! gateway.toml: its schema, loading, and validation that reports every error at once with
 //! its file:line:col. An invalid file never becomes a [`Config`].
 
+mod cache;
 mod duration;
 mod error;
 mod resolve;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+pub use cache::StageCacheConfig;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use route::{RouteKey, Segment};
@@ -109,6 +111,8 @@ pub struct Stage {
     pub name: String,
     /// Stage variables.
     pub variables: BTreeMap<String, String>,
+    /// The stage's response cache, if it has one.
+    pub cache: Option<StageCacheConfig>,
 }
 
 /// A route and what serves it.
@@ -118,6 +122,8 @@ pub struct Route {
     pub key: RouteKey,
     /// The integration.
     pub target: Target,
+    /// How the route is cached in stages with a cache (`None`: the defaults).
+    pub cache: Option<crate::cache::RouteCacheSettings>,
 }
 
 /// What a route invokes.

@@ -253,11 +253,16 @@ fn resolve_api(
         .map(|(stage, s)| Stage {
             name: stage.clone(),
             variables: s.variables.clone(),
+            cache: s
+                .cache
+                .as_ref()
+                .and_then(|c| super::cache::resolve_stage(name, stage, kind, c, errors)),
         })
         .collect();
+    let stage_has_cache = section.stages.values().any(|s| s.cache.is_some());
     if stages.is_empty() {
         match kind {
-            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new() }),
+            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None }),
             ApiKind::Rest => errors.at(Some(at), format!("api `{name}`: a REST API needs at least one stage, e.g. [apis.{name}.stages.dev]")),
         }
     }
@@ -328,7 +333,11 @@ fn resolve_api(
                 continue;
             }
         };
-        routes.push(Route { key, target });
+        let cache = route
+            .cache
+            .as_ref()
+            .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
+        routes.push(Route { key, target, cache });
     }
     (errors.list.len() == before).then(|| Api {
         id: api_id(name),

@@ -106,6 +106,8 @@ pub struct StageSection {
     /// Stage variables, visible to functions as `stageVariables`.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// The stage's response cache (REST APIs); none when absent.
+    pub cache: Option<Spanned<super::cache::StageCacheSection>>,
 }
 
 /// `[[apis.NAME.routes]]`
@@ -123,4 +125,6 @@ pub struct RouteSection {
     /// only) instead of answering with the started execution's ARN.
     #[serde(default)]
     pub sync: bool,
+    /// How the route is cached in stages with a cache (default: GET cached at the stage TTL).
+    pub cache: Option<Spanned<super::cache::RouteCacheSection>>,
 }

@@ -29,6 +29,9 @@ pub enum GatewayError {
     /// A workflow route's body is not JSON.
     #[error("Invalid request body: the execution input must be JSON")]
     InvalidExecutionInput,
+    /// `Cache-Control: max-age=0` from a caller not allowed to invalidate (`FAIL_WITH_403`).
+    #[error("Unauthorized")]
+    CacheInvalidationForbidden,
 }
 
 impl GatewayError {
@@ -44,6 +47,7 @@ impl GatewayError {
             GatewayError::BadRequest | GatewayError::InvalidExecutionInput => {
                 StatusCode::BAD_REQUEST
             }
+            GatewayError::CacheInvalidationForbidden => StatusCode::FORBIDDEN,
         }
     }
 

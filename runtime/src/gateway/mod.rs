@@ -1,5 +1,6 @@
 //! The HTTP front door: routing, the request pipeline, events, responses, errors, serving.
 
+pub mod caching;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;

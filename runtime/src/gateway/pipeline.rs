@@ -4,8 +4,10 @@
 //! 2. size limit: before reading the body, so an oversized upload costs nothing.
 //! 3. route match: API → stage → route; unknown routes get 404 / 403 as AWS answers.
 //! 4. body: read within the limit once the route is known to exist.
-//! 5. integration: build the proxy event and invoke the function under the integration timeout.
-//! 6. response mapping: the proxy response, or a gateway error; then the access log.
+//! 5. cache: the stage's response cache answers, or the integration fills it (one call for
+//!    concurrent misses of a key); unauthorized `Cache-Control: max-age=0` may get 403 here.
+//! 6. integration: build the proxy event and invoke the function under the integration timeout.
+//! 7. response mapping: the proxy response, or a gateway error; then the access log.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,6 +66,7 @@ where
     };
     let mut route_key = "-";
     let mut integration_us = None;
+    let mut cache_status = None;
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
         let Routed::Route {
             mount,
@@ -126,62 +129,82 @@ where
                 format!("function `{function_name}` is not running"),
             ));
         };
-        let request = GatewayRequest {
-            method: &parts.method,
-            raw_path: path,
-            stage_path,
-            raw_query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body,
-            protocol: "HTTP/1.1",
-            source_ip: remote.ip().to_string(),
-            request_id: &request_id,
-            time_epoch_ms,
-            route_key: match mount.kind {
-                ApiKind::Http => &route.key.text,
-                ApiKind::Rest => &route.key.resource,
-            },
-            resource: &route.key.resource,
-            path_parameters: params
-                .into_iter()
-                .map(|(k, v)| (k, percent_decode(v)))
-                .collect(),
-            stage: &mount.stage,
-            stage_variables: &mount.variables,
-            api_id: &mount.api_id,
+        // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
+        let cached = super::caching::prepare(
+            mount,
+            route,
+            &parts.method,
+            &parts.headers,
+            &params,
+            parts.uri.query().unwrap_or(""),
+        )?;
+        let integration = async {
+            let request = GatewayRequest {
+                method: &parts.method,
+                raw_path: path,
+                stage_path,
+                raw_query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                body,
+                protocol: "HTTP/1.1",
+                source_ip: remote.ip().to_string(),
+                request_id: &request_id,
+                time_epoch_ms,
+                route_key: match mount.kind {
+                    ApiKind::Http => &route.key.text,
+                    ApiKind::Rest => &route.key.resource,
+                },
+                resource: &route.key.resource,
+                path_parameters: params
+                    .into_iter()
+                    .map(|(k, v)| (k, percent_decode(v)))
+                    .collect(),
+                stage: &mount.stage,
+                stage_variables: &mount.variables,
+                api_id: &mount.api_id,
+            };
+            let payload = match mount.kind {
+                ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
+                ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
+            };
+            let mut invocation = Invocation::new(payload);
+            invocation.trace_id = Some(trace_id.clone());
+            let timeout = stack.config.server.integration_timeout;
+            let integration_started = Instant::now();
+            // A function whose own timeout comes first needs no second timer.
+            let outcome = if function.settings().timeout <= timeout {
+                Ok(function.invoke(invocation).await)
+            } else {
+                stack
+                    .clock
+                    .timeout(timeout, function.invoke(invocation))
+                    .await
+            };
+            let elapsed_us = integration_started.elapsed().as_micros() as u64;
+            let mapped = match outcome {
+                Ok(outcome) => match outcome.result {
+                    Ok(payload) => response::map(mount.kind, payload)
+                        .map_err(|e| (GatewayError::BadGateway, e.to_string())),
+                    Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
+                },
+                Err(_) => {
+                    let err = match mount.kind {
+                        ApiKind::Http => GatewayError::ServiceUnavailable,
+                        ApiKind::Rest => GatewayError::EndpointTimeout,
+                    };
+                    Err((err, format!("integration timed out after {timeout:?}")))
+                }
+            };
+            (mapped, elapsed_us)
         };
-        let payload = match mount.kind {
-            ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
-            ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
+        let timed = async {
+            let (response, elapsed_us) = integration.await;
+            integration_us = Some(elapsed_us);
+            response
         };
-        let mut invocation = Invocation::new(payload);
-        invocation.trace_id = Some(trace_id.clone());
-        let timeout = stack.config.server.integration_timeout;
-        let integration_started = Instant::now();
-        // A function whose own timeout comes first needs no second timer.
-        let outcome = if function.settings().timeout <= timeout {
-            Ok(function.invoke(invocation).await)
-        } else {
-            stack
-                .clock
-                .timeout(timeout, function.invoke(invocation))
-                .await
-        };
-        integration_us = Some(integration_started.elapsed().as_micros() as u64);
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                let err = match mount.kind {
-                    ApiKind::Http => GatewayError::ServiceUnavailable,
-                    ApiKind::Rest => GatewayError::EndpointTimeout,
-                };
-                return Err((err, format!("integration timed out after {timeout:?}")));
-            }
-        };
-        match outcome.result {
-            Ok(payload) => response::map(mount.kind, payload)
-                .map_err(|e| (GatewayError::BadGateway, e.to_string())),
-            Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
+        match cached {
+            Some(cached) => cached.serve(timed, &mut cache_status).await,
+            None => timed.await,
         }
     }
     .await;
@@ -243,6 +266,7 @@ where
                 .unwrap_or(0),
             response_latency_ms: started.elapsed().as_millis() as u64,
             error_message,
+            cache_status: cache_status.map(super::caching::status_text),
         };
         stack
             .access_log

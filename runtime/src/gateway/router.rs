@@ -17,6 +17,8 @@ pub struct CompiledRoute {
     pub key: RouteKey,
     /// What it invokes.
     pub target: Target,
+    /// Its position among the API's routes.
+    pub index: usize,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -39,6 +41,8 @@ pub struct Mount {
     pub route_metrics: Vec<RouteMetrics>,
     /// Metrics of requests that matched no route of this stage.
     pub unmatched_metrics: RouteMetrics,
+    /// The stage's response cache, when it has one.
+    pub cache: Option<Arc<super::caching::MountCache>>,
 }
 
 /// The result of routing.
@@ -76,9 +80,11 @@ impl Router {
             let routes: Arc<Vec<CompiledRoute>> = Arc::new(
                 api.routes
                     .iter()
-                    .map(|r| CompiledRoute {
+                    .enumerate()
+                    .map(|(index, r)| CompiledRoute {
                         key: r.key.clone(),
                         target: r.target.clone(),
+                        index,
                     })
                     .collect(),
             );
@@ -106,6 +112,7 @@ impl Router {
                     stage: stage.name.clone(),
                     variables: stage.variables.clone(),
                     routes: routes.clone(),
+                    cache: None,
                 });
             }
         }
@@ -165,6 +172,11 @@ impl Router {
     /// The mounted stages.
     pub fn mounts(&self) -> &[Mount] {
         &self.mounts
+    }
+
+    /// The mounted stages, to attach per-stage state once at startup.
+    pub(crate) fn mounts_mut(&mut self) -> &mut [Mount] {
+        &mut self.mounts
     }
 }
 

@@ -31,6 +31,9 @@ pub struct AccessRecord {
     pub response_latency_ms: u64,
     /// `$context.error.message` detail, when the gateway answered with an error.
     pub error_message: Option<String>,
+    /// `cacheStatus`: `hit`, `miss` or `uncacheable` when the route went through its stage's
+    /// cache (a Portico addition; API Gateway logs no such field).
+    pub cache_status: Option<&'static str>,
 }
 
 impl LogRecord for AccessRecord {
@@ -46,6 +49,9 @@ impl LogRecord for AccessRecord {
             "responseLength": self.response_length,
             "responseLatency": self.response_latency_ms,
         });
+        if let Some(status) = self.cache_status {
+            line["cacheStatus"] = json!(status);
+        }
         if let Some(message) = &self.error_message {
             line["errorMessage"] = json!(message);
         }

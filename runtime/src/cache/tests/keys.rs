@@ -167,3 +167,21 @@ fn settings_parse_from_toml_and_validate() {
     assert!(defaults.caches_method(&Method::GET));
     assert!(!defaults.caches_method(&Method::POST));
 }
+
+#[test]
+fn values_cannot_forge_another_keys_layout() {
+    let clock = clock();
+    let stage = stage(&clock, 1 << 20);
+    let route = route(&stage, None, &["method.request.querystring.q"]);
+    let h = HeaderMap::new();
+    let long = "y".repeat(12);
+    let forged = format!("1#1:x1:{long}");
+    assert_ne!(
+        key(&route, &[("q", "x"), ("q", &long)], &h),
+        key(&route, &[("q", &forged)], &h)
+    );
+    assert_eq!(
+        key(&route, &[("q", &long)], &h),
+        key(&route, &[("q", &long)], &h)
+    );
+}

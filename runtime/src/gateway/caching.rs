@@ -1,0 +1,306 @@
+//! Pipeline step 8: the stage's response cache in front of the integration.
+//!
+//! Built once at startup ([`attach`]): one [`StageCache`] per stage with a `cache` table and
+//! one [`RouteCache`] per route. Per request, [`prepare`] decides whether the request goes
+//! through the cache (and answers `FAIL_WITH_403` invalidations), and [`Prepared::serve`]
+//! wraps the integration in `get_or_fill`, so concurrent misses call it once.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue, Method};
+use subtle::ConstantTimeEq;
+
+use super::error::GatewayError;
+use super::response::ProxyResponse;
+use super::router::{CompiledRoute, Mount, Router};
+use crate::cache::{
+    ignored_invalidation_header, requests_invalidation, CacheKey, CacheMetrics, CacheStatus,
+    CachedResponse, InvalidationDecision, RouteCache, StageCache,
+};
+use crate::config::Api;
+use crate::Clock;
+
+/// The header whose value must be one of the stage's `invalidation_keys` for a caller to
+/// invalidate entries with `Cache-Control: max-age=0`.
+pub const INVALIDATION_KEY_HEADER: &str = "x-api-key";
+
+/// One stage's cache with its routes' settings.
+pub struct MountCache {
+    stage: Arc<StageCache>,
+    /// By route index; `None` where the route's settings failed (never, once validated).
+    routes: Vec<Option<RouteCache>>,
+    invalidation_keys: Vec<Box<[u8]>>,
+}
+
+impl std::fmt::Debug for MountCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MountCache")
+            .field("capacity_bytes", &self.stage.capacity_bytes())
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One stage's cache, as the stack reports it.
+pub struct StageCacheInfo {
+    /// The API's name in the config.
+    pub api: String,
+    /// The API's id.
+    pub api_id: String,
+    /// The stage's name.
+    pub stage: String,
+    /// The cache itself (hit/miss counts, size, flush).
+    pub cache: Arc<StageCache>,
+}
+
+impl StageCacheInfo {
+    /// CacheHitCount and CacheMissCount of the stage and each route.
+    pub fn metrics(&self) -> CacheMetrics {
+        self.cache.metrics()
+    }
+}
+
+/// Builds the caches of every stage that has a `cache` table.
+pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock) {
+    for mount in router.mounts_mut() {
+        let Some(api) = apis.iter().find(|a| a.name == mount.api_name) else {
+            continue;
+        };
+        let Some(config) = api
+            .stages
+            .iter()
+            .find(|s| s.name == mount.stage)
+            .and_then(|s| s.cache.as_ref())
+        else {
+            continue;
+        };
+        let stage = match StageCache::new(config.settings.clone(), clock.clone()) {
+            Ok(stage) => Arc::new(stage),
+            Err(errors) => {
+                // Unreachable once the config validated; never serve a half-built cache.
+                tracing::error!(?errors, api = %api.name, stage = %mount.stage, "stage cache not built");
+                continue;
+            }
+        };
+        let routes = api
+            .routes
+            .iter()
+            .map(|route| {
+                let settings = route.cache.clone().unwrap_or_default();
+                stage
+                    .route(&route.key.text, settings)
+                    .map_err(|errors| tracing::error!(?errors, route = %route.key, "route cache not built"))
+                    .ok()
+            })
+            .collect();
+        mount.cache = Some(Arc::new(MountCache {
+            stage,
+            routes,
+            invalidation_keys: config
+                .invalidation_keys
+                .iter()
+                .map(|k| k.as_bytes().into())
+                .collect(),
+        }));
+    }
+}
+
+/// Every stage cache of the router.
+pub(crate) fn stage_caches(router: &Router) -> Vec<StageCacheInfo> {
+    router
+        .mounts()
+        .iter()
+        .filter_map(|m| {
+            m.cache.as_ref().map(|c| StageCacheInfo {
+                api: m.api_name.clone(),
+                api_id: m.api_id.clone(),
+                stage: m.stage.clone(),
+                cache: c.stage.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A request that goes through the cache.
+pub(crate) struct Prepared<'a> {
+    stage: &'a StageCache,
+    route: &'a RouteCache,
+    key: CacheKey,
+    invalidate: bool,
+    warn: bool,
+}
+
+/// Decides whether a request goes through its stage's cache. `params` are the raw path
+/// parameters; `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
+pub(crate) fn prepare<'a>(
+    mount: &'a Mount,
+    route: &CompiledRoute,
+    method: &Method,
+    headers: &HeaderMap,
+    params: &[(String, &str)],
+    raw_query: &str,
+) -> Result<Option<Prepared<'a>>, (GatewayError, String)> {
+    let Some(cache) = mount.cache.as_deref() else {
+        return Ok(None);
+    };
+    let Some(Some(route_cache)) = cache.routes.get(route.index) else {
+        return Ok(None);
+    };
+    if !route_cache.caches(method) {
+        return Ok(None);
+    }
+    let requested = requests_invalidation(headers);
+    let authorized = requested && cache.authorized(headers);
+    let (invalidate, warn) = match route_cache
+        .settings()
+        .decide_invalidation(requested, authorized)
+    {
+        InvalidationDecision::Lookup => (false, false),
+        InvalidationDecision::Invalidate => (true, false),
+        InvalidationDecision::Ignore { warn } => (false, warn),
+        InvalidationDecision::Forbidden => {
+            return Err((
+                GatewayError::CacheInvalidationForbidden,
+                "Cache-Control: max-age=0 without a valid invalidation key".into(),
+            ))
+        }
+    };
+    let spec = route_cache.key_spec();
+    let path_params: Vec<(&str, Cow<'_, str>)> = if spec.uses_path() {
+        params
+            .iter()
+            .map(|(name, raw)| {
+                let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                (name.as_str(), value)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let path_params: Vec<(&str, &str)> = path_params.iter().map(|(n, v)| (*n, &**v)).collect();
+    let query: Vec<(Cow<'_, str>, Cow<'_, str>)> = if spec.uses_query() {
+        form_urlencoded::parse(raw_query.as_bytes()).collect()
+    } else {
+        Vec::new()
+    };
+    let query: Vec<(&str, &str)> = query.iter().map(|(n, v)| (&**n, &**v)).collect();
+    let key = route_cache.key(method, &route.key.resource, &path_params, &query, headers);
+    Ok(Some(Prepared {
+        stage: &cache.stage,
+        route: route_cache,
+        key,
+        invalidate,
+        warn,
+    }))
+}
+
+impl MountCache {
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers.get(INVALIDATION_KEY_HEADER) else {
+            return false;
+        };
+        let given = given.as_bytes();
+        // Every key is compared, so the time taken does not tell which one nearly matched.
+        self.invalidation_keys
+            .iter()
+            .fold(false, |found, key| found | bool::from(key.ct_eq(given)))
+    }
+}
+
+impl Prepared<'_> {
+    /// Serves the request from the cache, or runs `integration` (once for all concurrent
+    /// misses of the key) and caches its response when it is a 2xx of at most 1 MB.
+    pub(crate) async fn serve<F>(
+        self,
+        integration: F,
+        status: &mut Option<CacheStatus>,
+    ) -> Result<ProxyResponse, (GatewayError, String)>
+    where
+        F: Future<Output = Result<ProxyResponse, (GatewayError, String)>>,
+    {
+        if self.invalidate {
+            self.stage.invalidate(&self.key).await;
+        }
+        // The request that runs the integration keeps its error detail for the access log;
+        // requests that waited on it get the same response without the detail.
+        let mut failure = None;
+        let fill = async {
+            match integration.await {
+                Ok(response) => to_cached(response),
+                Err((error, detail)) => {
+                    failure = Some((error, detail));
+                    error_response(error)
+                }
+            }
+        };
+        let (cached, cache_status) = self.stage.get_or_fill(self.route, self.key, fill).await;
+        *status = Some(cache_status);
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        let mut response = from_cached(&cached);
+        if self.warn {
+            let (name, value) = ignored_invalidation_header();
+            response.headers.insert(name, value);
+        }
+        Ok(response)
+    }
+}
+
+/// The access-log spelling of a cache status.
+pub(crate) fn status_text(status: CacheStatus) -> &'static str {
+    match status {
+        CacheStatus::Hit => "hit",
+        CacheStatus::Miss => "miss",
+        CacheStatus::Uncacheable => "uncacheable",
+        CacheStatus::Bypass => "bypass",
+    }
+}
+
+fn to_cached(response: ProxyResponse) -> CachedResponse {
+    let mut headers = Vec::with_capacity(response.headers.len());
+    let mut last = None;
+    for (name, value) in response.headers {
+        if let Some(name) = name {
+            last = Some(name);
+        }
+        if let Some(name) = &last {
+            headers.push((name.clone(), value));
+        }
+    }
+    CachedResponse {
+        status: response.status,
+        headers,
+        body: response.body,
+    }
+}
+
+fn from_cached(cached: &CachedResponse) -> ProxyResponse {
+    let mut headers = HeaderMap::with_capacity(cached.headers.len() + 3);
+    for (name, value) in &cached.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    ProxyResponse {
+        status: cached.status,
+        headers,
+        body: cached.body.clone(),
+    }
+}
+
+// The same answer the pipeline gives for `error`, for requests that waited on a failed fill.
+fn error_response(error: GatewayError) -> CachedResponse {
+    let mut response = CachedResponse::new(error.status(), error.body());
+    response.headers.push((
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    ));
+    if let Some(t) = error.error_type() {
+        response.headers.push((
+            http::HeaderName::from_static("x-amzn-errortype"),
+            HeaderValue::from_static(t),
+        ));
+    }
+    response
+}
