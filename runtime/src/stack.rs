@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::gateway::{pipeline, Router};
+use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, FunctionSettings, Registry};
 use crate::observe::LogStore;
 use crate::Clock;
@@ -32,6 +32,7 @@ pub(crate) struct StackInner {
     pub(crate) clock: Clock,
     pub(crate) access_stream: Arc<str>,
     pub(crate) access_log: Arc<crate::observe::LogGroup>,
+    pub(crate) traffic: Arc<TrafficState>,
     control: axum::Router,
 }
 
@@ -85,9 +86,14 @@ impl<'a> StackBuilder<'a> {
             }
         }
         let router = Router::new(&config.apis);
+        // Config::from_toml validated the traffic config; only the OS randomness that
+        // generates key values can still fail here, and then no safe stack exists.
+        let traffic = TrafficState::new(&config.traffic, clock.clone())
+            .unwrap_or_else(|e| panic!("cannot set up traffic management: {e}"));
         let inner = Arc::new_cyclic(|weak| StackInner {
             control: crate::aws::router(weak.clone()),
             access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
+            traffic: Arc::new(traffic),
             config,
             router,
             functions,
@@ -140,6 +146,11 @@ impl Stack {
     /// A function by name.
     pub fn function(&self, name: &str) -> Option<Arc<Function>> {
         self.inner.functions.get(name).cloned()
+    }
+
+    /// API keys, usage plans, throttles and quotas, with their counters.
+    pub fn traffic(&self) -> &TrafficState {
+        &self.inner.traffic
     }
 
     /// The clock every mechanism uses.

@@ -6,6 +6,7 @@ mod error;
 mod resolve;
 mod route;
 pub mod schema;
+mod traffic;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionDecl>,
     /// APIs.
     pub apis: Vec<Api>,
+    /// API keys, usage plans and throttles, validated.
+    pub traffic: crate::traffic::TrafficConfig,
 }
 
 /// `[server]`, resolved.
@@ -102,6 +105,8 @@ pub struct Route {
     pub key: RouteKey,
     /// The integration.
     pub target: Target,
+    /// Whether callers must send a valid `x-api-key`.
+    pub api_key_required: bool,
 }
 
 /// What a route invokes.

@@ -57,12 +57,14 @@ pub(super) fn resolve(
         apis.extend(api);
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
+    let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
             logs,
             functions,
             apis,
+            traffic,
         })
     } else {
         let mut list = errors.list;
@@ -283,6 +285,7 @@ fn resolve_api(
         routes.push(Route {
             key,
             target: Target::Function(fname.clone()),
+            api_key_required: route.api_key_required.unwrap_or(false),
         });
     }
     (errors.list.len() == before).then(|| Api {

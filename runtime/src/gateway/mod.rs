@@ -1,5 +1,6 @@
 //! The HTTP front door: routing, the request pipeline, events, responses, errors, serving.
 
+pub mod admission;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
@@ -9,5 +10,6 @@ pub mod response;
 pub mod router;
 pub mod server;
 
+pub use admission::TrafficState;
 pub use error::GatewayError;
 pub use router::Router;

@@ -15,6 +15,8 @@ pub struct CompiledRoute {
     pub key: RouteKey,
     /// What it invokes.
     pub target: Target,
+    /// Whether callers must send a valid `x-api-key`.
+    pub api_key_required: bool,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -72,6 +74,7 @@ impl Router {
                     .map(|r| CompiledRoute {
                         key: r.key.clone(),
                         target: r.target.clone(),
+                        api_key_required: r.api_key_required,
                     })
                     .collect(),
             );
