@@ -160,3 +160,16 @@ async fn keys_created_joined_and_disabled_at_runtime_take_effect() {
     assert_forbidden(&get(&stack, "/prod/pets/1", dave).await);
     assert_eq!(stack.get(&path).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_default_config_serves_its_keyed_route_and_leaves_the_others_open() {
+    let toml = quiet(&common::default_gateway_toml());
+    let stack = TestStack::start(&toml, &shipped_registry()).await;
+    assert_forbidden(&get(&stack, "/premium/hello/ada", None).await);
+    let ok = get(&stack, "/premium/hello/ada", Some("demo-key-0123456789abcdef")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.text(), r#"{"message":"Hello, ada!"}"#);
+    assert_eq!(get(&stack, "/hello/ada", None).await.status, 200);
+    assert_eq!(get(&stack, "/echo/x", None).await.status, 200);
+    assert_eq!(get(&stack, "/dev/echo/x", None).await.status, 200);
+}
