@@ -9,7 +9,9 @@ use portico_runtime::{Config, Registry, Stack};
 pub const USAGE: &str = "usage:
   portico [serve] [--config PATH] [--listen ADDR]   run the stack (default gateway.toml, 127.0.0.1:3000;
                                                    PORTICO_LISTEN overrides the config's address)
-  portico validate [PATH]                          check a config file; exit 2 listing every error";
+  portico validate [PATH]                          check a config file; exit 2 listing every error
+  portico usage --endpoint URL --plan ID [--key ID] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
+                                                   a running server's usage plan usage, as a table";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -21,6 +23,7 @@ pub enum Command {
     Validate {
         config: PathBuf,
     },
+    Usage(crate::usage::UsageArgs),
     Help,
 }
 
@@ -57,6 +60,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             }),
             _ => Err("validate takes one path".into()),
         },
+        "usage" => crate::usage::parse(rest).map(Command::Usage),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -80,6 +84,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
             }
         },
         Command::Serve { config, listen } => serve(config, listen, registry).await,
+        Command::Usage(args) => crate::usage::run(args).await,
     }
 }
 

@@ -54,6 +54,9 @@ async fn boto3_manages_keys_and_reads_usage() {
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "boto3 script failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("boto3 apigateway: ok"), "{stdout}");
 }

@@ -69,12 +69,17 @@ quota = {{ limit = 0, period = "WEEK", offset = 7 }}
 "#
     );
     let found = errors(&toml.replace("burst_limit = 5 ", "burst_limit = 10 "));
-    assert!(found.iter().any(|e| e.starts_with("gw.toml:13:19: usage_plans[0].quota.limit")));
+    assert!(found
+        .iter()
+        .any(|e| e.starts_with("gw.toml:13:19: usage_plans[0].quota.limit")));
     assert!(found.iter().any(|e| e
         == "gw.toml:13:48: usage_plans[0].quota.offset: offset 7 is out of range for WEEK: allowed 0..=6"));
     let typo = errors("[throttle]\nrate_limit = 10\nburst = 20\n");
     assert_eq!(typo.len(), 1);
-    assert!(typo[0].starts_with("gw.toml:3:1: unknown field `burst`"), "{typo:?}");
+    assert!(
+        typo[0].starts_with("gw.toml:3:1: unknown field `burst`"),
+        "{typo:?}"
+    );
 }
 
 #[test]

@@ -66,7 +66,10 @@ async fn a_key_required_route_refuses_missing_unknown_and_disabled_keys() {
     assert_eq!(ok.json()["path"], "/pets/1");
     // Routes without api_key_required ignore keys, good or bad.
     assert_eq!(get(&stack, "/prod/open/x", None).await.status, 200);
-    assert_eq!(get(&stack, "/prod/open/x", Some("nonsense")).await.status, 200);
+    assert_eq!(
+        get(&stack, "/prod/open/x", Some("nonsense")).await.status,
+        200
+    );
 
     let counters = stack.stack.traffic().control().counters().snapshot();
     assert_eq!(
@@ -133,7 +136,9 @@ async fn keys_created_joined_and_disabled_at_runtime_take_effect() {
     assert_eq!(get(&stack, "/prod/pets/1", dave).await.status, 200);
 
     let patch = |enabled: &str| {
-        format!(r#"{{"patchOperations":[{{"op":"replace","path":"/enabled","value":"{enabled}"}}]}}"#)
+        format!(
+            r#"{{"patchOperations":[{{"op":"replace","path":"/enabled","value":"{enabled}"}}]}}"#
+        )
     };
     let path = format!("/apikeys/{id}");
     let off = stack.request("PATCH", &path, &json, patch("false")).await;
@@ -166,7 +171,12 @@ async fn the_default_config_serves_its_keyed_route_and_leaves_the_others_open() 
     let toml = quiet(&common::default_gateway_toml());
     let stack = TestStack::start(&toml, &shipped_registry()).await;
     assert_forbidden(&get(&stack, "/premium/hello/ada", None).await);
-    let ok = get(&stack, "/premium/hello/ada", Some("demo-key-0123456789abcdef")).await;
+    let ok = get(
+        &stack,
+        "/premium/hello/ada",
+        Some("demo-key-0123456789abcdef"),
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.text(), r#"{"message":"Hello, ada!"}"#);
     assert_eq!(get(&stack, "/hello/ada", None).await.status, 200);

@@ -80,7 +80,10 @@ async fn keys_are_created_listed_and_read_in_aws_shapes() {
     let items = list["item"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|k| k.get("value").is_none()));
-    let list = stack.get("/apikeys?includeValues=true&nameQuery=al").await.json();
+    let list = stack
+        .get("/apikeys?includeValues=true&nameQuery=al")
+        .await
+        .json();
     assert_eq!(list["item"][0]["value"], "alice-key-0123456789abcdef");
     assert_eq!(list["item"][0]["description"], "Alice's key");
     assert_eq!(list["item"].as_array().unwrap().len(), 1);
@@ -120,10 +123,16 @@ async fn usage_plans_and_usage_come_in_aws_shapes() {
 
     let alice = [("x-api-key", "alice-key-0123456789abcdef")];
     for _ in 0..3 {
-        assert_eq!(stack.request("GET", "/prod/pets", &alice, "").await.status, 200);
+        assert_eq!(
+            stack.request("GET", "/prod/pets", &alice, "").await.status,
+            200
+        );
     }
     clock.advance(Duration::from_secs(24 * 3600));
-    assert_eq!(stack.request("GET", "/prod/pets", &alice, "").await.status, 200);
+    assert_eq!(
+        stack.request("GET", "/prod/pets", &alice, "").await.status,
+        200
+    );
     let usage = stack
         .get("/usageplans/basic/usage?startDate=2024-05-14&endDate=2024-05-17")
         .await;
@@ -154,7 +163,10 @@ async fn bad_input_gets_aws_errors_and_changes_nothing() {
     let before = key_count(&stack).await;
     let bad_json = stack.request("POST", "/apikeys", &JSON, "{not json").await;
     assert_eq!(bad_json.status, 400);
-    assert_eq!(bad_json.header("x-amzn-errortype"), Some("BadRequestException"));
+    assert_eq!(
+        bad_json.header("x-amzn-errortype"),
+        Some("BadRequestException")
+    );
     assert!(bad_json.json()["message"]
         .as_str()
         .unwrap()
@@ -176,7 +188,12 @@ async fn bad_input_gets_aws_errors_and_changes_nothing() {
             r#"{"name":"x","value":"alice-key-0123456789abcdef"}"#,
         )
         .await;
-    assert_error(&taken, 409, "ConflictException", "API Key value already exists");
+    assert_error(
+        &taken,
+        409,
+        "ConflictException",
+        "API Key value already exists",
+    );
     assert_eq!(key_count(&stack).await, before);
 
     assert_error(
@@ -264,9 +281,17 @@ async fn bad_input_gets_aws_errors_and_changes_nothing() {
         .await;
     assert_eq!(res.status, 400);
     let key = stack.get(&format!("/apikeys/{alice}")).await.json();
-    assert_eq!((key["enabled"].clone(), key["name"].clone()), (json!(true), json!("alice")));
+    assert_eq!(
+        (key["enabled"].clone(), key["name"].clone()),
+        (json!(true), json!("alice"))
+    );
     let ok = stack
-        .request("GET", "/prod/pets", &[("x-api-key", "alice-key-0123456789abcdef")], "")
+        .request(
+            "GET",
+            "/prod/pets",
+            &[("x-api-key", "alice-key-0123456789abcdef")],
+            "",
+        )
         .await;
     assert_eq!(ok.status, 200);
 }

@@ -62,7 +62,10 @@ async fn the_account_bucket_covers_every_route_and_refills_with_the_clock() {
     // A throttled request never reaches the function.
     let starts = |stack: &TestStack| {
         let events = stack.stack.logs().events("/aws/lambda/hello");
-        events.iter().filter(|e| e.message.starts_with("START")).count()
+        events
+            .iter()
+            .filter(|e| e.message.starts_with("START"))
+            .count()
     };
     assert_eq!(starts(&stack), 1);
     clock.advance(Duration::from_secs(1));

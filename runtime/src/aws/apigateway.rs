@@ -32,14 +32,25 @@ pub(crate) fn router(stack: Shared) -> axum::Router {
         .route("/apikeys", get(get_api_keys).post(create_api_key))
         .route(
             "/apikeys/{id}",
-            get(get_api_key).patch(update_api_key).delete(delete_api_key),
+            get(get_api_key)
+                .patch(update_api_key)
+                .delete(delete_api_key),
         )
         .route("/usageplans", get(get_usage_plans))
         .route("/usageplans/{id}", get(get_usage_plan))
-        .route("/usageplans/{id}/keys", axum::routing::post(create_usage_plan_key))
+        .route(
+            "/usageplans/{id}/keys",
+            axum::routing::post(create_usage_plan_key),
+        )
         .route("/usageplans/{id}/usage", get(get_usage))
-        .route("/apikeys/{id}/{*rest}", axum::routing::any(unknown_resource))
-        .route("/usageplans/{id}/{*rest}", axum::routing::any(unknown_resource))
+        .route(
+            "/apikeys/{id}/{*rest}",
+            axum::routing::any(unknown_resource),
+        )
+        .route(
+            "/usageplans/{id}/{*rest}",
+            axum::routing::any(unknown_resource),
+        )
         .with_state(stack)
 }
 
@@ -69,8 +80,11 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response =
-            (status, axum::Json(serde_json::json!({ "message": message }))).into_response();
+        let mut response = (
+            status,
+            axum::Json(serde_json::json!({ "message": message })),
+        )
+            .into_response();
         let headers = response.headers_mut();
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
         insert_request_id(headers);

@@ -52,7 +52,10 @@ pub(super) fn resolve(
             };
             keys.insert(key.text.clone());
             if let Some(t) = route.throttle {
-                route_paths.insert(key.text.clone(), format!("apis.{name}.routes[{j}].throttle"));
+                route_paths.insert(
+                    key.text.clone(),
+                    format!("apis.{name}.routes[{j}].throttle"),
+                );
                 route_throttles.insert(key.text, t);
             }
         }
