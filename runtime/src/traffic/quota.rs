@@ -76,5 +76,12 @@ fn counter_key(plan_id: &str, key_id: &str, period_start: SystemTime) -> String 
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("quota/{plan_id}/{key_id}/{start}")
+    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 28);
+    key.push_str("quota/");
+    key.push_str(plan_id);
+    key.push('/');
+    key.push_str(key_id);
+    key.push('/');
+    key.push_str(&start.to_string());
+    key
 }
