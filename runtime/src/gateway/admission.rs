@@ -72,9 +72,8 @@ impl TrafficState {
             .map_or(0, |d| d.as_secs())
     }
 
-    /// Whether upkeep is due; true for exactly one caller per interval.
-    fn claim_upkeep(&self) -> bool {
-        let now = self.now_secs();
+    /// Whether upkeep is due at `now` (clock seconds); true for one caller per interval.
+    fn claim_upkeep(&self, now: u64) -> bool {
         let due = self.next_upkeep.load(Ordering::Relaxed);
         now >= due
             && self
@@ -89,17 +88,19 @@ impl TrafficState {
     }
 }
 
-/// Admits the request to `route` of `mount`, or says which error answers it.
+/// Admits the request to `route` of `mount` (received at `time_epoch_ms` on the stack's
+/// clock), or says which error answers it.
 pub(crate) async fn admit(
     stack: &StackInner,
     mount: &Mount,
     route: &CompiledRoute,
     headers: &HeaderMap,
+    time_epoch_ms: u64,
 ) -> Result<(), (GatewayError, String)> {
     let traffic = &stack.traffic;
     // Upkeep rides on traffic (memory only grows with requests) and runs off the request
     // path; a timer task would add a sleeper to manual clocks that tests count.
-    if traffic.claim_upkeep() {
+    if traffic.claim_upkeep(time_epoch_ms / 1000) {
         let traffic = traffic.clone();
         tokio::spawn(async move {
             traffic.upkeep();

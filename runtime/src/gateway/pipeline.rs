@@ -84,7 +84,7 @@ where
             });
         };
         route_key = &route.key.text;
-        super::admission::admit(stack, mount, route, &parts.headers).await?;
+        super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
             .headers

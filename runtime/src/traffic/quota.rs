@@ -20,7 +20,7 @@ impl Quotas {
         Quotas { store, clock }
     }
 
-    /// Counts one request against the key's quota in `plan`, if the plan has one.
+    /// Counts one request made at `now` against the key's quota in `plan`, if it has one.
     ///
     /// Returns the requests left in the period (`None` without a quota), or
     /// [`TrafficRejection::QuotaExceeded`] with the time until the next period.
@@ -28,11 +28,11 @@ impl Quotas {
         &self,
         plan: &UsagePlan,
         key_id: &str,
+        now: SystemTime,
     ) -> Result<Option<u64>, TrafficRejection> {
         let Some(quota) = &plan.quota else {
             return Ok(None);
         };
-        let now = self.clock.now();
         let (start, end) = quota.period.bounds(now, quota.offset);
         let key = counter_key(&plan.id, key_id, start);
         let decision = self
