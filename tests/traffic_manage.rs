@@ -81,7 +81,7 @@ async fn keys_are_created_listed_and_read_in_aws_shapes() {
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|k| k.get("value").is_none()));
     let list = stack
-        .get("/apikeys?includeValues=true&nameQuery=al")
+        .get("/apikeys?includeValues=true&name=al")
         .await
         .json();
     assert_eq!(list["item"][0]["value"], "alice-key-0123456789abcdef");
@@ -120,6 +120,13 @@ async fn usage_plans_and_usage_come_in_aws_shapes() {
         }]})
     );
     assert_eq!(stack.get("/usageplans/basic").await.json()["id"], "basic");
+    let created = stack
+        .request("POST", "/apikeys", &JSON, r#"{"name":"loner"}"#)
+        .await;
+    let loner = created.json()["id"].as_str().unwrap().to_owned();
+    let of_loner = stack.get(&format!("/usageplans?keyId={loner}")).await;
+    assert_eq!(of_loner.json()["item"], json!([]));
+    assert_eq!(stack.get("/usageplans?keyId=nope").await.status, 404);
 
     let alice = [("x-api-key", "alice-key-0123456789abcdef")];
     for _ in 0..3 {
@@ -137,7 +144,7 @@ async fn usage_plans_and_usage_come_in_aws_shapes() {
         .get("/usageplans/basic/usage?startDate=2024-05-14&endDate=2024-05-17")
         .await;
     assert_eq!(usage.status, 200, "{}", usage.text());
-    let key_id = stack.get("/apikeys").await.json()["item"][0]["id"].clone();
+    let key_id = stack.get("/apikeys?name=alice").await.json()["item"][0]["id"].clone();
     let key_id = key_id.as_str().unwrap();
     // The week started on Monday 13th (offset 1): remaining counts down across days.
     assert_eq!(

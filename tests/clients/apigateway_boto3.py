@@ -51,8 +51,9 @@ usage = client.get_usage(usagePlanId="basic", keyId=key_id, startDate=date, endD
 assert usage["usagePlanId"] == "basic", usage
 assert usage["items"] == {key_id: [[5, 0]]}, usage
 
-listed = client.get_api_keys(includeValues=True)["items"]
-assert VALUE in [k.get("value") for k in listed], listed
+listed = client.get_api_keys(includeValues=True, nameQuery="bo")["items"]
+assert [k.get("value") for k in listed] == [VALUE], listed
+assert [p["id"] for p in client.get_usage_plans(keyId=key_id)["items"]] == ["basic"]
 one = client.get_api_key(apiKey=key_id, includeValue=True)
 assert one["value"] == VALUE and one["description"] == "from boto3", one
 

@@ -157,7 +157,8 @@ async fn get_api_keys(
 ) -> Result<Response, ApiError> {
     let stack = traffic(&stack)?;
     let include = flag(&params, "includeValues")?;
-    let name_query = params.get("nameQuery").map(String::as_str);
+    // boto3's `nameQuery` travels as `name`.
+    let name_query = params.get("name").map(String::as_str);
     let body = control(&stack).get_api_keys(name_query, include, &page(&params)?)?;
     Ok(ok(StatusCode::OK, &body))
 }
@@ -237,7 +238,16 @@ async fn get_usage_plans(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let stack = traffic(&stack)?;
-    let body = control(&stack).get_usage_plans(&page(&params)?)?;
+    let control = control(&stack);
+    let mut body = control.get_usage_plans(&page(&params)?)?;
+    if let Some(key_id) = params.get("keyId") {
+        let key = control.keys().get(key_id).ok_or(TrafficError::NotFound {
+            kind: "API Key",
+            id: key_id.clone(),
+        })?;
+        body.items
+            .retain(|plan| key.usage_plans.iter().any(|p| **p == *plan.id));
+    }
     Ok(ok(StatusCode::OK, &body))
 }
 
