@@ -187,6 +187,26 @@ mod tests {
                 config: "x.toml".into()
             }
         );
+        assert_eq!(
+            parse(args(&[
+                "usage",
+                "--endpoint",
+                "http://h:1",
+                "--plan",
+                "p",
+                "--key",
+                "k"
+            ]))
+            .unwrap(),
+            Command::Usage(crate::usage::UsageArgs {
+                endpoint: "http://h:1".into(),
+                plan: "p".into(),
+                key: Some("k".into()),
+                start: None,
+                end: None,
+            })
+        );
+        assert!(parse(args(&["usage", "--plan"])).is_err());
         assert!(parse(args(&["serve", "--bogus"])).is_err());
         assert!(parse(args(&["frobnicate"])).is_err());
     }
