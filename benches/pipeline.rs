@@ -16,6 +16,11 @@ const TOML: &str = r#"
 stdout = false
 access_log = true
 
+# Lift the account throttle (AWS's default: 10,000 rps) so the bench measures the gateway.
+[throttle]
+rate_limit = 1000000000
+burst_limit = 1000000000
+
 [apis.bench]
 type = "http"
 [[apis.bench.routes]]

@@ -30,6 +30,10 @@ fn main() {
     let toml = r#"
 [logs]
 stdout = false
+# Lift the account throttle (AWS's default: 10,000 rps) so the bench measures the gateway.
+[throttle]
+rate_limit = 1000000000
+burst_limit = 1000000000
 [workflows.flow]
 definition = "flow.json"
 type = "EXPRESS"

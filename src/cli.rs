@@ -10,7 +10,9 @@ pub const USAGE: &str = "usage:
   portico [serve] [--config PATH] [--listen ADDR]   run the stack (default gateway.toml, 127.0.0.1:3000;
                                                    PORTICO_LISTEN overrides the config's address)
   portico validate [PATH]                          check a config file; exit 2 listing every error
-  portico workflow convert FILE                    print a TOML workflow as ASL JSON, or ASL JSON as TOML";
+  portico workflow convert FILE                    print a TOML workflow as ASL JSON, or ASL JSON as TOML
+  portico usage --endpoint URL --plan ID [--key ID] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
+                                                   a running server's usage plan usage, as a table";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -25,6 +27,7 @@ pub enum Command {
     ConvertWorkflow {
         file: PathBuf,
     },
+    Usage(crate::usage::UsageArgs),
     Help,
 }
 
@@ -65,6 +68,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             [sub, file] if sub == "convert" => Ok(Command::ConvertWorkflow { file: file.into() }),
             _ => Err("usage: portico workflow convert FILE".into()),
         },
+        "usage" => crate::usage::parse(rest).map(Command::Usage),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -88,6 +92,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
             }
         },
         Command::Serve { config, listen } => serve(config, listen, registry).await,
+        Command::Usage(args) => crate::usage::run(args).await,
         Command::ConvertWorkflow { file } => convert_workflow(&file),
     }
 }
@@ -245,6 +250,26 @@ mod tests {
                 config: "x.toml".into()
             }
         );
+        assert_eq!(
+            parse(args(&[
+                "usage",
+                "--endpoint",
+                "http://h:1",
+                "--plan",
+                "p",
+                "--key",
+                "k"
+            ]))
+            .unwrap(),
+            Command::Usage(crate::usage::UsageArgs {
+                endpoint: "http://h:1".into(),
+                plan: "p".into(),
+                key: Some("k".into()),
+                start: None,
+                end: None,
+            })
+        );
+        assert!(parse(args(&["usage", "--plan"])).is_err());
         assert!(parse(args(&["serve", "--bogus"])).is_err());
         assert!(parse(args(&["frobnicate"])).is_err());
     }

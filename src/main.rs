@@ -1,6 +1,7 @@
-//! `portico`: run the stack in gateway.toml, or check a config file.
+//! `portico`: run the stack in gateway.toml, check a config file, or read usage plan usage.
 
 mod cli;
+mod usage;
 
 // mimalloc: the gateway allocates a few small objects per request, and glibc malloc costs a
 // third of the in-process pipeline time (benches/pipeline.rs: 11.6 µs → 7.2 µs per request).

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tower::ServiceExt;
 
 use crate::config::Config;
-use crate::gateway::{pipeline, Router};
+use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, FunctionSettings, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
@@ -36,6 +36,7 @@ pub(crate) struct StackInner {
     pub(crate) access_log: Arc<crate::observe::LogGroup>,
     pub(crate) workflows: Arc<WorkflowService>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) traffic: Arc<TrafficState>,
     control: axum::Router,
 }
 
@@ -91,6 +92,10 @@ impl<'a> StackBuilder<'a> {
         let metrics = Arc::new(Metrics::new(clock.clone()));
         let mut router = Router::new(&config.apis, &metrics);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);
+        // Config::from_toml validated the traffic config; only the OS randomness that
+        // generates key values can still fail here, and then no safe stack exists.
+        let traffic = TrafficState::new(&config.traffic, clock.clone())
+            .unwrap_or_else(|e| panic!("cannot set up traffic management: {e}"));
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
             StackInner {
@@ -99,6 +104,7 @@ impl<'a> StackBuilder<'a> {
                     crate::aws::stepfunctions::router(workflows.clone()),
                 ),
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
+                traffic: Arc::new(traffic),
                 workflows,
                 metrics,
                 config,
@@ -185,6 +191,11 @@ impl Stack {
             metrics: self.inner.metrics.clone(),
             logs: self.inner.logs.clone(),
         })
+    }
+
+    /// API keys, usage plans, throttles and quotas, with their counters.
+    pub fn traffic(&self) -> &TrafficState {
+        &self.inner.traffic
     }
 
     /// The clock every mechanism uses.

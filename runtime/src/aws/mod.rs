@@ -1,5 +1,6 @@
 //! The AWS wire APIs, so the AWS CLI and SDKs work against the stack unchanged.
 
+pub mod apigateway;
 pub mod cache_admin;
 pub mod lambda;
 pub mod stepfunctions;
@@ -15,6 +16,7 @@ pub(crate) fn claims<B>(req: &Request<B>) -> bool {
     let path = req.uri().path();
     path.starts_with(lambda::PATH_PREFIX)
         || path.starts_with(cache_admin::PATH_PREFIX)
+        || apigateway::claims(path)
         || (path == "/"
             && req
                 .headers()
@@ -27,6 +29,7 @@ pub(crate) fn claims<B>(req: &Request<B>) -> bool {
 pub(crate) fn router(stack: Weak<StackInner>, workflows: axum::Router) -> axum::Router {
     axum::Router::new()
         .merge(lambda::router(stack.clone()))
-        .merge(cache_admin::router(stack))
+        .merge(cache_admin::router(stack.clone()))
+        .merge(apigateway::router(stack))
         .merge(workflows)
 }

@@ -7,6 +7,7 @@ mod error;
 mod resolve;
 mod route;
 pub mod schema;
+mod traffic;
 mod workflows;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,8 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionDecl>,
     /// APIs.
     pub apis: Vec<Api>,
+    /// API keys, usage plans and throttles, validated.
+    pub traffic: crate::traffic::TrafficConfig,
     /// Workflows to register at start-up.
     pub workflows: BTreeMap<String, WorkflowDecl>,
 }
@@ -124,6 +127,8 @@ pub struct Route {
     pub target: Target,
     /// How the route is cached in stages with a cache (`None`: the defaults).
     pub cache: Option<crate::cache::RouteCacheSettings>,
+    /// Whether callers must send a valid `x-api-key`.
+    pub api_key_required: bool,
 }
 
 /// What a route invokes.

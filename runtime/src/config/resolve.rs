@@ -59,6 +59,7 @@ pub(super) fn resolve(
         apis.extend(api);
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
+    let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
@@ -66,6 +67,7 @@ pub(super) fn resolve(
             functions,
             apis,
             workflows,
+            traffic,
         })
     } else {
         let mut list = errors.list;
@@ -337,7 +339,12 @@ fn resolve_api(
             .cache
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
-        routes.push(Route { key, target, cache });
+        routes.push(Route {
+            key,
+            target,
+            cache,
+            api_key_required: route.api_key_required.unwrap_or(false),
+        });
     }
     (errors.list.len() == before).then(|| Api {
         id: api_id(name),

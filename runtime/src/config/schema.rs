@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::observe::LogFormat;
+use crate::traffic::{ApiKeyConfig, ThrottleSettings, UsagePlanConfig};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +24,14 @@ pub struct File {
     /// APIs, keyed by API name.
     #[serde(default)]
     pub apis: BTreeMap<String, Spanned<ApiSection>>,
+    /// `[throttle]`: the account-wide throttle (default 10,000 rps, burst 5,000).
+    pub throttle: Option<ThrottleSettings>,
+    /// `[[api_keys]]`: API keys clients send in `x-api-key`.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyConfig>,
+    /// `[[usage_plans]]`: per-key throttles and quotas on API stages.
+    #[serde(default)]
+    pub usage_plans: Vec<UsagePlanConfig>,
     /// Step Functions state machines, keyed by name.
     #[serde(default)]
     pub workflows: BTreeMap<String, Spanned<WorkflowSection>>,
@@ -108,6 +117,8 @@ pub struct StageSection {
     pub variables: BTreeMap<String, String>,
     /// The stage's response cache (REST APIs); none when absent.
     pub cache: Option<Spanned<super::cache::StageCacheSection>>,
+    /// Default method throttling: a bucket of this size for each route of the stage.
+    pub throttle: Option<ThrottleSettings>,
 }
 
 /// `[[apis.NAME.routes]]`
@@ -127,4 +138,8 @@ pub struct RouteSection {
     pub sync: bool,
     /// How the route is cached in stages with a cache (default: GET cached at the stage TTL).
     pub cache: Option<Spanned<super::cache::RouteCacheSection>>,
+    /// Requests must carry a valid `x-api-key` of a usage plan covering the stage.
+    pub api_key_required: Option<bool>,
+    /// This route's throttle in every stage, replacing the stage default.
+    pub throttle: Option<ThrottleSettings>,
 }

@@ -32,6 +32,21 @@ pub enum GatewayError {
     /// `Cache-Control: max-age=0` from a caller not allowed to invalidate (`FAIL_WITH_403`).
     #[error("Unauthorized")]
     CacheInvalidationForbidden,
+    /// The route requires an API key and none valid was sent.
+    #[error("Forbidden")]
+    Forbidden,
+    /// A throttle (account, stage, route or usage plan) is empty.
+    #[error("Too Many Requests")]
+    TooManyRequests {
+        /// Seconds until a token is available, for `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// The key's usage plan quota is used up for this period.
+    #[error("Limit Exceeded")]
+    LimitExceeded {
+        /// Seconds until the next quota period, for `Retry-After`.
+        retry_after_secs: u64,
+    },
 }
 
 impl GatewayError {
@@ -47,7 +62,12 @@ impl GatewayError {
             GatewayError::BadRequest | GatewayError::InvalidExecutionInput => {
                 StatusCode::BAD_REQUEST
             }
-            GatewayError::CacheInvalidationForbidden => StatusCode::FORBIDDEN,
+            GatewayError::CacheInvalidationForbidden | GatewayError::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
+            GatewayError::TooManyRequests { .. } | GatewayError::LimitExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
         }
     }
 
@@ -56,6 +76,18 @@ impl GatewayError {
         match self {
             GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
             GatewayError::BadGateway => Some("InternalServerErrorException"),
+            GatewayError::Forbidden => Some("ForbiddenException"),
+            GatewayError::TooManyRequests { .. } => Some("TooManyRequestsException"),
+            GatewayError::LimitExceeded { .. } => Some("LimitExceededException"),
+            _ => None,
+        }
+    }
+
+    /// Seconds for a `Retry-After` header (AWS sends none; clients benefit from it).
+    pub fn retry_after_secs(self) -> Option<u64> {
+        match self {
+            GatewayError::TooManyRequests { retry_after_secs }
+            | GatewayError::LimitExceeded { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         }
     }

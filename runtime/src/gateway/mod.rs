@@ -1,5 +1,6 @@
 //! The HTTP front door: routing, the request pipeline, events, responses, errors, serving.
 
+pub mod admission;
 pub mod caching;
 pub mod error;
 pub mod event_v1;
@@ -12,5 +13,6 @@ pub mod router;
 pub mod server;
 mod workflow_integration;
 
+pub use admission::TrafficState;
 pub use error::GatewayError;
 pub use router::Router;

@@ -3,11 +3,13 @@
 //! 1. ids: request id and `X-Amzn-Trace-Id` first, so every later error and log line has them.
 //! 2. size limit: before reading the body, so an oversized upload costs nothing.
 //! 3. route match: API → stage → route; unknown routes get 404 / 403 as AWS answers.
-//! 4. body: read within the limit once the route is known to exist.
-//! 5. cache: the stage's response cache answers, or the integration fills it (one call for
+//! 4. admission: API key, then account → stage/route → usage-plan throttles, then the quota
+//!    (after route match and the authorizer, before the body is read or anything invoked).
+//! 5. body: read within the limit once the route is known to be allowed.
+//! 6. cache: the stage's response cache answers, or the integration fills it (one call for
 //!    concurrent misses of a key); unauthorized `Cache-Control: max-age=0` may get 403 here.
-//! 6. integration: build the proxy event and invoke the function under the integration timeout.
-//! 7. response mapping: the proxy response, or a gateway error; then the access log.
+//! 7. integration: build the proxy event and invoke the function under the integration timeout.
+//! 8. response mapping: the proxy response, or a gateway error; then the access log.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,6 +89,7 @@ where
             });
         };
         route_key = &route.key.text;
+        super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
             .headers
@@ -226,6 +229,9 @@ where
             );
             if let Some(t) = err.error_type() {
                 headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
+            }
+            if let Some(secs) = err.retry_after_secs() {
+                headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
             }
             (response, Some(detail))
         }

@@ -19,6 +19,8 @@ pub struct CompiledRoute {
     pub target: Target,
     /// Its position among the API's routes.
     pub index: usize,
+    /// Whether callers must send a valid `x-api-key`.
+    pub api_key_required: bool,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -85,6 +87,7 @@ impl Router {
                         key: r.key.clone(),
                         target: r.target.clone(),
                         index,
+                        api_key_required: r.api_key_required,
                     })
                     .collect(),
             );

@@ -69,6 +69,16 @@ impl MemoryStore {
             .sum()
     }
 
+    /// How many keys are held, counting expired ones not yet purged.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<String, Slot>> {
         let mut hasher = DefaultHasher::new();
         key.hash(&mut hasher);

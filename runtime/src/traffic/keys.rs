@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::config::{ApiKeyConfig, MIN_KEY_VALUE_LEN};
+use super::counters::KeyCounters;
 use super::error::TrafficError;
 use crate::Clock;
 
@@ -62,6 +63,8 @@ pub struct ApiKey {
     pub usage_plans: Vec<Arc<str>>,
     /// Legacy `restApiId/stage` associations, kept as given.
     pub stage_keys: Vec<String>,
+    /// Admission outcomes of requests with this key, kept across updates of the key.
+    pub counters: Arc<KeyCounters>,
 }
 
 /// What [`ApiKeys::create`] needs; mirrors API Gateway's `CreateApiKey` request.
@@ -149,6 +152,7 @@ impl ApiKeys {
             last_updated: now,
             usage_plans: new.usage_plans.into_iter().map(Arc::from).collect(),
             stage_keys: new.stage_keys,
+            counters: Arc::default(),
         });
         let digest = digest(key.value.expose());
         let mut inner = self.write();

@@ -7,6 +7,7 @@
 
 mod config;
 mod control;
+mod counters;
 mod error;
 mod keys;
 mod limiter;
@@ -28,6 +29,7 @@ pub use config::{
     MIN_KEY_VALUE_LEN,
 };
 pub use control::{Admission, TrafficControl};
+pub use counters::{KeyCounters, KeySnapshot, TrafficCounters, TrafficSnapshot};
 pub use error::{ForbiddenReason, ThrottleLevel, TrafficError, TrafficRejection};
 pub use keys::{ApiKey, ApiKeys, KeyValue, NewApiKey};
 pub use manage::{CreateApiKeyRequest, ItemPage, Page, StageKey};

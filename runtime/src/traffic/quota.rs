@@ -20,7 +20,7 @@ impl Quotas {
         Quotas { store, clock }
     }
 
-    /// Counts one request against the key's quota in `plan`, if the plan has one.
+    /// Counts one request made at `now` against the key's quota in `plan`, if it has one.
     ///
     /// Returns the requests left in the period (`None` without a quota), or
     /// [`TrafficRejection::QuotaExceeded`] with the time until the next period.
@@ -28,11 +28,11 @@ impl Quotas {
         &self,
         plan: &UsagePlan,
         key_id: &str,
+        now: SystemTime,
     ) -> Result<Option<u64>, TrafficRejection> {
         let Some(quota) = &plan.quota else {
             return Ok(None);
         };
-        let now = self.clock.now();
         let (start, end) = quota.period.bounds(now, quota.offset);
         let key = counter_key(&plan.id, key_id, start);
         let decision = self
@@ -76,5 +76,12 @@ fn counter_key(plan_id: &str, key_id: &str, period_start: SystemTime) -> String 
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("quota/{plan_id}/{key_id}/{start}")
+    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 28);
+    key.push_str("quota/");
+    key.push_str(plan_id);
+    key.push('/');
+    key.push_str(key_id);
+    key.push('/');
+    key.push_str(&start.to_string());
+    key
 }
