@@ -7,6 +7,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use lambda_runtime::{Error, LambdaEvent};
 
+#[derive(serde::Serialize)]
+struct Greeting {
+    message: String,
+}
+
 /// Answers `{"message":"Hello, NAME!"}`.
 pub async fn handler(
     event: LambdaEvent<ApiGatewayV2httpRequest>,
@@ -18,7 +23,9 @@ pub async fn handler(
         .map(String::as_str)
         .unwrap_or("world");
     tracing::info!(name, "greeting");
-    let body = serde_json::json!({ "message": format!("Hello, {name}!") }).to_string();
+    let body = serde_json::to_string(&Greeting {
+        message: format!("Hello, {name}!"),
+    })?;
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = 200;
     response.headers.insert("content-type", http_json());

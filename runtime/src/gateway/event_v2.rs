@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2httpRequestContextHttpDescription,
 };
 use aws_lambda_events::query_map::QueryMap;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
 use serde_json::Value;
 
 use super::request::GatewayRequest;
@@ -16,40 +16,44 @@ use crate::invoke::ACCOUNT_ID;
 /// Builds the v2 event: headers lowercased and comma-joined, cookies split out.
 #[allow(deprecated)] // the crate's deprecated fields are simply left at their defaults
 pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
-    let mut headers = HeaderMap::with_capacity(req.headers.keys_len());
+    // Cloning the map is far cheaper than re-inserting each header; only repeated headers
+    // (rare) need joining, and cookies move to their own member.
+    let mut headers = req.headers.clone();
     let mut cookies = Vec::new();
-    for name in req.headers.keys() {
-        if name == http::header::COOKIE {
-            for value in req.headers.get_all(name) {
-                if let Ok(v) = value.to_str() {
-                    cookies.extend(
-                        v.split(';')
-                            .map(str::trim)
-                            .filter(|c| !c.is_empty())
-                            .map(String::from),
-                    );
-                }
-            }
-            continue;
+    for value in headers.get_all(http::header::COOKIE) {
+        if let Ok(v) = value.to_str() {
+            cookies.extend(
+                v.split(';')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(String::from),
+            );
         }
-        let mut values = req.headers.get_all(name).iter();
-        let first = values.next();
-        let joined = match (first, values.next()) {
-            (Some(only), None) => only.clone(),
-            (Some(first), Some(second)) => {
-                let mut all = first.as_bytes().to_vec();
-                for v in std::iter::once(second).chain(values) {
-                    all.push(b',');
-                    all.extend_from_slice(v.as_bytes());
+    }
+    headers.remove(http::header::COOKIE);
+    if headers.len() != headers.keys_len() {
+        let repeated: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|name| headers.get_all(*name).iter().nth(1).is_some())
+            .cloned()
+            .collect();
+        for name in repeated {
+            let mut joined = Vec::new();
+            for (i, v) in headers.get_all(&name).iter().enumerate() {
+                if i > 0 {
+                    joined.push(b',');
                 }
-                match HeaderValue::from_bytes(&all) {
-                    Ok(v) => v,
-                    Err(_) => continue,
+                joined.extend_from_slice(v.as_bytes());
+            }
+            match HeaderValue::from_bytes(&joined) {
+                Ok(v) => {
+                    headers.insert(name, v);
+                }
+                Err(_) => {
+                    headers.remove(name);
                 }
             }
-            (None, _) => continue,
-        };
-        headers.insert(name.clone(), joined);
+        }
     }
     let mut query: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in req.query_pairs() {

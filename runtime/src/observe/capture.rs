@@ -42,8 +42,11 @@ pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<CapturedLine>) {
 fn dispatch() -> &'static Dispatch {
     static DISPATCH: OnceLock<Dispatch> = OnceLock::new();
     DISPATCH.get_or_init(|| {
-        let subscriber =
-            tracing_subscriber::registry().with(CaptureLayer.with_filter(LevelFilter::INFO));
+        // A global level filter, not a per-layer one: per-layer filtering costs more than the
+        // capture itself on every event.
+        let subscriber = tracing_subscriber::registry()
+            .with(LevelFilter::INFO)
+            .with(CaptureLayer);
         Dispatch::new(subscriber)
     })
 }
