@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::gateway::{pipeline, Router};
-use crate::invoke::{Function, FunctionSettings, Registry};
+use crate::invoke::{Function, Registry};
 use crate::observe::LogStore;
 use crate::Clock;
 
@@ -57,33 +57,9 @@ impl<'a> StackBuilder<'a> {
             clock,
         } = self;
         let logs = Arc::new(LogStore::new(config.logs.stdout));
-        let mut functions = HashMap::new();
-        // Every registered handler is a function with default settings; [functions.X] tables
-        // set a function's settings and may run another handler under a new name.
-        for name in registry.names() {
-            if let Some(handler) = registry.get(name) {
-                let f = Function::new(
-                    name,
-                    handler,
-                    FunctionSettings::default(),
-                    logs.clone(),
-                    clock.clone(),
-                );
-                functions.insert(name.to_owned(), Arc::new(f));
-            }
-        }
-        for (name, decl) in &config.functions {
-            if let Some(handler) = registry.get(&decl.handler) {
-                let f = Function::new(
-                    name,
-                    handler,
-                    decl.settings.clone(),
-                    logs.clone(),
-                    clock.clone(),
-                );
-                functions.insert(name.clone(), Arc::new(f));
-            }
-        }
+        let functions =
+            crate::invoke::build::functions(&config, registry, &logs, &clock, &|_cmd| todo!());
+        crate::invoke::build::warm_provisioned(&functions);
         let router = Router::new(&config.apis);
         let inner = Arc::new_cyclic(|weak| StackInner {
             control: crate::aws::router(weak.clone()),

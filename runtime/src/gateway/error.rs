@@ -26,6 +26,12 @@ pub enum GatewayError {
     /// The request could not be read.
     #[error("Bad Request")]
     BadRequest,
+    /// HTTP API: the Lambda integration was throttled.
+    #[error("Too Many Requests")]
+    TooManyRequests,
+    /// REST API: the Lambda integration failed before running (e.g. throttled).
+    #[error("Internal server error")]
+    IntegrationFailure,
 }
 
 impl GatewayError {
@@ -39,6 +45,8 @@ impl GatewayError {
             GatewayError::EndpointTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BadRequest => StatusCode::BAD_REQUEST,
+            GatewayError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::IntegrationFailure => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -46,8 +54,20 @@ impl GatewayError {
     pub fn error_type(self) -> Option<&'static str> {
         match self {
             GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
-            GatewayError::BadGateway => Some("InternalServerErrorException"),
+            GatewayError::BadGateway | GatewayError::IntegrationFailure => {
+                Some("InternalServerErrorException")
+            }
             _ => None,
+        }
+    }
+
+    /// What API Gateway answers when Lambda throttles the integration: an HTTP API says 429
+    /// `Too Many Requests`; a REST API's proxy integration fails with 500 `Internal server
+    /// error` (its INTEGRATION_FAILURE / DEFAULT_5XX response), as AWS documents.
+    pub fn throttled_lambda(kind: crate::config::ApiKind) -> Self {
+        match kind {
+            crate::config::ApiKind::Http => GatewayError::TooManyRequests,
+            crate::config::ApiKind::Rest => GatewayError::IntegrationFailure,
         }
     }
 

@@ -110,7 +110,7 @@ where
             }
         };
         let Target::Function(function_name) = &route.target;
-        let Some(function) = stack.functions.get(function_name.as_str()) else {
+        let Some(function) = crate::invoke::resolve_target(&stack.functions, function_name) else {
             return Err((
                 GatewayError::BadGateway,
                 format!("function `{function_name}` is not running"),
@@ -146,13 +146,20 @@ where
         };
         let mut invocation = Invocation::new(payload);
         invocation.trace_id = Some(trace_id.clone());
+        invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
         let timeout = stack.config.server.integration_timeout;
         let outcome = match stack
             .clock
-            .timeout(timeout, function.invoke(invocation))
+            .timeout(timeout, function.try_invoke(invocation))
             .await
         {
-            Ok(outcome) => outcome,
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(throttled)) => {
+                return Err((
+                    GatewayError::throttled_lambda(mount.kind),
+                    format!("function throttled: {}", throttled.reason()),
+                ))
+            }
             Err(_) => {
                 let err = match mount.kind {
                     ApiKind::Http => GatewayError::ServiceUnavailable,
