@@ -356,14 +356,14 @@ fn cold_start(name: &str, cs: &Spanned<ColdStartSection>, errors: &mut Errors<'_
             Duration::ZERO
         }
         Err(e) => {
-            errors.at(at, format!("function `{name}`: `cold_start` {what}: {e}"));
+            errors.at(at, format!("function `{name}`: `cold_start`{what}: {e}"));
             Duration::ZERO
         }
     };
     match cs.get_ref() {
         ColdStartSection::Fixed(text) => ColdStart::Fixed(parse(text, "")),
         ColdStartSection::Distribution(d) => {
-            let (p50, p99) = (parse(&d.p50, "p50"), parse(&d.p99, "p99"));
+            let (p50, p99) = (parse(&d.p50, " p50"), parse(&d.p99, " p99"));
             if p99 < p50 {
                 errors.at(
                     at,
