@@ -57,8 +57,9 @@ impl<'a> StackBuilder<'a> {
             clock,
         } = self;
         let logs = Arc::new(LogStore::new(config.logs.stdout));
-        let functions =
-            crate::invoke::build::functions(&config, registry, &logs, &clock, &|_cmd| todo!());
+        let functions = crate::invoke::build::functions(&config, registry, &logs, &clock, &|cmd| {
+            std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
+        });
         crate::invoke::build::warm_provisioned(&functions);
         let router = Router::new(&config.apis);
         let inner = Arc::new_cyclic(|weak| StackInner {

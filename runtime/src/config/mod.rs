@@ -19,8 +19,6 @@ pub use route::{RouteKey, Segment};
 
 use crate::invoke::{AliasRouting, FunctionSettings, Registry};
 
-pub(crate) use function::find_program;
-
 /// Which kind of API Gateway API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKind {

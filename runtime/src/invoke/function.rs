@@ -341,8 +341,8 @@ impl Function {
             environment: self.environment.clone(),
             log_group: self.log_group.clone(),
             log_stream: log_stream.clone(),
-            timeout: self.settings.timeout,
             clock: self.clock.clone(),
+            provisioned,
         };
         let handler = std::panic::AssertUnwindSafe(self.factory.create(&init))
             .catch_unwind()

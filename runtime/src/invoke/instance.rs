@@ -22,8 +22,8 @@ pub struct InitContext {
     pub environment: Arc<HashMap<String, String>>,
     pub(crate) log_group: Arc<LogGroup>,
     pub(crate) log_stream: Arc<str>,
-    pub(crate) timeout: std::time::Duration,
     pub(crate) clock: Clock,
+    pub(crate) provisioned: bool,
 }
 
 impl std::fmt::Debug for InitContext {

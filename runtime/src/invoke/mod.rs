@@ -6,6 +6,7 @@ pub(crate) mod build;
 mod concurrency;
 mod context;
 mod error;
+mod external;
 mod function;
 mod handler;
 mod instance;
@@ -27,8 +28,8 @@ pub use qualifiers::AliasRouting;
 pub use registry::Registry;
 pub use settings::{AsyncSettings, ColdStart, Destination, FunctionSettings};
 
+pub(crate) use external::ExternalFactory;
 pub(crate) use function::FunctionParts;
-pub(crate) use instance::Factory;
 
 /// The request header that makes an invocation run on a new instance, for tests.
 pub const COLD_START_HEADER: &str = "x-portico-cold-start";
