@@ -134,18 +134,18 @@ async fn failures_are_retried_after_one_then_two_minutes_then_dead_lettered() {
     let mut s = start("retries").await;
     let id = event(&s.stack, "flaky", r#"{"n": 2}"#).await;
     s.attempts.recv().await.unwrap();
-    wait_sleepers(&s.clock, 2).await; // the retry timer and the idle reaper
+    wait_sleepers(&s.clock, 1).await;
     s.clock.advance(Duration::from_secs(59));
     assert!(s.attempts.try_recv().is_err(), "no retry before a minute");
     s.clock.advance(Duration::from_secs(1));
     s.attempts.recv().await.unwrap();
-    wait_sleepers(&s.clock, 2).await; // the retry timer and the idle reaper
+    wait_sleepers(&s.clock, 1).await;
     s.clock.advance(Duration::from_secs(60));
     assert!(
         s.attempts.try_recv().is_err(),
         "the second retry waits two minutes"
     );
-    wait_sleepers(&s.clock, 2).await; // the retry timer and the idle reaper
+    wait_sleepers(&s.clock, 1).await;
     s.clock.advance(Duration::from_secs(60));
     s.attempts.recv().await.unwrap();
     let function = s.stack.stack.function("flaky").unwrap();
@@ -197,11 +197,11 @@ async fn events_older_than_the_maximum_age_are_dropped() {
     let mut s = start("age").await;
     let id = event(&s.stack, "aging", r#"{"n": 4}"#).await;
     s.attempts.recv().await.unwrap();
-    wait_sleepers(&s.clock, 2).await; // the retry timer and the idle reaper
+    wait_sleepers(&s.clock, 1).await;
     s.clock.advance(Duration::from_secs(60));
     s.attempts.recv().await.unwrap();
     // The next retry would be two minutes later, past the 90 s age: the event expires first.
-    wait_sleepers(&s.clock, 2).await; // the retry timer and the idle reaper
+    wait_sleepers(&s.clock, 1).await;
     s.clock.advance(Duration::from_secs(30));
     let function = s.stack.stack.function("aging").unwrap();
     while function.async_pending() > 0 {

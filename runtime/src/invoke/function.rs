@@ -355,6 +355,7 @@ impl Function {
             log_stream,
             last_used_ms: self.clock.now_millis(),
             provisioned,
+            external: self.settings.command.is_some(),
         })
     }
 

@@ -88,4 +88,6 @@ pub(crate) struct Instance {
     pub last_used_ms: u64,
     /// Provisioned instances are never evicted for idleness.
     pub provisioned: bool,
+    /// Whether it runs an external process (which an idle reaper must stop).
+    pub external: bool,
 }

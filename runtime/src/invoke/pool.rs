@@ -1,6 +1,7 @@
 //! The warm instances of one function version: a briefly locked stack (the most recently
 //! used instance serves next, as Lambda does), with idle instances evicted after the idle
-//! timeout — on the next take, and by a reaper task so external processes are stopped.
+//! timeout — whenever the pool is touched, and, for instances that hold a process, by a
+//! reaper task sleeping on the clock so idle processes are stopped even without traffic.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -53,17 +54,31 @@ impl Pool {
 
     /// Returns an instance after an invocation, warm for the next one.
     pub(crate) fn put(&self, mut instance: Instance) {
-        instance.last_used_ms = self.inner.clock.now_millis();
-        let provisioned = instance.provisioned;
-        self.inner.lock().push(instance);
-        if !provisioned {
+        let now = self.inner.clock.now_millis();
+        instance.last_used_ms = now;
+        // In-process instances are evicted lazily; only processes need a reaper to stop them.
+        let reap = !instance.provisioned && instance.external;
+        let expired = {
+            let mut warm = self.inner.lock();
+            warm.push(instance);
+            self.inner.drain_expired(&mut warm, now)
+        };
+        drop(expired);
+        if reap {
             self.ensure_reaper();
         }
     }
 
-    /// How many instances are warm now.
+    /// How many instances are warm now (idled-out ones are evicted first).
     pub(crate) fn warm(&self) -> usize {
-        self.inner.lock().len()
+        let now = self.inner.clock.now_millis();
+        let (count, expired) = {
+            let mut warm = self.inner.lock();
+            let expired = self.inner.drain_expired(&mut warm, now);
+            (warm.len(), expired)
+        };
+        drop(expired);
+        count
     }
 
     fn ensure_reaper(&self) {
@@ -104,12 +119,9 @@ async fn reap(pool: Weak<PoolInner>, clock: Clock) {
             .await;
         let Some(inner) = pool.upgrade() else { return };
         let now = clock.now_millis();
-        let evicted: Vec<Instance> = {
+        let evicted = {
             let mut warm = inner.lock();
-            let (gone, kept): (Vec<_>, Vec<_>) =
-                warm.drain(..).partition(|i| inner.is_expired(i, now));
-            *warm = kept;
-            gone
+            inner.drain_expired(&mut warm, now)
         };
         drop(evicted);
     }
@@ -121,6 +133,17 @@ impl PoolInner {
         self.warm.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Removes idled-out instances; the caller drops them after releasing the lock.
+    fn drain_expired(&self, warm: &mut Vec<Instance>, now_ms: u64) -> Vec<Instance> {
+        if !warm.iter().any(|i| self.is_expired(i, now_ms)) {
+            return Vec::new();
+        }
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            warm.drain(..).partition(|i| self.is_expired(i, now_ms));
+        *warm = kept;
+        gone
+    }
+
     fn is_expired(&self, instance: &Instance, now_ms: u64) -> bool {
         !instance.provisioned
             && instance.last_used_ms + self.idle_timeout.as_millis() as u64 <= now_ms
@@ -130,7 +153,7 @@ impl PoolInner {
         let idle = self.idle_timeout.as_millis() as u64;
         self.lock()
             .iter()
-            .filter(|i| !i.provisioned)
+            .filter(|i| !i.provisioned && i.external)
             .map(|i| i.last_used_ms + idle)
             .min()
     }
