@@ -5,90 +5,23 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
+
+mod asynchronous;
+mod qualifiers;
+mod sections;
+
+pub(super) use asynchronous::check_destinations;
+pub(super) use qualifiers::check_target;
+pub use sections::{AliasSection, AsyncSection, ColdStartSection, LambdaSection, VersionSection};
+
+use asynchronous::asynchronous;
+use qualifiers::alias_routing;
 
 use super::error::Errors;
 use super::schema::{FunctionSection, LogsSection};
 use super::{parse_duration, FunctionDecl, VersionDecl};
-use crate::invoke::{
-    AliasRouting, AsyncSettings, ColdStart, Destination, FunctionSettings, Registry,
-    DEFAULT_ACCOUNT_CONCURRENCY,
-};
-
-/// `[lambda]`: account-wide settings.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LambdaSection {
-    /// Concurrent invocations allowed across all functions (Lambda's default 1000).
-    pub account_concurrency: Option<Spanned<i64>>,
-}
-
-/// `cold_start = "250ms"` or `cold_start = { p50 = "200ms", p99 = "1s" }`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ColdStartSection {
-    /// A fixed delay.
-    Fixed(String),
-    /// A log-normal distribution with this median and 99th percentile.
-    Distribution(ColdStartDistribution),
-}
-
-/// `{ p50 = "...", p99 = "..." }`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColdStartDistribution {
-    /// Median init delay.
-    pub p50: String,
-    /// 99th percentile init delay.
-    pub p99: String,
-}
-
-/// `[functions.NAME.async]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AsyncSection {
-    /// Retries after a function error, 0 to 2 (default 2).
-    pub maximum_retry_attempts: Option<Spanned<i64>>,
-    /// Drop events older than this, `60s` to `6h` (default `6h`).
-    pub maximum_event_age: Option<Spanned<String>>,
-    /// Wait before the first retry, doubling after (default `1m`, as Lambda).
-    pub retry_delay: Option<Spanned<String>>,
-    /// `function:NAME` or `file:PATH` for successful invocations.
-    pub on_success: Option<Spanned<String>>,
-    /// `function:NAME` or `file:PATH` for failed or expired events.
-    pub on_failure: Option<Spanned<String>>,
-}
-
-/// `[[functions.NAME.versions]]`: what differs from the function's own settings.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VersionSection {
-    /// The registered handler this version runs.
-    pub handler: Option<Spanned<String>>,
-    /// The external program this version runs.
-    pub command: Option<Spanned<Vec<String>>>,
-    /// Memory in MB.
-    pub memory_mb: Option<Spanned<i64>>,
-    /// Invocation timeout.
-    pub timeout: Option<Spanned<String>>,
-    /// Environment variables (replace the function's).
-    pub environment: Option<BTreeMap<String, String>>,
-    /// Free text.
-    pub description: Option<String>,
-}
-
-/// `[functions.NAME.aliases.ALIAS]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AliasSection {
-    /// The version the alias points to (`$LATEST` or a number).
-    pub version: Spanned<String>,
-    /// A second version taking `weight` of the traffic.
-    pub additional_version: Option<Spanned<String>>,
-    /// Fraction of invocations for `additional_version`, between 0 and 1.
-    pub weight: Option<Spanned<f64>>,
-}
+use crate::invoke::{ColdStart, FunctionSettings, Registry, DEFAULT_ACCOUNT_CONCURRENCY};
 
 /// `[lambda].account_concurrency`, checked.
 pub(super) fn account_concurrency(section: &LambdaSection, errors: &mut Errors<'_>) -> u32 {
@@ -372,171 +305,5 @@ fn cold_start(name: &str, cs: &Spanned<ColdStartSection>, errors: &mut Errors<'_
             }
             ColdStart::Distribution { p50, p99 }
         }
-    }
-}
-
-fn asynchronous(name: &str, a: &AsyncSection, errors: &mut Errors<'_>) -> AsyncSettings {
-    let mut s = AsyncSettings::default();
-    if let Some(n) = &a.maximum_retry_attempts {
-        match u32::try_from(*n.get_ref()) {
-            Ok(n @ 0..=2) => s.maximum_retry_attempts = n,
-            _ => errors.at(
-                Some(n.span().start),
-                format!(
-                    "function `{name}`: `maximum_retry_attempts` must be 0, 1 or 2, not {}",
-                    n.get_ref()
-                ),
-            ),
-        }
-    }
-    if let Some(t) = &a.maximum_event_age {
-        match parse_duration(t.get_ref()) {
-            Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(6 * 3600) => {
-                s.maximum_event_age = d
-            }
-            Ok(_) => errors.at(
-                Some(t.span().start),
-                format!("function `{name}`: `maximum_event_age` must be between 60s and 6h"),
-            ),
-            Err(e) => errors.at(
-                Some(t.span().start),
-                format!("function `{name}`: `maximum_event_age`: {e}"),
-            ),
-        }
-    }
-    if let Some(t) = &a.retry_delay {
-        match parse_duration(t.get_ref()) {
-            Ok(d) => s.retry_delay = d,
-            Err(e) => errors.at(
-                Some(t.span().start),
-                format!("function `{name}`: `retry_delay`: {e}"),
-            ),
-        }
-    }
-    s.on_success = a
-        .on_success
-        .as_ref()
-        .and_then(|d| destination(name, d, errors));
-    s.on_failure = a
-        .on_failure
-        .as_ref()
-        .and_then(|d| destination(name, d, errors));
-    s
-}
-
-fn destination(name: &str, d: &Spanned<String>, errors: &mut Errors<'_>) -> Option<Destination> {
-    let text = d.get_ref();
-    match text.split_once(':') {
-        Some(("function", f)) if !f.is_empty() => Some(Destination::Function(f.to_owned())),
-        Some(("file", p)) if !p.is_empty() => Some(Destination::File(PathBuf::from(p))),
-        _ => {
-            errors.at(Some(d.span().start), format!("function `{name}`: destination `{text}` must be `function:NAME` or `file:PATH`"));
-            None
-        }
-    }
-}
-
-fn alias_routing(
-    name: &str,
-    alias: &str,
-    a: &Spanned<AliasSection>,
-    versions: usize,
-    errors: &mut Errors<'_>,
-) -> Option<AliasRouting> {
-    let before = errors.list.len();
-    let at = Some(a.span().start);
-    let valid_name = !alias.is_empty()
-        && alias != "$LATEST"
-        && !alias.bytes().all(|b| b.is_ascii_digit())
-        && alias
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !valid_name {
-        errors.at(at, format!("function `{name}`: alias name `{alias}` must be letters, digits, - or _ and not only digits"));
-    }
-    let a = a.get_ref();
-    let mut check = |v: &Spanned<String>| {
-        let text = v.get_ref();
-        let exists =
-            text == "$LATEST" || text.parse::<usize>().is_ok_and(|n| n >= 1 && n <= versions);
-        if !exists {
-            errors.at(Some(v.span().start), format!("function `{name}`: alias `{alias}` points to version `{text}`, which does not exist (published versions: {versions})"));
-        }
-    };
-    check(&a.version);
-    if let Some(v) = &a.additional_version {
-        check(v);
-    }
-    let additional = match (&a.additional_version, &a.weight) {
-        (None, None) => None,
-        (Some(v), Some(w)) => {
-            let weight = *w.get_ref();
-            if !(weight > 0.0 && weight < 1.0) {
-                errors.at(Some(w.span().start), format!("function `{name}`: alias `{alias}` `weight` must be between 0 and 1, not {weight}"));
-            }
-            Some((v.get_ref().clone(), weight))
-        }
-        _ => {
-            errors.at(at, format!("function `{name}`: alias `{alias}` needs both `additional_version` and `weight`, or neither"));
-            None
-        }
-    };
-    (errors.list.len() == before).then(|| AliasRouting {
-        version: a.version.get_ref().clone(),
-        additional,
-    })
-}
-
-/// Checks `function:NAME` destinations once every function is known.
-pub(super) fn check_destinations(
-    sections: &BTreeMap<String, Spanned<FunctionSection>>,
-    functions: &BTreeMap<String, FunctionDecl>,
-    registry: &Registry,
-    errors: &mut Errors<'_>,
-) {
-    for (name, section) in sections {
-        let Some(a) = &section.get_ref().asynchronous else {
-            continue;
-        };
-        for d in [&a.get_ref().on_success, &a.get_ref().on_failure]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(("function", f)) = d.get_ref().split_once(':') {
-                if !f.is_empty() && !functions.contains_key(f) && !registry.contains(f) {
-                    errors.at(Some(d.span().start), format!("function `{name}`: destination function `{f}` is neither declared under [functions] nor registered"));
-                }
-            }
-        }
-    }
-}
-
-/// Whether a route's `function = "name"` or `"name:qualifier"` names something that exists.
-pub(super) fn check_target(
-    target: &str,
-    functions: &BTreeMap<String, FunctionDecl>,
-    registry: &Registry,
-) -> Result<(), String> {
-    let (fname, qualifier) = match target.split_once(':') {
-        Some((f, q)) => (f, Some(q)),
-        None => (target, None),
-    };
-    let decl = functions.get(fname);
-    if decl.is_none() && !registry.contains(fname) {
-        return Err(format!(
-            "names function `{fname}`, which is neither declared under [functions] nor registered"
-        ));
-    }
-    let Some(q) = qualifier else { return Ok(()) };
-    let versions = decl.map_or(0, |d| d.versions.len());
-    let known = q == "$LATEST"
-        || q.parse::<usize>().is_ok_and(|n| n >= 1 && n <= versions)
-        || decl.is_some_and(|d| d.aliases.contains_key(q));
-    if known {
-        Ok(())
-    } else {
-        Err(format!(
-            "names `{target}`, but function `{fname}` has no version or alias `{q}`"
-        ))
     }
 }
