@@ -198,9 +198,17 @@ impl Function {
     pub async fn try_invoke(&self, invocation: Invocation) -> Result<Outcome, Throttled> {
         let _slot = self.concurrency.acquire()?;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
-        let (instance, init_ms) = match self.instance(invocation.force_cold_start).await {
-            Ok(ready) => ready,
-            Err((err, init_ms)) => return Ok(self.init_failed(request_id, err, init_ms)),
+        // The warm path stays small; the cold path's larger future is boxed out of it.
+        let warm = match invocation.force_cold_start || self.settings.provisioned_concurrency > 0 {
+            true => None,
+            false => self.pool.take(),
+        };
+        let (instance, init_ms) = match warm {
+            Some(instance) => (instance, None),
+            None => match Box::pin(self.instance(invocation.force_cold_start)).await {
+                Ok(ready) => ready,
+                Err((err, init_ms)) => return Ok(self.init_failed(request_id, err, init_ms)),
+            },
         };
         let started = Instant::now();
         let start_ms = self.clock.now_millis();
