@@ -40,7 +40,10 @@ async fn text_logs_have_start_handler_lines_end_and_report() {
         lines[2]
     );
     assert!(lines[2].contains("\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: "));
-    assert!(!lines[2].contains("Init Duration"));
+    assert!(
+        lines[2].contains("\tInit Duration: "),
+        "the first invocation is a cold start"
+    );
     assert!(
         events[0].stream.contains("/[$LATEST]"),
         "stream name like 2024/01/01/[$LATEST]hex"

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::gateway::{pipeline, Router, TrafficState};
-use crate::invoke::{Function, FunctionSettings, Invocation, Payload, Registry};
+use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
@@ -62,33 +62,10 @@ impl<'a> StackBuilder<'a> {
             clock,
         } = self;
         let logs = Arc::new(LogStore::new(config.logs.stdout));
-        let mut functions = HashMap::new();
-        // Every registered handler is a function with default settings; [functions.X] tables
-        // set a function's settings and may run another handler under a new name.
-        for name in registry.names() {
-            if let Some(handler) = registry.get(name) {
-                let f = Function::new(
-                    name,
-                    handler,
-                    FunctionSettings::default(),
-                    logs.clone(),
-                    clock.clone(),
-                );
-                functions.insert(name.to_owned(), Arc::new(f));
-            }
-        }
-        for (name, decl) in &config.functions {
-            if let Some(handler) = registry.get(&decl.handler) {
-                let f = Function::new(
-                    name,
-                    handler,
-                    decl.settings.clone(),
-                    logs.clone(),
-                    clock.clone(),
-                );
-                functions.insert(name.clone(), Arc::new(f));
-            }
-        }
+        let functions = crate::invoke::build::functions(&config, registry, &logs, &clock, &|cmd| {
+            std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
+        });
+        crate::invoke::build::warm_provisioned(&functions);
         let metrics = Arc::new(Metrics::new(clock.clone()));
         let mut router = Router::new(&config.apis, &metrics);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);

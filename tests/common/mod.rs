@@ -89,6 +89,14 @@ impl TestStack {
         }
     }
 
+    /// A client for the same stack that can move into a spawned task.
+    pub fn clone_client(&self) -> TestClient {
+        TestClient {
+            addr: self.addr,
+            client: self.client.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -161,4 +169,37 @@ pub fn quiet(toml: &str) -> String {
         toml.insert_str(0, "[logs]\nstdout = false\n\n");
     }
     toml
+}
+
+/// A cloneable client of one stack, for requests from spawned tasks.
+#[derive(Clone)]
+pub struct TestClient {
+    addr: SocketAddr,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+impl TestClient {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{}", self.addr, path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body.into())).expect("request");
+        let res = self.client.request(req).await.expect("request failed");
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        TestResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
 }

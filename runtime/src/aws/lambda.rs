@@ -1,7 +1,7 @@
 //! Lambda's Invoke API: `POST /2015-03-31/functions/{name}/invocations`, as the AWS CLI and
 //! boto3 call it.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 
-use crate::invoke::{Function, Invocation, Payload, ACCOUNT_ID, REGION};
+use crate::invoke::{Invocation, Payload, Throttled, ACCOUNT_ID, REGION};
 use crate::stack::StackInner;
 
 /// Every Lambda API path starts with this.
@@ -56,6 +56,9 @@ pub enum LambdaApiError {
     /// The stack is shutting down.
     #[error("The service is shutting down")]
     ServiceUnavailable,
+    /// A concurrency cap is reached.
+    #[error("Rate Exceeded.")]
+    TooManyRequests(Throttled),
 }
 
 impl LambdaApiError {
@@ -80,6 +83,9 @@ impl LambdaApiError {
             LambdaApiError::ServiceUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceException")
             }
+            LambdaApiError::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+            }
         }
     }
 }
@@ -87,7 +93,10 @@ impl LambdaApiError {
 impl IntoResponse for LambdaApiError {
     fn into_response(self) -> Response {
         let (status, error_type) = self.parts();
-        let body = serde_json::json!({"Type": "User", "message": self.to_string()});
+        let mut body = serde_json::json!({"Type": "User", "message": self.to_string()});
+        if let LambdaApiError::TooManyRequests(throttled) = &self {
+            body["Reason"] = serde_json::json!(throttled.reason());
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
@@ -129,11 +138,8 @@ async fn invoke(
     };
     let function = stack
         .function(function_name)
-        .cloned()
+        .and_then(|f| f.qualified(qualifier.as_deref()))
         .ok_or_else(|| LambdaApiError::ResourceNotFound(shown.clone()))?;
-    if qualifier.as_deref().is_some_and(|q| q != "$LATEST") {
-        return Err(LambdaApiError::ResourceNotFound(shown));
-    }
     let kind = header_str(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
     let limit = match kind {
         "RequestResponse" | "DryRun" => SYNC_PAYLOAD_LIMIT,
@@ -167,22 +173,29 @@ async fn invoke(
     invocation.client_context = client_context;
     invocation.trace_id = header_str(&headers, "x-amzn-trace-id").map(String::from);
     invocation.want_log_tail = log_type == "Tail" && kind == "RequestResponse";
+    invocation.force_cold_start = crate::invoke::forces_cold_start(&headers);
+    if qualifier.is_some() {
+        invocation.invoked_arn = Some(shown);
+    }
     match kind {
-        "DryRun" => Ok(empty(StatusCode::NO_CONTENT, &function)),
+        "DryRun" => Ok(empty(StatusCode::NO_CONTENT, None)),
         "Event" => {
-            tokio::spawn(async move {
-                let outcome = function.invoke(invocation).await;
-                if let Err(err) = outcome.result {
-                    tracing::warn!(function = function.name(), request_id = %outcome.request_id, error = %err, "asynchronous invocation failed");
-                }
-            });
-            Ok(empty(StatusCode::ACCEPTED, &stack.functions[function_name]))
+            let Payload::Raw(payload) = invocation.payload else {
+                return Err(LambdaApiError::InvalidRequestContent(
+                    "unreadable payload".into(),
+                ));
+            };
+            let request_id = function.invoke_async(payload, invocation.trace_id);
+            Ok(empty(StatusCode::ACCEPTED, Some(&request_id)))
         }
-        _ => Ok(sync_response(&function, function.invoke(invocation).await)),
+        _ => match function.try_invoke(invocation).await {
+            Ok(outcome) => Ok(sync_response(outcome)),
+            Err(throttled) => Err(LambdaApiError::TooManyRequests(throttled)),
+        },
     }
 }
 
-fn sync_response(function: &Arc<Function>, outcome: crate::invoke::Outcome) -> Response {
+fn sync_response(outcome: crate::invoke::Outcome) -> Response {
     let (body, function_error) = match outcome.result {
         Ok(payload) => match payload.into_bytes() {
             Ok(bytes) => (bytes, false),
@@ -215,17 +228,16 @@ fn sync_response(function: &Arc<Function>, outcome: crate::invoke::Outcome) -> R
         let encoded = base64::engine::general_purpose::STANDARD.encode(tail.as_bytes());
         headers.insert("x-amz-log-result", header(&encoded));
     }
-    let _ = function;
     response
 }
 
-fn empty(status: StatusCode, function: &Function) -> Response {
+fn empty(status: StatusCode, request_id: Option<&str>) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;
+    let id = request_id.map_or_else(crate::observe::ids::uuid, str::to_owned);
     response
         .headers_mut()
-        .insert("x-amzn-requestid", header(&crate::observe::ids::uuid()));
-    let _ = function;
+        .insert("x-amzn-requestid", header(&id));
     response
 }
 

@@ -4,6 +4,7 @@
 mod cache;
 mod duration;
 mod error;
+mod function;
 mod resolve;
 mod route;
 pub mod schema;
@@ -20,7 +21,7 @@ pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use route::{RouteKey, Segment};
 
-use crate::invoke::{FunctionSettings, Registry};
+use crate::invoke::{AliasRouting, FunctionSettings, Registry};
 
 /// Which kind of API Gateway API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct Config {
     pub server: Server,
     /// Log destinations.
     pub logs: Logs,
+    /// Concurrent invocations allowed across all functions (`[lambda].account_concurrency`).
+    pub account_concurrency: u32,
     /// Functions with their resolved settings.
     pub functions: BTreeMap<String, FunctionDecl>,
     /// APIs.
@@ -84,9 +87,24 @@ pub struct Logs {
 /// A function: the handler it runs and its settings.
 #[derive(Debug, Clone)]
 pub struct FunctionDecl {
-    /// The registered handler's name.
+    /// The registered handler's name (empty when `settings.command` runs instead).
     pub handler: String,
-    /// Memory, timeout, environment, log format.
+    /// Memory, timeout, environment, log format, cold starts, concurrency, async, command.
+    pub settings: FunctionSettings,
+    /// Published versions, oldest first.
+    pub versions: Vec<VersionDecl>,
+    /// Aliases by name.
+    pub aliases: BTreeMap<String, AliasRouting>,
+}
+
+/// A published version: an immutable copy of the function's code and settings.
+#[derive(Debug, Clone)]
+pub struct VersionDecl {
+    /// `1`, `2`, ...
+    pub number: String,
+    /// The registered handler's name (empty when `settings.command` runs instead).
+    pub handler: String,
+    /// The version's settings.
     pub settings: FunctionSettings,
 }
 

@@ -12,7 +12,7 @@ use super::{
     parse_duration, Api, ApiKind, Config, ConfigErrors, FunctionDecl, Logs, Route, RouteKey,
     Server, Stage, Target,
 };
-use crate::invoke::{FunctionSettings, Registry};
+use crate::invoke::Registry;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
@@ -32,7 +32,7 @@ pub(super) fn resolve(
         }
     };
     let server = resolve_server(&parsed.server, &mut errors);
-    let default_format = parsed.logs.format.unwrap_or_default();
+    let account_concurrency = super::function::account_concurrency(&parsed.lambda, &mut errors);
     let logs = Logs {
         stdout: parsed.logs.stdout.unwrap_or(true),
         access_log: parsed.logs.access_log.unwrap_or(true),
@@ -40,11 +40,11 @@ pub(super) fn resolve(
     let mut functions = BTreeMap::new();
     for (name, section) in &parsed.functions {
         let start = section.span().start;
-        if let Some(decl) = resolve_function(
+        if let Some(decl) = super::function::resolve_function(
             name,
             section.get_ref(),
             start,
-            default_format,
+            &parsed.logs,
             registry,
             &mut errors,
         ) {
@@ -53,6 +53,7 @@ pub(super) fn resolve(
     }
     let exists = |f: &str| functions.contains_key(f) || registry.contains(f);
     let workflows = super::workflows::resolve(&parsed.workflows, file, &exists, &mut errors);
+    super::function::check_destinations(&parsed.functions, &functions, registry, &mut errors);
     let mut apis = Vec::new();
     for (name, section) in &parsed.apis {
         let api = resolve_api(name, section, &functions, &workflows, registry, &mut errors);
@@ -64,6 +65,7 @@ pub(super) fn resolve(
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
             logs,
+            account_concurrency,
             functions,
             apis,
             workflows,
@@ -160,63 +162,6 @@ fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> O
     })
 }
 
-fn resolve_function(
-    name: &str,
-    section: &schema::FunctionSection,
-    start: usize,
-    default_format: crate::observe::LogFormat,
-    registry: &Registry,
-    errors: &mut Errors<'_>,
-) -> Option<FunctionDecl> {
-    let before = errors.list.len();
-    let (handler, handler_at) = match &section.handler {
-        Some(h) => (h.get_ref().clone(), h.span().start),
-        None => (name.to_owned(), start),
-    };
-    if !registry.contains(&handler) {
-        errors.at(
-            Some(handler_at),
-            format!(
-                "function `{name}`: no handler named `{handler}` is registered (registered: {})",
-                registry.names().collect::<Vec<_>>().join(", ")
-            ),
-        );
-    }
-    let mut settings = FunctionSettings {
-        log_format: section.log_format.unwrap_or(default_format),
-        environment: section.environment.clone().into_iter().collect(),
-        ..FunctionSettings::default()
-    };
-    if let Some(mem) = &section.memory_mb {
-        match u32::try_from(*mem.get_ref()) {
-            Ok(m) if (128..=10240).contains(&m) => settings.memory_mb = m,
-            _ => errors.at(
-                Some(mem.span().start),
-                format!(
-                    "function `{name}`: `memory_mb` must be between 128 and 10240, not {}",
-                    mem.get_ref()
-                ),
-            ),
-        }
-    }
-    if let Some(t) = &section.timeout {
-        match parse_duration(t.get_ref()) {
-            Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(900) => {
-                settings.timeout = d
-            }
-            Ok(_) => errors.at(
-                Some(t.span().start),
-                format!("function `{name}`: `timeout` must be between 1s and 900s"),
-            ),
-            Err(e) => errors.at(
-                Some(t.span().start),
-                format!("function `{name}`: `timeout`: {e}"),
-            ),
-        }
-    }
-    (errors.list.len() == before).then_some(FunctionDecl { handler, settings })
-}
-
 fn resolve_api(
     name: &str,
     section: &Spanned<schema::ApiSection>,
@@ -302,8 +247,11 @@ fn resolve_api(
         let target = match (&route.function, &route.workflow) {
             (Some(function), None) => {
                 let fname = function.get_ref();
-                if !functions.contains_key(fname) && !registry.contains(fname) {
-                    errors.at(Some(function.span().start), format!("api `{name}`: route `{key}` names function `{fname}`, which is neither declared under [functions] nor registered"));
+                if let Err(e) = super::function::check_target(fname, functions, registry) {
+                    errors.at(
+                        Some(function.span().start),
+                        format!("api `{name}`: route `{key}` {e}"),
+                    );
                 }
                 if route.sync {
                     errors.at(

@@ -18,6 +18,9 @@ pub struct File {
     /// Where logs go and in what format.
     #[serde(default)]
     pub logs: LogsSection,
+    /// Account-wide Lambda settings.
+    #[serde(default)]
+    pub lambda: super::function::LambdaSection,
     /// Settings per function, keyed by function name.
     #[serde(default)]
     pub functions: BTreeMap<String, Spanned<FunctionSection>>,
@@ -89,6 +92,25 @@ pub struct FunctionSection {
     pub environment: BTreeMap<String, String>,
     /// Log format for this function, `Text` or `JSON` (default: `[logs].format`).
     pub log_format: Option<LogFormat>,
+    /// Simulated init delay: `"250ms"`, or `{ p50 = "200ms", p99 = "1s" }` (default none).
+    pub cold_start: Option<Spanned<super::function::ColdStartSection>>,
+    /// How long an idle instance stays warm (default `10m`).
+    pub idle_timeout: Option<Spanned<String>>,
+    /// Instances initialized at start-up and never evicted (default 0).
+    pub provisioned_concurrency: Option<Spanned<i64>>,
+    /// Cap on this function's concurrent invocations (default: the account's cap).
+    pub reserved_concurrency: Option<Spanned<i64>>,
+    /// An external program serving the Lambda Runtime API, instead of a registered handler.
+    pub command: Option<Spanned<Vec<String>>>,
+    /// `Event` invocation retries, event age and destinations.
+    #[serde(rename = "async")]
+    pub asynchronous: Option<Spanned<super::function::AsyncSection>>,
+    /// Published versions, numbered 1, 2, ... in order.
+    #[serde(default)]
+    pub versions: Vec<Spanned<super::function::VersionSection>>,
+    /// Aliases by name.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Spanned<super::function::AliasSection>>,
 }
 
 /// `[apis.NAME]`

@@ -47,6 +47,12 @@ pub enum GatewayError {
         /// Seconds until the next quota period, for `Retry-After`.
         retry_after_secs: u64,
     },
+    /// HTTP API: the Lambda integration was throttled.
+    #[error("Too Many Requests")]
+    LambdaThrottled,
+    /// REST API: the Lambda integration failed before running (e.g. throttled).
+    #[error("Internal server error")]
+    IntegrationFailure,
 }
 
 impl GatewayError {
@@ -68,6 +74,8 @@ impl GatewayError {
             GatewayError::TooManyRequests { .. } | GatewayError::LimitExceeded { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            GatewayError::LambdaThrottled => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::IntegrationFailure => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -75,7 +83,9 @@ impl GatewayError {
     pub fn error_type(self) -> Option<&'static str> {
         match self {
             GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
-            GatewayError::BadGateway => Some("InternalServerErrorException"),
+            GatewayError::BadGateway | GatewayError::IntegrationFailure => {
+                Some("InternalServerErrorException")
+            }
             GatewayError::Forbidden => Some("ForbiddenException"),
             GatewayError::TooManyRequests { .. } => Some("TooManyRequestsException"),
             GatewayError::LimitExceeded { .. } => Some("LimitExceededException"),
@@ -89,6 +99,16 @@ impl GatewayError {
             GatewayError::TooManyRequests { retry_after_secs }
             | GatewayError::LimitExceeded { retry_after_secs } => Some(retry_after_secs),
             _ => None,
+        }
+    }
+
+    /// What API Gateway answers when Lambda throttles the integration: an HTTP API says 429
+    /// `Too Many Requests`; a REST API's proxy integration fails with 500 `Internal server
+    /// error` (its INTEGRATION_FAILURE / DEFAULT_5XX response), as AWS documents.
+    pub fn throttled_lambda(kind: crate::config::ApiKind) -> Self {
+        match kind {
+            crate::config::ApiKind::Http => GatewayError::LambdaThrottled,
+            crate::config::ApiKind::Rest => GatewayError::IntegrationFailure,
         }
     }
 

@@ -126,7 +126,7 @@ where
                 return result;
             }
         };
-        let Some(function) = stack.functions.get(function_name.as_str()) else {
+        let Some(function) = crate::invoke::resolve_target(&stack.functions, function_name) else {
             return Err((
                 GatewayError::BadGateway,
                 format!("function `{function_name}` is not running"),
@@ -172,20 +172,25 @@ where
             };
             let mut invocation = Invocation::new(payload);
             invocation.trace_id = Some(trace_id.clone());
+            invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
             let timeout = stack.config.server.integration_timeout;
             let integration_started = Instant::now();
             // A function whose own timeout comes first needs no second timer.
             let outcome = if function.settings().timeout <= timeout {
-                Ok(function.invoke(invocation).await)
+                Ok(function.try_invoke(invocation).await)
             } else {
                 stack
                     .clock
-                    .timeout(timeout, function.invoke(invocation))
+                    .timeout(timeout, function.try_invoke(invocation))
                     .await
             };
             let elapsed_us = integration_started.elapsed().as_micros() as u64;
             let mapped = match outcome {
-                Ok(outcome) => match outcome.result {
+                Ok(Err(throttled)) => Err((
+                    GatewayError::throttled_lambda(mount.kind),
+                    format!("function throttled: {}", throttled.reason()),
+                )),
+                Ok(Ok(outcome)) => match outcome.result {
                     Ok(payload) => response::map(mount.kind, payload)
                         .map_err(|e| (GatewayError::BadGateway, e.to_string())),
                     Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),

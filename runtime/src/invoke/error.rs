@@ -33,6 +33,24 @@ impl FunctionError {
         FunctionError::unhandled("Runtime.Panic", format!("Lambda panicked: {message}"))
     }
 
+    /// The init code panicked.
+    pub(crate) fn init_panicked(message: &str) -> Self {
+        FunctionError::unhandled("Runtime.InitError", format!("Init panicked: {message}"))
+    }
+
+    /// The runtime process exited or crashed while serving the invocation.
+    pub(crate) fn exited(detail: &str) -> Self {
+        FunctionError::unhandled(
+            "Runtime.ExitError",
+            format!("RequestId: the runtime exited: {detail}"),
+        )
+    }
+
+    /// Whether the instance that produced this error cannot serve again.
+    pub(crate) fn is_fatal(&self) -> bool {
+        self.error_type == "Runtime.ExitError"
+    }
+
     /// The invocation ran past its timeout.
     pub(crate) fn timed_out(request_id: &str, seconds: f64) -> Self {
         FunctionError::unhandled(

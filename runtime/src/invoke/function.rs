@@ -1,17 +1,24 @@
-//! A registered handler with its settings, and one invocation of it: context, deadline,
-//! panic isolation, and the log lines Lambda writes.
+//! A function version with its settings and instance pool, and one invocation of it:
+//! concurrency, cold start, context, deadline, panic isolation, and the log lines Lambda writes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use futures_util::FutureExt;
 
-use super::handler::ErasedHandler;
+mod cold_start;
+
+use super::asynchronous::AsyncQueue;
+use super::concurrency::{Concurrency, Throttled};
+use super::instance::Factory;
+use super::pool::Pool;
+use super::qualifiers::Qualifiers;
 use super::report::InvocationRecord;
-use super::{Context, FunctionConfig, FunctionError, Payload};
+use super::{Context, FunctionError, FunctionSettings, Payload};
 use crate::observe::logs::{LogGroup, LogRecord};
-use crate::observe::{self, ids, timefmt, LogFormat, LogStore};
+use crate::observe::{self, ids, LogStore};
 use crate::Clock;
 
 /// The account id every ARN of the local stack carries.
@@ -20,30 +27,6 @@ pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 /// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
 const LOG_TAIL_BYTES: usize = 4096;
-
-/// The settings of a function, resolved from config with Lambda's defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunctionSettings {
-    /// Memory in MB (Lambda's default 128).
-    pub memory_mb: u32,
-    /// How long an invocation may run (Lambda's default 3 s).
-    pub timeout: Duration,
-    /// Environment variables visible through [`Context::env`].
-    pub environment: HashMap<String, String>,
-    /// Text or JSON logs.
-    pub log_format: LogFormat,
-}
-
-impl Default for FunctionSettings {
-    fn default() -> Self {
-        FunctionSettings {
-            memory_mb: 128,
-            timeout: Duration::from_secs(3),
-            environment: HashMap::new(),
-            log_format: LogFormat::Text,
-        }
-    }
-}
 
 /// One request to run a function.
 #[derive(Debug)]
@@ -56,6 +39,12 @@ pub struct Invocation {
     pub client_context: Option<serde_json::Value>,
     /// Whether the caller wants the log tail back.
     pub want_log_tail: bool,
+    /// Run on a new instance even if a warm one is idle (`X-Portico-Cold-Start: force`).
+    pub force_cold_start: bool,
+    /// The request id to use (asynchronous invocations keep theirs across retries).
+    pub request_id: Option<String>,
+    /// The ARN the caller named (with its qualifier), when it differs from the version's.
+    pub invoked_arn: Option<String>,
 }
 
 impl Invocation {
@@ -66,6 +55,9 @@ impl Invocation {
             trace_id: None,
             client_context: None,
             want_log_tail: false,
+            force_cold_start: false,
+            request_id: None,
+            invoked_arn: None,
         }
     }
 }
@@ -83,58 +75,58 @@ pub struct Outcome {
     pub log_tail: Option<String>,
 }
 
-/// A function ready to be invoked.
+/// A function version ready to be invoked.
 pub struct Function {
     name: String,
     arn: String,
     settings: FunctionSettings,
-    handler: Arc<dyn ErasedHandler>,
-    env_config: Arc<FunctionConfig>,
-    lambda_config: Arc<lambda_runtime::Config>,
+    factory: Arc<dyn Factory>,
     environment: Arc<HashMap<String, String>>,
-    log_stream: Arc<str>,
     version: Arc<str>,
+    log_group_name: String,
     log_group: Arc<LogGroup>,
     clock: Clock,
+    pool: Pool,
+    concurrency: Arc<Concurrency>,
+    provisioned: tokio::sync::OnceCell<()>,
+    provisioned_owed: AtomicU32,
+    pub(crate) qualifiers: Qualifiers,
+    pub(crate) queue: OnceLock<AsyncQueue>,
+}
+
+/// Everything [`Function::new`] needs besides the name and settings.
+pub(crate) struct FunctionParts {
+    pub factory: Arc<dyn Factory>,
+    pub version: String,
+    pub logs: Arc<LogStore>,
+    pub clock: Clock,
+    pub concurrency: Arc<Concurrency>,
+    pub qualifiers: Qualifiers,
 }
 
 impl Function {
-    pub(crate) fn new(
-        name: &str,
-        handler: Arc<dyn ErasedHandler>,
-        settings: FunctionSettings,
-        logs: Arc<LogStore>,
-        clock: Clock,
-    ) -> Self {
-        let version: Arc<str> = Arc::from("$LATEST");
-        let date = timefmt::slash_date(clock.now_millis());
-        let log_stream: Arc<str> = Arc::from(format!("{date}/[{version}]{}", ids::hex(32)));
-        let env_config = Arc::new(FunctionConfig {
-            function_name: name.to_owned(),
-            memory_mb: settings.memory_mb,
-            version: version.to_string(),
-            log_group: format!("/aws/lambda/{name}"),
-            log_stream: log_stream.to_string(),
-        });
-        let lambda_config = Arc::new(lambda_runtime::Config {
-            function_name: env_config.function_name.clone(),
-            memory: env_config.memory_mb as i32,
-            version: env_config.version.clone(),
-            log_stream: env_config.log_stream.clone(),
-            log_group: env_config.log_group.clone(),
-        });
+    pub(crate) fn new(name: &str, settings: FunctionSettings, parts: FunctionParts) -> Self {
+        let log_group_name = format!("/aws/lambda/{name}");
+        let arn = match parts.version.as_str() {
+            "$LATEST" => function_arn(name),
+            v => format!("{}:{v}", function_arn(name)),
+        };
         Function {
-            log_group: logs.group(&env_config.log_group),
-            lambda_config,
+            log_group: parts.logs.group(&log_group_name),
+            log_group_name,
             name: name.to_owned(),
-            arn: function_arn(name),
+            arn,
             environment: Arc::new(settings.environment.clone()),
+            pool: Pool::new(settings.idle_timeout, parts.clock.clone()),
             settings,
-            handler,
-            env_config,
-            log_stream,
-            version,
-            clock,
+            factory: parts.factory,
+            version: Arc::from(parts.version),
+            clock: parts.clock,
+            concurrency: parts.concurrency,
+            provisioned: tokio::sync::OnceCell::new(),
+            provisioned_owed: AtomicU32::new(0),
+            qualifiers: parts.qualifiers,
+            queue: OnceLock::new(),
         }
     }
 
@@ -143,9 +135,14 @@ impl Function {
         &self.name
     }
 
-    /// The function's unqualified ARN.
+    /// The ARN of this version (unqualified for `$LATEST`).
     pub fn arn(&self) -> &str {
         &self.arn
+    }
+
+    /// `$LATEST` or the published version number.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The function's settings.
@@ -155,45 +152,103 @@ impl Function {
 
     /// The log group its invocations write to.
     pub fn log_group(&self) -> &str {
-        &self.env_config.log_group
+        &self.log_group_name
     }
 
-    /// Runs one invocation to its end: success, handler error, panic or timeout.
+    /// The clock the function's timeouts and cold starts run on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Writes a platform line to the function's log group.
+    pub(crate) fn log_line(&self, line: String) {
+        let stream: Arc<str> = Arc::from("platform");
+        self.log_group
+            .push_line(&stream, self.clock.now_millis(), line);
+    }
+
+    /// Instances idle and warm right now.
+    pub fn warm_instances(&self) -> usize {
+        self.pool.warm()
+    }
+
+    /// Invocations of this function (all versions) running right now.
+    pub fn in_flight(&self) -> u32 {
+        self.concurrency.in_flight()
+    }
+
+    /// Runs one invocation to its end; a throttle becomes a `TooManyRequestsException` error.
     pub async fn invoke(&self, invocation: Invocation) -> Outcome {
-        let request_id = ids::uuid();
+        match self.try_invoke(invocation).await {
+            Ok(outcome) => outcome,
+            Err(throttled) => Outcome {
+                request_id: ids::uuid(),
+                executed_version: self.version.clone(),
+                result: Err(FunctionError::unhandled(
+                    "TooManyRequestsException",
+                    format!("Rate Exceeded. ({})", throttled.reason()),
+                )),
+                log_tail: None,
+            },
+        }
+    }
+
+    /// Runs one invocation to its end: success, handler error, panic or timeout; or refuses
+    /// it when a concurrency cap is reached.
+    pub async fn try_invoke(&self, invocation: Invocation) -> Result<Outcome, Throttled> {
+        let _slot = self.concurrency.acquire()?;
+        let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
+        // The warm path stays small; the cold path's larger future is boxed out of it.
+        let warm = match invocation.force_cold_start || self.settings.provisioned_concurrency > 0 {
+            true => None,
+            false => self.pool.take(),
+        };
+        let (instance, init_ms) = match warm {
+            Some(instance) => (instance, None),
+            None => match Box::pin(self.instance(invocation.force_cold_start)).await {
+                Ok(ready) => ready,
+                Err((err, init_ms)) => return Ok(self.init_failed(request_id, err, init_ms)),
+            },
+        };
         let started = Instant::now();
         let start_ms = self.clock.now_millis();
         let timeout = self.settings.timeout;
         let ctx = Context {
             request_id: request_id.clone(),
             deadline: start_ms + timeout.as_millis() as u64,
-            invoked_function_arn: self.arn.clone(),
+            invoked_function_arn: invocation.invoked_arn.unwrap_or_else(|| self.arn.clone()),
             xray_trace_id: invocation.trace_id,
             client_context: invocation.client_context,
             identity: None,
-            env_config: self.env_config.clone(),
-            lambda_config: self.lambda_config.clone(),
+            env_config: instance.env_config.clone(),
+            lambda_config: instance.lambda_config.clone(),
             environment: self.environment.clone(),
             clock: self.clock.clone(),
         };
-        let call =
-            std::panic::AssertUnwindSafe(self.handler.call(invocation.payload, ctx)).catch_unwind();
+        let call = std::panic::AssertUnwindSafe(instance.handler.call(invocation.payload, ctx))
+            .catch_unwind();
         let (outcome, captured) =
             observe::capture::capture(self.clock.timeout(timeout, call)).await;
         let mut timed_out_after = None;
+        let mut keep = true;
         let result = match outcome {
             Ok(Ok(result)) => result,
-            Ok(Err(panic)) => Err(FunctionError::panicked(panic_message(&panic))),
+            Ok(Err(panic)) => {
+                keep = false;
+                Err(FunctionError::panicked(panic_message(&panic)))
+            }
             Err(_elapsed) => {
+                keep = false;
                 let secs = timeout.as_secs_f64();
                 timed_out_after = Some(secs);
                 Err(FunctionError::timed_out(&request_id, secs))
             }
         };
-        let duration_ms = if timed_out_after.is_some() {
-            timeout.as_secs_f64() * 1000.0
-        } else {
-            started.elapsed().as_secs_f64() * 1000.0
+        // A crashed external process fails its invocation and must not serve another.
+        let keep = keep && !result.as_ref().is_err_and(FunctionError::is_fatal);
+        let duration_ms = match timed_out_after {
+            Some(_) => timeout.as_secs_f64() * 1000.0,
+            None => started.elapsed().as_secs_f64() * 1000.0,
         };
         let record = InvocationRecord {
             format: self.settings.log_format,
@@ -203,20 +258,25 @@ impl Function {
             duration_ms,
             memory_mb: self.settings.memory_mb,
             max_memory_used_mb: observe::max_memory_used_mb(),
-            init_duration_ms: None,
+            init_duration_ms: init_ms,
             timed_out_after,
             error: result.as_ref().err().cloned(),
             captured,
         };
         let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
         self.log_group
-            .push_record(&self.log_stream, start_ms, Arc::new(record));
-        Outcome {
+            .push_record(&instance.log_stream, start_ms, Arc::new(record));
+        if keep {
+            self.pool.put(instance);
+        } else {
+            self.discard(instance);
+        }
+        Ok(Outcome {
             request_id,
             executed_version: self.version.clone(),
             result,
             log_tail,
-        }
+        })
     }
 }
 

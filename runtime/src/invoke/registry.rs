@@ -8,14 +8,15 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::handler::{ErasedHandler, FnHandler, ValueHandler};
-use super::Handler;
+use super::handler::{FnHandler, ValueHandler};
+use super::instance::{Factory, InitContext, Shared, WithInit};
+use super::{FunctionError, Handler};
 
 /// Handlers by function name. Nothing in the runtime knows a user function by name; the
 /// registry is how the user's crate hands them over.
 #[derive(Default, Clone)]
 pub struct Registry {
-    handlers: BTreeMap<String, Arc<dyn ErasedHandler>>,
+    handlers: BTreeMap<String, Arc<dyn Factory>>,
 }
 
 impl Registry {
@@ -27,8 +28,23 @@ impl Registry {
     /// Registers a [`Handler`] over JSON values. A later registration under the same name
     /// replaces the earlier one.
     pub fn register<H: Handler>(&mut self, name: &str, handler: H) -> &mut Self {
+        self.handlers.insert(
+            name.to_owned(),
+            Arc::new(Shared(Arc::new(ValueHandler(handler)))),
+        );
+        self
+    }
+
+    /// Registers a handler built by init code that runs once per instance (on every cold
+    /// start), as code outside a Lambda handler does: build clients, load config, warm caches.
+    pub fn register_with_init<I, Fut, H>(&mut self, name: &str, init: I) -> &mut Self
+    where
+        I: Fn(InitContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<H, FunctionError>> + Send + 'static,
+        H: Handler,
+    {
         self.handlers
-            .insert(name.to_owned(), Arc::new(ValueHandler(handler)));
+            .insert(name.to_owned(), Arc::new(WithInit::new(init)));
         self
     }
 
@@ -42,8 +58,10 @@ impl Registry {
         R: Serialize + Send + 'static,
         E: Into<Diagnostic> + Send + 'static,
     {
-        self.handlers
-            .insert(name.to_owned(), Arc::new(FnHandler::new(f)));
+        self.handlers.insert(
+            name.to_owned(),
+            Arc::new(Shared(Arc::new(FnHandler::new(f)))),
+        );
         self
     }
 
@@ -57,7 +75,7 @@ impl Registry {
         self.handlers.keys().map(String::as_str)
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn ErasedHandler>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn Factory>> {
         self.handlers.get(name).cloned()
     }
 }

@@ -67,6 +67,11 @@ pub fn hex(digits: usize) -> String {
     s
 }
 
+/// A uniformly distributed number in `[0, 1)`, for sampling (cold starts, alias weights).
+pub fn unit_f64() -> f64 {
+    (next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// An HTTP API request id: 15 alphanumeric characters and `=` (`Lp4qzgHLIAMEVbw=`).
 pub fn http_api_request_id() -> String {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
