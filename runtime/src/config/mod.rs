@@ -4,6 +4,7 @@
 mod cache;
 mod duration;
 mod error;
+mod integration;
 mod resolve;
 mod route;
 pub mod schema;
@@ -144,6 +145,10 @@ pub enum Target {
         /// Run synchronously.
         sync: bool,
     },
+    /// An HTTP proxy integration to an upstream URL.
+    Http(std::sync::Arc<crate::gateway::http_proxy::HttpTarget>),
+    /// A mock integration answering from a mapping template.
+    Mock(std::sync::Arc<crate::gateway::mock::MockTarget>),
 }
 
 impl Config {

@@ -69,6 +69,7 @@ where
     let mut route_key = "-";
     let mut integration_us = None;
     let mut cache_status = None;
+    let mut streamed: Option<Body> = None;
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
         let Routed::Route {
             mount,
@@ -102,6 +103,24 @@ where
                 format!("content-length over {limit} bytes"),
             ));
         }
+        // HTTP proxy routes stream the body to the upstream instead of reading it here.
+        if let Target::Http(target) = &route.target {
+            let forward = super::http_proxy::Forward {
+                parts: &parts,
+                params: &params,
+                variables: &mount.variables,
+                remote,
+                max_body_bytes: limit,
+                default_timeout: stack.config.server.integration_timeout,
+            };
+            let started = Instant::now();
+            let result = super::http_proxy::forward(target, &stack.clock, forward, body).await;
+            integration_us = Some(started.elapsed().as_micros() as u64);
+            return result.map(|(head, body)| {
+                streamed = Some(body);
+                head
+            });
+        }
         let body = match Limited::new(body, limit as usize).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -124,6 +143,29 @@ where
                 let result = super::workflow_integration::run(stack, name, *sync, &body).await;
                 integration_us = Some(started.elapsed().as_micros() as u64);
                 return result;
+            }
+            Target::Mock(target) => {
+                let source_ip = remote.ip().to_string();
+                let request = super::mock::TemplateRequest::new(
+                    &parts,
+                    &body,
+                    &params,
+                    &mount.variables,
+                    &request_id,
+                    &mount.stage,
+                    &mount.api_id,
+                    &route.key.resource,
+                    &source_ip,
+                    time_epoch_ms,
+                )?;
+                return super::mock::respond(target, &request);
+            }
+            // Answered above, before the body is read.
+            Target::Http(_) => {
+                return Err((
+                    GatewayError::BadGateway,
+                    "HTTP route reached the body".into(),
+                ))
             }
         };
         let Some(function) = stack.functions.get(function_name.as_str()) else {
@@ -214,7 +256,8 @@ where
 
     let (mut response, error_message) = match outcome {
         Ok(proxy) => {
-            let mut response = Response::new(Body::from(proxy.body));
+            let body = streamed.take().unwrap_or_else(|| Body::from(proxy.body));
+            let mut response = Response::new(body);
             *response.status_mut() = proxy.status;
             *response.headers_mut() = proxy.headers;
             (response, None)
