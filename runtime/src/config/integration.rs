@@ -12,6 +12,7 @@ use super::schema::RouteSection;
 use super::{parse_duration, RouteKey, Segment, Stage, Target};
 use crate::gateway::http_proxy::HttpTarget;
 use crate::gateway::mock::MockTarget;
+use crate::gateway::validation::Validator;
 
 /// `mock = { status = 200, template = "...", content_type = "application/json" }`
 #[derive(Debug, Deserialize)]
@@ -23,6 +24,42 @@ pub struct MockSection {
     pub template: Option<Spanned<String>>,
     /// The response's `Content-Type` (default `application/json`).
     pub content_type: Option<Spanned<String>>,
+}
+
+/// `validate = { body = '{"type": "object"}', parameters = ["querystring.q"] }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSection {
+    /// The body's model: JSON Schema draft 4, as JSON text.
+    pub body: Option<Spanned<String>>,
+    /// Required parameters: `path.NAME`, `querystring.NAME` or `header.NAME`.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+/// Resolves a route's `validate` table; a schema that is not JSON Schema is an error here.
+pub(super) fn resolve_validator(
+    api: &str,
+    key: &RouteKey,
+    route: &RouteSection,
+    errors: &mut Errors<'_>,
+) -> Option<Arc<Validator>> {
+    let section = route.validate.as_ref()?;
+    let v = section.get_ref();
+    match Validator::new(v.body.as_ref().map(|b| b.get_ref().as_str()), &v.parameters) {
+        Ok(validator) => Some(Arc::new(validator)),
+        Err(e) => {
+            let at = v
+                .body
+                .as_ref()
+                .map_or(section.span().start, |b| b.span().start);
+            errors.at(
+                Some(at),
+                format!("api `{api}`: route `{key}`: validate: {e}"),
+            );
+            None
+        }
+    }
 }
 
 /// What a route's integration keys resolve to.

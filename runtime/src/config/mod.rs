@@ -130,6 +130,8 @@ pub struct Route {
     pub cache: Option<crate::cache::RouteCacheSettings>,
     /// Whether callers must send a valid `x-api-key`.
     pub api_key_required: bool,
+    /// Request validation (required parameters, body model), if any.
+    pub validator: Option<std::sync::Arc<crate::gateway::validation::Validator>>,
 }
 
 /// What a route invokes.

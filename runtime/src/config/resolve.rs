@@ -345,11 +345,13 @@ fn resolve_api(
             .cache
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
+        let validator = super::integration::resolve_validator(name, &key, route, errors);
         routes.push(Route {
             key,
             target,
             cache,
             api_key_required: route.api_key_required.unwrap_or(false),
+            validator,
         });
     }
     (errors.list.len() == before).then(|| Api {

@@ -139,6 +139,8 @@ pub struct RouteSection {
     pub timeout: Option<Spanned<String>>,
     /// A mock integration answering from a mapping template (instead of a function).
     pub mock: Option<Spanned<super::integration::MockSection>>,
+    /// Request validation: `{ body = "<JSON Schema draft 4>", parameters = ["querystring.q"] }`.
+    pub validate: Option<Spanned<super::integration::ValidateSection>>,
     /// With `workflow`: run it to the end and answer with its output (EXPRESS workflows
     /// only) instead of answering with the started execution's ARN.
     #[serde(default)]

@@ -103,6 +103,9 @@ where
                 format!("content-length over {limit} bytes"),
             ));
         }
+        if let Some(validator) = &route.validator {
+            validator.check_parameters(&parts, &params)?;
+        }
         // HTTP proxy routes stream the body to the upstream instead of reading it here.
         if let Target::Http(target) = &route.target {
             let forward = super::http_proxy::Forward {
@@ -114,28 +117,26 @@ where
                 default_timeout: stack.config.server.integration_timeout,
             };
             let started = Instant::now();
-            let result = super::http_proxy::forward(target, &stack.clock, forward, body).await;
+            let result = match route.validator.as_ref().filter(|v| v.body.is_some()) {
+                None => super::http_proxy::forward(target, &stack.clock, forward, body).await,
+                // A body model needs the whole body before anything is forwarded.
+                Some(validator) => {
+                    let body = read_body(body, limit).await?;
+                    validator.check_body(&body)?;
+                    let body = http_body_util::Full::new(body);
+                    super::http_proxy::forward(target, &stack.clock, forward, body).await
+                }
+            };
             integration_us = Some(started.elapsed().as_micros() as u64);
             return result.map(|(head, body)| {
                 streamed = Some(body);
                 head
             });
         }
-        let body = match Limited::new(body, limit as usize).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err((
-                    GatewayError::PayloadTooLarge,
-                    format!("body over {limit} bytes"),
-                ))
-            }
-            Err(e) => {
-                return Err((
-                    GatewayError::BadRequest,
-                    format!("reading the body failed: {e}"),
-                ))
-            }
-        };
+        let body = read_body(body, limit).await?;
+        if let Some(validator) = &route.validator {
+            validator.check_body(&body)?;
+        }
         let function_name = match &route.target {
             Target::Function(name) => name,
             Target::Workflow { name, sync } => {
@@ -322,6 +323,25 @@ where
             .push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
+}
+
+/// Reads the body within the limit.
+async fn read_body<B>(body: B, limit: u64) -> Result<Bytes, (GatewayError, String)>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    match Limited::new(body, limit as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err((
+            GatewayError::PayloadTooLarge,
+            format!("body over {limit} bytes"),
+        )),
+        Err(e) => Err((
+            GatewayError::BadRequest,
+            format!("reading the body failed: {e}"),
+        )),
+    }
 }
 
 /// The log group access-log lines go to.
