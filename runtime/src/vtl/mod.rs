@@ -66,3 +66,6 @@ pub struct Input<'a> {
     /// Headers (the last value of each).
     pub header: BTreeMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests;
