@@ -157,3 +157,19 @@ fn templates_that_do_not_parse_are_rejected_at_load() {
     let text = errors(&format!("{base}mock = {{ statuz = 200 }}\n"));
     assert!(text.contains("unknown field `statuz`"), "{text}");
 }
+
+#[tokio::test]
+async fn the_readme_example_loads_and_its_mock_answers() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## Integrations").expect("section")..];
+    let start = section.find("```toml\n").expect("toml block") + 8;
+    let end = start + section[start..].find("```").expect("block end");
+    let stack = TestStack::start(&quiet(&section[start..end]), &Registry::new()).await;
+    let res = stack.get("/dev/pets/42?q=a+b%2F").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let out = res.json();
+    assert_eq!(out["id"], "42");
+    assert_eq!(out["stage"], "dev");
+    assert_eq!(out["env"], "127.0.0.1:8080");
+    assert_eq!(out["query"], "a+b%2F");
+}
