@@ -14,6 +14,7 @@ pub mod observe;
 mod stack;
 pub mod store;
 pub mod traffic;
+pub mod vtl;
 pub mod workflow;
 
 pub use clock::Clock;

@@ -5,6 +5,7 @@ mod cache;
 mod duration;
 mod error;
 mod function;
+mod integration;
 mod resolve;
 mod route;
 pub mod schema;
@@ -147,6 +148,8 @@ pub struct Route {
     pub cache: Option<crate::cache::RouteCacheSettings>,
     /// Whether callers must send a valid `x-api-key`.
     pub api_key_required: bool,
+    /// Request validation (required parameters, body model), if any.
+    pub validator: Option<std::sync::Arc<crate::gateway::validation::Validator>>,
 }
 
 /// What a route invokes.
@@ -162,6 +165,10 @@ pub enum Target {
         /// Run synchronously.
         sync: bool,
     },
+    /// An HTTP proxy integration to an upstream URL.
+    Http(std::sync::Arc<crate::gateway::http_proxy::HttpTarget>),
+    /// A mock integration answering from a mapping template.
+    Mock(std::sync::Arc<crate::gateway::mock::MockTarget>),
 }
 
 impl Config {

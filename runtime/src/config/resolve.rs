@@ -244,28 +244,32 @@ fn resolve_api(
                 format!("api `{name}`: route `{key}` is declared twice"),
             );
         }
-        let target = match (&route.function, &route.workflow) {
-            (Some(function), None) => {
-                let fname = function.get_ref();
-                if let Err(e) = super::function::check_target(fname, functions, registry) {
-                    errors.at(
-                        Some(function.span().start),
-                        format!("api `{name}`: route `{key}` {e}"),
-                    );
-                }
-                if route.sync {
-                    errors.at(
-                        Some(key_at),
-                        format!(
+        let target = match super::integration::resolve(name, &key, route, &stages, errors) {
+            super::integration::Resolved::Target(target) => target,
+            super::integration::Resolved::Invalid => continue,
+            super::integration::Resolved::NotIntegration => {
+                match (&route.function, &route.workflow) {
+                    (Some(function), None) => {
+                        let fname = function.get_ref();
+                        if let Err(e) = super::function::check_target(fname, functions, registry) {
+                            errors.at(
+                                Some(function.span().start),
+                                format!("api `{name}`: route `{key}` {e}"),
+                            );
+                        }
+                        if route.sync {
+                            errors.at(
+                                Some(key_at),
+                                format!(
                             "api `{name}`: route `{key}`: `sync` applies to workflow routes only"
                         ),
-                    );
-                }
-                Target::Function(fname.clone())
-            }
-            (None, Some(workflow)) => {
-                let wname = workflow.get_ref();
-                match workflows.get(wname) {
+                            );
+                        }
+                        Target::Function(fname.clone())
+                    }
+                    (None, Some(workflow)) => {
+                        let wname = workflow.get_ref();
+                        match workflows.get(wname) {
                     None => errors.at(Some(workflow.span().start), format!("api `{name}`: route `{key}` names workflow `{wname}`, which is not declared under [workflows]")),
                     Some(w) if route.sync && w.kind != crate::workflow::MachineType::Express => errors.at(
                         Some(workflow.span().start),
@@ -273,25 +277,29 @@ fn resolve_api(
                     ),
                     Some(_) => {}
                 }
-                Target::Workflow {
-                    name: wname.clone(),
-                    sync: route.sync,
+                        Target::Workflow {
+                            name: wname.clone(),
+                            sync: route.sync,
+                        }
+                    }
+                    _ => {
+                        errors.at(Some(key_at), format!("api `{name}`: route `{key}` needs exactly one of `function = \"...\"`, `workflow = \"...\"`, `http = \"...\"` or `mock = {{ ... }}`"));
+                        continue;
+                    }
                 }
-            }
-            _ => {
-                errors.at(Some(key_at), format!("api `{name}`: route `{key}` needs exactly one of `function = \"...\"` or `workflow = \"...\"`"));
-                continue;
             }
         };
         let cache = route
             .cache
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
+        let validator = super::integration::resolve_validator(name, &key, route, errors);
         routes.push(Route {
             key,
             target,
             cache,
             api_key_required: route.api_key_required.unwrap_or(false),
+            validator,
         });
     }
     (errors.list.len() == before).then(|| Api {

@@ -154,6 +154,15 @@ pub struct RouteSection {
     pub function: Option<Spanned<String>>,
     /// The workflow the route starts (instead of a function).
     pub workflow: Option<Spanned<String>>,
+    /// An HTTP proxy integration: the upstream URL, with `{param}` path parameters and
+    /// `${stageVariables.NAME}` substituted (instead of a function).
+    pub http: Option<Spanned<String>>,
+    /// With `http`: this route's integration timeout (default `[server] integration_timeout`).
+    pub timeout: Option<Spanned<String>>,
+    /// A mock integration answering from a mapping template (instead of a function).
+    pub mock: Option<Spanned<super::integration::MockSection>>,
+    /// Request validation: `{ body = "<JSON Schema draft 4>", parameters = ["querystring.q"] }`.
+    pub validate: Option<Spanned<super::integration::ValidateSection>>,
     /// With `workflow`: run it to the end and answer with its output (EXPRESS workflows
     /// only) instead of answering with the started execution's ARN.
     #[serde(default)]

@@ -230,7 +230,7 @@ impl Prepared<'_> {
             match integration.await {
                 Ok(response) => to_cached(response),
                 Err((error, detail)) => {
-                    failure = Some((error, detail));
+                    failure = Some((error.clone(), detail));
                     error_response(error)
                 }
             }

@@ -3,7 +3,7 @@
 use http::StatusCode;
 
 /// An error response produced by the gateway (not by a function).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     /// HTTP API: no route matches.
     #[error("Not Found")]
@@ -29,6 +29,12 @@ pub enum GatewayError {
     /// A workflow route's body is not JSON.
     #[error("Invalid request body: the execution input must be JSON")]
     InvalidExecutionInput,
+    /// The body does not match the route's model (request validation).
+    #[error("Invalid request body")]
+    InvalidRequestBody,
+    /// Parameters the route's validator requires are missing, listed as AWS lists them.
+    #[error("Missing required request parameters: [{0}]")]
+    MissingParameters(std::sync::Arc<str>),
     /// `Cache-Control: max-age=0` from a caller not allowed to invalidate (`FAIL_WITH_403`).
     #[error("Unauthorized")]
     CacheInvalidationForbidden,
@@ -57,17 +63,18 @@ pub enum GatewayError {
 
 impl GatewayError {
     /// The status code API Gateway uses.
-    pub fn status(self) -> StatusCode {
-        match self {
+    pub fn status(&self) -> StatusCode {
+        match *self {
             GatewayError::NotFound => StatusCode::NOT_FOUND,
             GatewayError::MissingAuthenticationToken => StatusCode::FORBIDDEN,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::BadGateway => StatusCode::BAD_GATEWAY,
             GatewayError::EndpointTimeout => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::BadRequest | GatewayError::InvalidExecutionInput => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::BadRequest
+            | GatewayError::InvalidExecutionInput
+            | GatewayError::InvalidRequestBody
+            | GatewayError::MissingParameters(_) => StatusCode::BAD_REQUEST,
             GatewayError::CacheInvalidationForbidden | GatewayError::Forbidden => {
                 StatusCode::FORBIDDEN
             }
@@ -80,8 +87,8 @@ impl GatewayError {
     }
 
     /// The `x-amzn-ErrorType` header API Gateway sets, where it sets one.
-    pub fn error_type(self) -> Option<&'static str> {
-        match self {
+    pub fn error_type(&self) -> Option<&'static str> {
+        match *self {
             GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
             GatewayError::BadGateway | GatewayError::IntegrationFailure => {
                 Some("InternalServerErrorException")
@@ -94,8 +101,8 @@ impl GatewayError {
     }
 
     /// Seconds for a `Retry-After` header (AWS sends none; clients benefit from it).
-    pub fn retry_after_secs(self) -> Option<u64> {
-        match self {
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match *self {
             GatewayError::TooManyRequests { retry_after_secs }
             | GatewayError::LimitExceeded { retry_after_secs } => Some(retry_after_secs),
             _ => None,
@@ -113,7 +120,7 @@ impl GatewayError {
     }
 
     /// The JSON body: `{"message":"..."}`.
-    pub fn body(self) -> String {
+    pub fn body(&self) -> String {
         format!("{{\"message\":\"{self}\"}}")
     }
 }

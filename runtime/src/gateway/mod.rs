@@ -5,12 +5,16 @@ pub mod caching;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
+pub mod http_proxy;
+pub mod json_schema;
 pub mod metrics;
+pub mod mock;
 pub(crate) mod pipeline;
 pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod validation;
 mod workflow_integration;
 
 pub use admission::TrafficState;

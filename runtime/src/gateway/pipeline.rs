@@ -69,6 +69,7 @@ where
     let mut route_key = "-";
     let mut integration_us = None;
     let mut cache_status = None;
+    let mut streamed: Option<Body> = None;
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
         let Routed::Route {
             mount,
@@ -102,21 +103,40 @@ where
                 format!("content-length over {limit} bytes"),
             ));
         }
-        let body = match Limited::new(body, limit as usize).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err((
-                    GatewayError::PayloadTooLarge,
-                    format!("body over {limit} bytes"),
-                ))
-            }
-            Err(e) => {
-                return Err((
-                    GatewayError::BadRequest,
-                    format!("reading the body failed: {e}"),
-                ))
-            }
-        };
+        if let Some(validator) = &route.validator {
+            validator.check_parameters(&parts, &params)?;
+        }
+        // HTTP proxy routes stream the body to the upstream instead of reading it here.
+        if let Target::Http(target) = &route.target {
+            let forward = super::http_proxy::Forward {
+                parts: &parts,
+                params: &params,
+                variables: &mount.variables,
+                remote,
+                max_body_bytes: limit,
+                default_timeout: stack.config.server.integration_timeout,
+            };
+            let started = Instant::now();
+            let result = match route.validator.as_ref().filter(|v| v.body.is_some()) {
+                None => super::http_proxy::forward(target, &stack.clock, forward, body).await,
+                // A body model needs the whole body before anything is forwarded.
+                Some(validator) => {
+                    let body = read_body(body, limit).await?;
+                    validator.check_body(&body)?;
+                    let body = http_body_util::Full::new(body);
+                    super::http_proxy::forward(target, &stack.clock, forward, body).await
+                }
+            };
+            integration_us = Some(started.elapsed().as_micros() as u64);
+            return result.map(|(head, body)| {
+                streamed = Some(body);
+                head
+            });
+        }
+        let body = read_body(body, limit).await?;
+        if let Some(validator) = &route.validator {
+            validator.check_body(&body)?;
+        }
         let function_name = match &route.target {
             Target::Function(name) => name,
             Target::Workflow { name, sync } => {
@@ -124,6 +144,29 @@ where
                 let result = super::workflow_integration::run(stack, name, *sync, &body).await;
                 integration_us = Some(started.elapsed().as_micros() as u64);
                 return result;
+            }
+            Target::Mock(target) => {
+                let source_ip = remote.ip().to_string();
+                let request = super::mock::TemplateRequest::new(
+                    &parts,
+                    &body,
+                    &params,
+                    &mount.variables,
+                    &request_id,
+                    &mount.stage,
+                    &mount.api_id,
+                    &route.key.resource,
+                    &source_ip,
+                    time_epoch_ms,
+                )?;
+                return super::mock::respond(target, &request);
+            }
+            // Answered above, before the body is read.
+            Target::Http(_) => {
+                return Err((
+                    GatewayError::BadGateway,
+                    "HTTP route reached the body".into(),
+                ))
             }
         };
         let Some(function) = crate::invoke::resolve_target(&stack.functions, function_name) else {
@@ -219,7 +262,8 @@ where
 
     let (mut response, error_message) = match outcome {
         Ok(proxy) => {
-            let mut response = Response::new(Body::from(proxy.body));
+            let body = streamed.take().unwrap_or_else(|| Body::from(proxy.body));
+            let mut response = Response::new(body);
             *response.status_mut() = proxy.status;
             *response.headers_mut() = proxy.headers;
             (response, None)
@@ -284,6 +328,25 @@ where
             .push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
+}
+
+/// Reads the body within the limit.
+async fn read_body<B>(body: B, limit: u64) -> Result<Bytes, (GatewayError, String)>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    match Limited::new(body, limit as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err((
+            GatewayError::PayloadTooLarge,
+            format!("body over {limit} bytes"),
+        )),
+        Err(e) => Err((
+            GatewayError::BadRequest,
+            format!("reading the body failed: {e}"),
+        )),
+    }
 }
 
 /// The log group access-log lines go to.

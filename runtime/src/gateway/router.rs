@@ -21,6 +21,8 @@ pub struct CompiledRoute {
     pub index: usize,
     /// Whether callers must send a valid `x-api-key`.
     pub api_key_required: bool,
+    /// Request validation, if any.
+    pub validator: Option<Arc<crate::gateway::validation::Validator>>,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -88,6 +90,7 @@ impl Router {
                         target: r.target.clone(),
                         index,
                         api_key_required: r.api_key_required,
+                        validator: r.validator.clone(),
                     })
                     .collect(),
             );

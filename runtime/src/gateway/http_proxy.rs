@@ -1,0 +1,316 @@
+//! HTTP proxy integrations (`http = "http://${stageVariables.backend}/items/{id}"`): the
+//! request goes to the upstream with path parameters and stage variables substituted, and
+//! the method, headers, query and body passed through, as API Gateway's HTTP_PROXY does.
+//! Both bodies stream: the request body is forwarded under the body limit as it arrives and
+//! the upstream's response body is handed to the client without being buffered.
+//!
+//! Answers: no response head within the integration timeout → 504 `Endpoint request timed
+//! out`; upstream unreachable or failing → 502.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Request, Uri};
+use http_body_util::Limited;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::error::GatewayError;
+use super::response::ProxyResponse;
+use crate::clock::Clock;
+
+/// One piece of an upstream URL template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UriPart {
+    /// Copied as written.
+    Literal(String),
+    /// `{name}` (or `{name+}`): the raw value of the route's path parameter.
+    PathParam(String),
+    /// `${stageVariables.name}`: the stage's variable.
+    StageVariable(String),
+}
+
+/// A validated HTTP proxy target.
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    /// The URL template as written, for messages.
+    pub template: String,
+    /// The template, parsed.
+    pub parts: Vec<UriPart>,
+    /// This route's integration timeout, replacing `[server] integration_timeout`.
+    pub timeout: Option<Duration>,
+    /// The pooled keep-alive client (one per route, owned by the config's runtime).
+    client: Client<HttpConnector, Body>,
+}
+
+impl PartialEq for HttpTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.template == other.template && self.timeout == other.timeout
+    }
+}
+impl Eq for HttpTarget {}
+
+impl HttpTarget {
+    /// Parses `http://host[:port]/path` with `{param}` and `${stageVariables.name}`
+    /// placeholders; the message says what is wrong with a bad template.
+    pub fn parse(template: &str, timeout: Option<Duration>) -> Result<HttpTarget, String> {
+        if !template.starts_with("http://") {
+            return Err(format!(
+                "`{template}`: an HTTP integration URL must start with http://"
+            ));
+        }
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = template;
+        while let Some(i) = rest.find(['{', '$']) {
+            literal.push_str(&rest[..i]);
+            rest = &rest[i..];
+            if let Some(after) = rest.strip_prefix("${") {
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| format!("`{template}`: `${{` is not closed"))?;
+                let name = after[..end]
+                    .strip_prefix("stageVariables.")
+                    .filter(|n| is_name(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "`{template}`: `${{{}}}` must be `${{stageVariables.NAME}}`",
+                            &after[..end]
+                        )
+                    })?;
+                flush(&mut literal, &mut parts);
+                parts.push(UriPart::StageVariable(name.to_owned()));
+                rest = &after[end + 1..];
+            } else if let Some(after) = rest.strip_prefix('{') {
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| format!("`{template}`: `{{` is not closed"))?;
+                let name = after[..end].trim_end_matches('+');
+                if !is_name(name) {
+                    return Err(format!(
+                        "`{template}`: `{{{}}}` is not a path parameter",
+                        &after[..end]
+                    ));
+                }
+                flush(&mut literal, &mut parts);
+                parts.push(UriPart::PathParam(name.to_owned()));
+                rest = &after[end + 1..];
+            } else {
+                literal.push('$');
+                rest = &rest[1..];
+            }
+        }
+        literal.push_str(rest);
+        flush(&mut literal, &mut parts);
+        // Checked with placeholders filled by a stand-in, so a bad host is a load-time error.
+        let sample: String = parts
+            .iter()
+            .map(|p| match p {
+                UriPart::Literal(s) => s.as_str(),
+                _ => "x",
+            })
+            .collect();
+        let uri: Uri = sample
+            .parse()
+            .map_err(|e| format!("`{template}` is not a valid URL: {e}"))?;
+        if uri.host().is_none() {
+            return Err(format!("`{template}` has no host"));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Ok(HttpTarget {
+            template: template.to_owned(),
+            parts,
+            timeout,
+            client,
+        })
+    }
+
+    /// Path parameters the template uses.
+    pub fn path_params(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            UriPart::PathParam(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Stage variables the template uses.
+    pub fn stage_variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            UriPart::StageVariable(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+}
+
+fn is_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn flush(literal: &mut String, parts: &mut Vec<UriPart>) {
+    if !literal.is_empty() {
+        parts.push(UriPart::Literal(std::mem::take(literal)));
+    }
+}
+
+/// What one forwarded request needs from the pipeline.
+pub(crate) struct Forward<'a> {
+    /// The request head.
+    pub parts: &'a http::request::Parts,
+    /// Raw path parameter values.
+    pub params: &'a [(String, &'a str)],
+    /// The stage's variables.
+    pub variables: &'a std::collections::BTreeMap<String, String>,
+    /// The caller's address, for `X-Forwarded-For`.
+    pub remote: SocketAddr,
+    /// The largest request body to forward.
+    pub max_body_bytes: u64,
+    /// `[server] integration_timeout`, unless the route sets its own.
+    pub default_timeout: Duration,
+}
+
+/// Forwards one request; the returned body streams the upstream's response.
+pub(crate) async fn forward<B>(
+    target: &HttpTarget,
+    clock: &Clock,
+    fwd: Forward<'_>,
+    body: B,
+) -> Result<(ProxyResponse, Body), (GatewayError, String)>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut url = String::with_capacity(target.template.len() + 32);
+    for part in &target.parts {
+        match part {
+            UriPart::Literal(s) => url.push_str(s),
+            UriPart::PathParam(name) => url.push_str(
+                fwd.params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map_or("", |(_, v)| v),
+            ),
+            // Validated at load: every stage has every variable the template names.
+            UriPart::StageVariable(name) => {
+                url.push_str(fwd.variables.get(name).map_or("", String::as_str))
+            }
+        }
+    }
+    if let Some(query) = fwd.parts.uri.query() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(query);
+    }
+    let uri: Uri = url.parse().map_err(|e| {
+        (
+            GatewayError::BadGateway,
+            format!("upstream URL `{url}` is not valid: {e}"),
+        )
+    })?;
+    let mut req = Request::new(Body::new(Limited::new(body, fwd.max_body_bytes as usize)));
+    *req.method_mut() = fwd.parts.method.clone();
+    let headers = req.headers_mut();
+    copy_end_to_end(&fwd.parts.headers, headers);
+    if let Some(authority) = uri.authority() {
+        if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
+            headers.insert(header::HOST, v);
+        }
+    }
+    let client_ip = fwd.remote.ip().to_string();
+    let forwarded_for = match fwd
+        .parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prior) => format!("{prior}, {client_ip}"),
+        None => client_ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", v);
+    }
+    *req.uri_mut() = uri;
+    let timeout = target.timeout.unwrap_or(fwd.default_timeout);
+    let response = match clock.timeout(timeout, target.client.request(req)).await {
+        Err(_) => {
+            return Err((
+                GatewayError::EndpointTimeout,
+                format!("upstream gave no response within {timeout:?}"),
+            ))
+        }
+        Ok(Err(e)) if is_body_limit(&e) => {
+            return Err((
+                GatewayError::PayloadTooLarge,
+                format!("body over {} bytes", fwd.max_body_bytes),
+            ))
+        }
+        Ok(Err(e)) => {
+            return Err((
+                GatewayError::BadGateway,
+                format!("upstream `{}` failed: {}", target.template, chain(&e)),
+            ))
+        }
+        Ok(Ok(response)) => response,
+    };
+    let (head, incoming) = response.into_parts();
+    let mut out_headers = HeaderMap::with_capacity(head.headers.len());
+    copy_end_to_end(&head.headers, &mut out_headers);
+    Ok((
+        ProxyResponse {
+            status: head.status,
+            headers: out_headers,
+            body: Bytes::new(),
+        },
+        Body::new(incoming),
+    ))
+}
+
+/// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+];
+
+fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        if !HOP_BY_HOP.contains(name) && name.as_str() != "keep-alive" {
+            to.append(name.clone(), value.clone());
+        }
+    }
+}
+
+fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(err) = source {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        source = err.source();
+    }
+    text
+}
