@@ -92,6 +92,7 @@ impl<'a> StackBuilder<'a> {
         let metrics = Arc::new(Metrics::new(clock.clone()));
         let mut router = Router::new(&config.apis, &metrics);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);
+        crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
         // Config::from_toml validated the traffic config; only the OS randomness that
         // generates key values can still fail here, and then no safe stack exists.
         let traffic = TrafficState::new(&config.traffic, clock.clone())

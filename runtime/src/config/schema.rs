@@ -119,6 +119,10 @@ pub struct StageSection {
     pub cache: Option<Spanned<super::cache::StageCacheSection>>,
     /// Default method throttling: a bucket of this size for each route of the stage.
     pub throttle: Option<ThrottleSettings>,
+    /// The stage's access log: format and destination.
+    pub access_log: Option<Spanned<super::access_log::AccessLogSection>>,
+    /// The stage's execution log level, `ERROR` or `INFO`; none when absent.
+    pub execution_log: Option<Spanned<String>>,
 }
 
 /// `[[apis.NAME.routes]]`

@@ -11,6 +11,7 @@ pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod stage_logs;
 mod workflow_integration;
 
 pub use admission::TrafficState;

@@ -25,7 +25,9 @@ use super::error::GatewayError;
 use super::request::GatewayRequest;
 use super::response::{self, ProxyResponse};
 use super::router::Routed;
+use super::stage_logs::ExecutionRecord;
 use super::{event_v1, event_v2};
+use crate::config::ExecutionLogLevel;
 use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
@@ -66,7 +68,12 @@ where
         ApiKind::Http => ids::http_api_request_id(),
         ApiKind::Rest => ids::uuid(),
     };
+    let stage_logs = match &routed {
+        Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(&*mount.logs),
+        Routed::NoApi => None,
+    };
     let mut route_key = "-";
+    let mut resource_path = "-";
     let mut integration_us = None;
     let mut cache_status = None;
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
@@ -89,6 +96,7 @@ where
             });
         };
         route_key = &route.key.text;
+        resource_path = &route.key.resource;
         super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
@@ -212,6 +220,7 @@ where
     }
     .await;
 
+    let mut error_type = None;
     let (mut response, error_message) = match outcome {
         Ok(proxy) => {
             let mut response = Response::new(Body::from(proxy.body));
@@ -227,7 +236,8 @@ where
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            if let Some(t) = err.error_type() {
+            error_type = err.error_type();
+            if let Some(t) = error_type {
                 headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
             }
             if let Some(secs) = err.retry_after_secs() {
@@ -258,13 +268,30 @@ where
             integration_us,
         );
     }
+    if let Some((level, group)) = stage_logs.and_then(|l| l.execution.as_ref()) {
+        if *level == ExecutionLogLevel::Info || error_message.is_some() {
+            let record = ExecutionRecord {
+                request_id: request_id.clone(),
+                method: parts.method.clone(),
+                path: path.to_owned(),
+                route_key: route_key.to_owned(),
+                status: response.status().as_u16(),
+                integration_ms: integration_us.map(|us| us / 1000),
+                error: error_message.clone(),
+            };
+            group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
+        }
+    }
     if stack.config.logs.access_log {
+        let (format, group) = match stage_logs.and_then(|l| l.access.as_ref()) {
+            Some((format, group)) => (Some(format.clone()), group),
+            None => (None, &stack.access_log),
+        };
         let record = AccessRecord {
             route_key: route_key.to_owned(),
             request_id,
             ip: remote.ip(),
             time_ms: time_epoch_ms,
-            http_method: parts.method,
             status: response.status().as_u16(),
             protocol: "HTTP/1.1",
             response_length: http_body::Body::size_hint(response.body())
@@ -273,10 +300,22 @@ where
             response_latency_ms: started.elapsed().as_millis() as u64,
             error_message,
             cache_status: cache_status.map(super::caching::status_text),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            resource_path: resource_path.to_owned(),
+            path: path.to_owned(),
+            integration_latency_ms: integration_us.map(|us| us / 1000),
+            error_type,
+            stage: stage_logs.map(|l| l.stage.clone()),
+            api_id: stage_logs.map(|l| l.api_id.clone()),
+            trace_id,
+            format,
+            http_method: parts.method,
         };
-        stack
-            .access_log
-            .push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
+        group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
 }

@@ -1,5 +1,6 @@
 //! Observability: log groups, handler log capture, ids, access logs and resident memory.
 
+pub mod access_format;
 pub mod access_log;
 pub mod capture;
 pub mod ids;
