@@ -90,6 +90,14 @@ impl<'a> StackBuilder<'a> {
             }
         }
         let metrics = Arc::new(Metrics::new(clock.clone()));
+        for (name, f) in &functions {
+            let _ = f
+                .metrics
+                .set(crate::observe::lambda_metrics::LambdaMetrics::new(
+                    metrics.clone(),
+                    name,
+                ));
+        }
         let mut router = Router::new(&config.apis, &metrics);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);
         crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
@@ -116,6 +124,7 @@ impl<'a> StackBuilder<'a> {
                 access_stream: Arc::from("access"),
             }
         });
+        inner.workflows.attach_metrics(inner.metrics.clone());
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in inner.config.workflows.values() {
             let created = inner.workflows.create_state_machine(NewStateMachine {
@@ -176,6 +185,11 @@ impl Stack {
         self.inner.functions.get(name).cloned()
     }
 
+    /// The names of every function.
+    pub fn function_names(&self) -> Vec<String> {
+        self.inner.functions.keys().cloned().collect()
+    }
+
     /// The Step Functions service holding state machines and executions.
     pub fn workflows(&self) -> &Arc<WorkflowService> {
         &self.inner.workflows
@@ -191,6 +205,7 @@ impl Stack {
         crate::admin::router(crate::admin::AdminState {
             metrics: self.inner.metrics.clone(),
             logs: self.inner.logs.clone(),
+            stack: self.clone(),
         })
     }
 

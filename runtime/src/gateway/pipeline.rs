@@ -261,6 +261,9 @@ where
     }
     if let Some(metrics) = route_metrics {
         let latency_us = started.elapsed().as_micros() as u64;
+        if let Some(status) = cache_status {
+            metrics.record_cache(&stack.metrics, time_epoch_ms / 60_000, status);
+        }
         metrics.record(
             time_epoch_ms / 60_000,
             response.status().as_u16(),

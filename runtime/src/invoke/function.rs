@@ -96,6 +96,8 @@ pub struct Function {
     version: Arc<str>,
     log_group: Arc<LogGroup>,
     clock: Clock,
+    /// AWS/Lambda metrics, attached by the stack once its registry exists.
+    pub(crate) metrics: std::sync::OnceLock<observe::lambda_metrics::LambdaMetrics>,
 }
 
 impl Function {
@@ -135,6 +137,7 @@ impl Function {
             log_stream,
             version,
             clock,
+            metrics: Default::default(),
         }
     }
 
@@ -161,6 +164,7 @@ impl Function {
     /// Runs one invocation to its end: success, handler error, panic or timeout.
     pub async fn invoke(&self, invocation: Invocation) -> Outcome {
         let request_id = ids::uuid();
+        let metered = observe::lambda_metrics::start(&self.metrics);
         let started = Instant::now();
         let start_ms = self.clock.now_millis();
         let timeout = self.settings.timeout;
@@ -208,6 +212,9 @@ impl Function {
             error: result.as_ref().err().cloned(),
             captured,
         };
+        if let Some(m) = metered {
+            m.finish(result.is_err(), duration_ms, record.init_duration_ms);
+        }
         let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
         self.log_group
             .push_record(&self.log_stream, start_ms, Arc::new(record));

@@ -4,10 +4,12 @@ pub mod access_format;
 pub mod access_log;
 pub mod capture;
 pub mod ids;
+pub mod lambda_metrics;
 pub mod logs;
 mod memory;
 pub mod metrics;
 pub mod timefmt;
+pub mod workflow_metrics;
 
 pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
 pub use memory::max_memory_used_mb;
