@@ -171,7 +171,7 @@ fn executions(stack: &Stack) -> Value {
         .into_iter()
         .flat_map(|m| service.list_executions(&m.arn, None).unwrap_or_default())
         .collect();
-    list.sort_by(|a, b| b.start_date.cmp(&a.start_date));
+    list.sort_by_key(|e| std::cmp::Reverse(e.start_date));
     list.truncate(RECENT);
     let list: Vec<Value> = list
         .into_iter()
