@@ -317,3 +317,30 @@ async fn step_functions_executions_by_outcome_and_time() {
     assert_eq!(ok_run["path"], json!(["A", "B"]));
     assert_eq!(ok_run["status"], "SUCCEEDED");
 }
+
+#[tokio::test]
+async fn metrics_off_records_nothing() {
+    let mut registry = Registry::new();
+    registry.register("work", Gathering(Arc::new(Barrier::new(1))));
+    let toml = quiet(TOML).replace("[logs]\n", "[logs]\nmetrics = false\n");
+    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(START));
+    let stack = TestStack::start_with_clock(&toml, &registry, clock).await;
+    let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", admin_listener.local_addr().unwrap());
+    let app = stack.stack.admin_router();
+    tokio::spawn(async move { axum::serve(admin_listener, app).await });
+    assert_eq!(stack.get("/prod/work").await.status, 200);
+    assert_eq!(stack.get("/prod/cached").await.status, 200);
+    assert_eq!(
+        metric(&url, "AWS/ApiGateway", "Count", "Sum", &[]).await,
+        json!([])
+    );
+    assert_eq!(
+        metric(&url, "AWS/Lambda", "Invocations", "Sum", &[]).await,
+        json!([])
+    );
+    assert_eq!(
+        metric(&url, "AWS/ApiGateway", "CacheMissCount", "Sum", &[]).await,
+        json!([])
+    );
+}

@@ -37,6 +37,7 @@ pub(crate) struct StackInner {
     pub(crate) workflows: Arc<WorkflowService>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) traffic: Arc<TrafficState>,
+    pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
     control: axum::Router,
 }
 
@@ -90,7 +91,7 @@ impl<'a> StackBuilder<'a> {
             }
         }
         let metrics = Arc::new(Metrics::new(clock.clone()));
-        for (name, f) in &functions {
+        for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
             let _ = f
                 .metrics
                 .set(crate::observe::lambda_metrics::LambdaMetrics::new(
@@ -114,6 +115,7 @@ impl<'a> StackBuilder<'a> {
                 ),
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
+                traces: Arc::default(),
                 workflows,
                 metrics,
                 config,
@@ -124,7 +126,9 @@ impl<'a> StackBuilder<'a> {
                 access_stream: Arc::from("access"),
             }
         });
-        inner.workflows.attach_metrics(inner.metrics.clone());
+        if inner.config.logs.metrics {
+            inner.workflows.attach_metrics(inner.metrics.clone());
+        }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in inner.config.workflows.values() {
             let created = inner.workflows.create_state_machine(NewStateMachine {
@@ -193,6 +197,11 @@ impl Stack {
     /// The Step Functions service holding state machines and executions.
     pub fn workflows(&self) -> &Arc<WorkflowService> {
         &self.inner.workflows
+    }
+
+    /// The most recent requests' timelines.
+    pub fn traces(&self) -> &crate::observe::traces::TraceStore {
+        &self.inner.traces
     }
 
     /// Every metric series.

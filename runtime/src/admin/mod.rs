@@ -5,6 +5,7 @@
 mod dashboard_data;
 mod logs_api;
 mod metrics_query;
+mod traces_api;
 
 use std::sync::Arc;
 
@@ -52,6 +53,8 @@ pub fn router(state: AdminState) -> axum::Router {
         .route("/metrics/query", post(metrics_query::handle))
         .route("/logs", get(logs_api::events))
         .route("/logs/groups", get(logs_api::groups))
+        .route("/traces", get(traces_api::list))
+        .route("/traces/{id}", get(traces_api::get))
         .with_state(state)
 }
 

@@ -81,6 +81,10 @@ pub struct Logs {
     pub stdout: bool,
     /// One access-log line per request.
     pub access_log: bool,
+    /// Record metrics.
+    pub metrics: bool,
+    /// Keep request timelines.
+    pub traces: bool,
 }
 
 /// A function: the handler it runs and its settings.

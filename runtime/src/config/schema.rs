@@ -72,6 +72,10 @@ pub struct LogsSection {
     pub format: Option<LogFormat>,
     /// Write one access-log line per gateway request (default true).
     pub access_log: Option<bool>,
+    /// Record metrics: AWS/ApiGateway, AWS/Lambda, AWS/States (default true).
+    pub metrics: Option<bool>,
+    /// Keep a timeline of each recent request for `GET /traces` (default true).
+    pub traces: Option<bool>,
 }
 
 /// `[functions.NAME]`

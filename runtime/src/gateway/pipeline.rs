@@ -32,6 +32,7 @@ use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::ids;
+use crate::observe::traces::TraceBuilder;
 use crate::stack::StackInner;
 
 const TRACE_HEADER: &str = "x-amzn-trace-id";
@@ -72,6 +73,8 @@ where
         Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(&*mount.logs),
         Routed::NoApi => None,
     };
+    let tracing = stack.config.logs.traces;
+    let mut trace = TraceBuilder::new(started);
     let mut route_key = "-";
     let mut resource_path = "-";
     let mut integration_us = None;
@@ -97,7 +100,17 @@ where
         };
         route_key = &route.key.text;
         resource_path = &route.key.resource;
-        super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
+        let admission_started = Instant::now();
+        let admitted =
+            super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await;
+        if tracing {
+            let refused = admitted
+                .as_ref()
+                .err()
+                .map(|(e, _)| format!("refused: {e:?}"));
+            trace.segment("admission", admission_started, refused);
+        }
+        admitted?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
             .headers
@@ -131,6 +144,9 @@ where
                 let started = Instant::now();
                 let result = super::workflow_integration::run(stack, name, *sync, &body).await;
                 integration_us = Some(started.elapsed().as_micros() as u64);
+                if tracing {
+                    trace.segment("workflow", started, Some(name.clone()));
+                }
                 return result;
             }
         };
@@ -209,12 +225,24 @@ where
             (mapped, elapsed_us)
         };
         let timed = async {
+            let invoked = Instant::now();
             let (response, elapsed_us) = integration.await;
+            if tracing {
+                trace.segment("function", invoked, Some(function_name.clone()));
+            }
             integration_us = Some(elapsed_us);
             response
         };
         match cached {
-            Some(cached) => cached.serve(timed, &mut cache_status).await,
+            Some(cached) => {
+                let lookup = Instant::now();
+                let response = cached.serve(timed, &mut cache_status).await;
+                if tracing {
+                    let status = cache_status.map(|s| super::caching::status_text(s).to_owned());
+                    trace.segment("cache", lookup, status);
+                }
+                response
+            }
             None => timed.await,
         }
     }
@@ -259,7 +287,16 @@ where
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         headers.insert(TRACE_HEADER, v);
     }
-    if let Some(metrics) = route_metrics {
+    if tracing {
+        stack.traces.push(trace.finish(
+            trace_id.clone(),
+            request_id.clone(),
+            time_epoch_ms,
+            format!("{} {path}", parts.method),
+            response.status().as_u16(),
+        ));
+    }
+    if let Some(metrics) = route_metrics.filter(|_| stack.config.logs.metrics) {
         let latency_us = started.elapsed().as_micros() as u64;
         if let Some(status) = cache_status {
             metrics.record_cache(&stack.metrics, time_epoch_ms / 60_000, status);

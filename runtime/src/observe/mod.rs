@@ -9,6 +9,7 @@ pub mod logs;
 mod memory;
 pub mod metrics;
 pub mod timefmt;
+pub mod traces;
 pub mod workflow_metrics;
 
 pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
