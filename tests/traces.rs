@@ -18,6 +18,10 @@ impl Handler for Traced {
 }
 
 const TOML: &str = r#"
+[logs]
+stdout = false
+traces = true
+
 [apis.shop]
 type = "rest"
 [apis.shop.stages.prod]
@@ -153,7 +157,7 @@ async fn created_ids_are_listed_newest_first_and_bad_queries_fail_clearly() {
 
 #[tokio::test]
 async fn traces_off_keeps_no_timelines() {
-    let toml = format!("[logs]\nstdout = false\ntraces = false\n{TOML}");
+    let toml = TOML.replace("traces = true", "traces = false");
     let (stack, url) = start(&toml).await;
     let res = stack
         .request("GET", "/prod/traced", &[("x-amzn-trace-id", HEADER)], "")

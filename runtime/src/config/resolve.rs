@@ -37,7 +37,7 @@ pub(super) fn resolve(
         stdout: parsed.logs.stdout.unwrap_or(true),
         access_log: parsed.logs.access_log.unwrap_or(true),
         metrics: parsed.logs.metrics.unwrap_or(true),
-        traces: parsed.logs.traces.unwrap_or(true),
+        traces: parsed.logs.traces.unwrap_or(false),
     };
     let mut functions = BTreeMap::new();
     for (name, section) in &parsed.functions {

@@ -74,7 +74,8 @@ pub struct LogsSection {
     pub access_log: Option<bool>,
     /// Record metrics: AWS/ApiGateway, AWS/Lambda, AWS/States (default true).
     pub metrics: Option<bool>,
-    /// Keep a timeline of each recent request for `GET /traces` (default true).
+    /// Keep a timeline of each recent request for `GET /traces` (default false: like X-Ray
+    /// tracing on an API Gateway stage, it is opted into).
     pub traces: Option<bool>,
 }
 
