@@ -1,6 +1,8 @@
 //! Portico → in-process `hello` vs a bare hyper server answering the same bytes, loaded by wrk
 //! at 16 and 64 connections in one run. Prints requests/s, p50/p99, CPU µs per request and
-//! the ratios. Run: `cargo bench --bench gateway` (needs `wrk`; BENCH_SECONDS sets the length).
+//! the ratios; and the same Portico with observability off (`[logs] access_log = false,
+//! metrics = false, traces = false`) to show what access logs, metrics and traces cost.
+//! Run: `cargo bench --bench gateway` (needs `wrk`; BENCH_SECONDS sets the length).
 
 mod support;
 
@@ -34,19 +36,16 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr) = runtime.block_on(async {
-        let mut registry = Registry::new();
-        portico_functions::register_all(&mut registry);
-        let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
-        let stack = Stack::builder(config, &registry).build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let portico_addr = listener.local_addr().unwrap();
-        tokio::spawn(portico_runtime::serve(
-            stack,
-            listener,
-            std::future::pending(),
-        ));
-        (support::bare_hyper(BODY).await, portico_addr)
+    let (hyper_addr, portico_addr, quiet_addr) = runtime.block_on(async {
+        let quiet = TOML.replace(
+            "access_log = true",
+            "access_log = false\nmetrics = false\ntraces = false",
+        );
+        (
+            support::bare_hyper(BODY).await,
+            serve_portico(TOML).await,
+            serve_portico(&quiet).await,
+        )
     });
     // Both answer the same bytes.
     let check = std::process::Command::new("curl")
@@ -94,6 +93,34 @@ fn main() {
             &portico,
             &base,
         );
+        if std::env::var("BENCH_OBSERVE").as_deref() != Ok("0") {
+            let quiet = support::wrk(
+                &format!("http://{quiet_addr}/hello/bench"),
+                connections,
+                &[],
+            );
+            support::row("portico, observability off", connections, &quiet, &base);
+            println!(
+                "  observability on/off: {:.3} req/s ratio, {:+.1} µs CPU/req",
+                portico.requests_per_sec / quiet.requests_per_sec.max(1.0),
+                portico.cpu_us_per_request - quiet.cpu_us_per_request
+            );
+        }
     }
     drop(runtime);
+}
+
+async fn serve_portico(toml: &str) -> std::net::SocketAddr {
+    let mut registry = Registry::new();
+    portico_functions::register_all(&mut registry);
+    let config = Config::from_toml(toml, "bench.toml", &registry).expect("bench config");
+    let stack = Stack::builder(config, &registry).build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(portico_runtime::serve(
+        stack,
+        listener,
+        std::future::pending(),
+    ));
+    addr
 }

@@ -12,7 +12,9 @@ pub const USAGE: &str = "usage:
   portico validate [PATH]                          check a config file; exit 2 listing every error
   portico workflow convert FILE                    print a TOML workflow as ASL JSON, or ASL JSON as TOML
   portico usage --endpoint URL --plan ID [--key ID] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
-                                                   a running server's usage plan usage, as a table";
+                                                   a running server's usage plan usage, as a table
+  portico logs GROUP [--follow] [--since 10m] [--filter TEXT] [--endpoint http://127.0.0.1:9090]
+                                                   print (and follow) a log group via the admin API";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -28,6 +30,7 @@ pub enum Command {
         file: PathBuf,
     },
     Usage(crate::usage::UsageArgs),
+    Logs(crate::logs::LogsArgs),
     Help,
 }
 
@@ -69,6 +72,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             _ => Err("usage: portico workflow convert FILE".into()),
         },
         "usage" => crate::usage::parse(rest).map(Command::Usage),
+        "logs" => crate::logs::parse(rest).map(Command::Logs),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -93,6 +97,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
         },
         Command::Serve { config, listen } => serve(config, listen, registry).await,
         Command::Usage(args) => crate::usage::run(args).await,
+        Command::Logs(args) => crate::logs::run(args).await,
         Command::ConvertWorkflow { file } => convert_workflow(&file),
     }
 }

@@ -1,6 +1,7 @@
 //! `portico`: run the stack in gateway.toml, check a config file, or read usage plan usage.
 
 mod cli;
+mod logs;
 mod usage;
 
 // mimalloc: the gateway allocates a few small objects per request, and glibc malloc costs a

@@ -37,6 +37,7 @@ pub(crate) struct StackInner {
     pub(crate) workflows: Arc<WorkflowService>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) traffic: Arc<TrafficState>,
+    pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
     control: axum::Router,
 }
 
@@ -67,8 +68,17 @@ impl<'a> StackBuilder<'a> {
         });
         crate::invoke::build::warm_provisioned(&functions);
         let metrics = Arc::new(Metrics::new(clock.clone()));
+        for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
+            let _ = f
+                .metrics
+                .set(crate::observe::lambda_metrics::LambdaMetrics::new(
+                    metrics.clone(),
+                    name,
+                ));
+        }
         let mut router = Router::new(&config.apis, &metrics);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);
+        crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
         // Config::from_toml validated the traffic config; only the OS randomness that
         // generates key values can still fail here, and then no safe stack exists.
         let traffic = TrafficState::new(&config.traffic, clock.clone())
@@ -82,6 +92,7 @@ impl<'a> StackBuilder<'a> {
                 ),
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
+                traces: Arc::default(),
                 workflows,
                 metrics,
                 config,
@@ -92,6 +103,9 @@ impl<'a> StackBuilder<'a> {
                 access_stream: Arc::from("access"),
             }
         });
+        if inner.config.logs.metrics {
+            inner.workflows.attach_metrics(inner.metrics.clone());
+        }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in inner.config.workflows.values() {
             let created = inner.workflows.create_state_machine(NewStateMachine {
@@ -152,9 +166,19 @@ impl Stack {
         self.inner.functions.get(name).cloned()
     }
 
+    /// The names of every function.
+    pub fn function_names(&self) -> Vec<String> {
+        self.inner.functions.keys().cloned().collect()
+    }
+
     /// The Step Functions service holding state machines and executions.
     pub fn workflows(&self) -> &Arc<WorkflowService> {
         &self.inner.workflows
+    }
+
+    /// The most recent requests' timelines.
+    pub fn traces(&self) -> &crate::observe::traces::TraceStore {
+        &self.inner.traces
     }
 
     /// Every metric series.
@@ -167,6 +191,7 @@ impl Stack {
         crate::admin::router(crate::admin::AdminState {
             metrics: self.inner.metrics.clone(),
             logs: self.inner.logs.clone(),
+            stack: self.clone(),
         })
     }
 

@@ -1,5 +1,5 @@
-//! `GET /logs?group=...&since=MS&filter=TEXT` and `GET /logs/groups`: the log groups, read
-//! the way `aws logs tail` and `filter-log-events` read CloudWatch Logs.
+//! `GET /logs?group=...&since=MS|10m&filter=TEXT` and `GET /logs/groups`: the log groups,
+//! read the way `aws logs tail` and `filter-log-events` read CloudWatch Logs.
 
 use std::sync::Arc;
 
@@ -17,8 +17,9 @@ use crate::observe::LogStore;
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     group: String,
-    /// Only events at or after this time (ms since the epoch).
-    since: Option<u64>,
+    /// Only events at or after this time: ms since the epoch, or a duration (`10m`, `1h`)
+    /// back from now on the stack's clock.
+    since: Option<String>,
     /// Only events whose message contains this text.
     filter: Option<String>,
     /// At most this many events (the newest), default 1000.
@@ -30,17 +31,36 @@ pub async fn groups(State(logs): State<Arc<LogStore>>) -> Response {
     Json(json!({"logGroups": logs.group_names().into_iter().map(|name| json!({"logGroupName": name})).collect::<Vec<_>>()})).into_response()
 }
 
-/// Reads one group's events, oldest first.
+/// Reads one group's events, oldest first; `now` is the stack's time, for relative reads.
 pub async fn events(
-    State(logs): State<Arc<LogStore>>,
+    State(stack): State<crate::stack::Stack>,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
         return (
             StatusCode::BAD_REQUEST,
-            Json(json!({"message": "expected ?group=NAME[&since=MS][&filter=TEXT][&limit=N]"})),
+            Json(json!({"message": "expected ?group=NAME[&since=MS|DURATION][&filter=TEXT][&limit=N]"})),
         )
             .into_response();
+    };
+    let logs = stack.logs();
+    let now = stack.clock().now_millis();
+    let since = match query.since.as_deref() {
+        None => 0,
+        Some(text) => match text.parse::<u64>() {
+            Ok(ms) => ms,
+            Err(_) => match crate::config::parse_duration(text) {
+                Ok(back) => now.saturating_sub(back.as_millis() as u64),
+                Err(e) => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [("x-amzn-errortype", "InvalidParameterException")],
+                        Json(json!({"message": format!("since `{text}`: {e} (use ms since the epoch or a duration like 10m)")})),
+                    )
+                        .into_response()
+                }
+            },
+        },
     };
     if !logs.group_names().contains(&query.group) {
         return (
@@ -50,7 +70,6 @@ pub async fn events(
         )
             .into_response();
     }
-    let since = query.since.unwrap_or(0);
     let mut events: Vec<_> = logs
         .events(&query.group)
         .into_iter()
@@ -70,5 +89,5 @@ pub async fn events(
         .into_iter()
         .map(|e| json!({"timestamp": e.timestamp, "logStreamName": &*e.stream, "message": e.message}))
         .collect();
-    Json(json!({"events": events})).into_response()
+    Json(json!({"events": events, "now": now})).into_response()
 }

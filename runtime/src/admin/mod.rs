@@ -1,8 +1,11 @@
-//! The admin listener: Prometheus metrics, GetMetricData-shaped queries, and the log groups.
+//! The admin listener: the dashboard, Prometheus metrics, GetMetricData-shaped queries, and
+//! the log groups.
 //! It listens apart from the gateway so that its paths never shadow a user's routes.
 
+mod dashboard_data;
 mod logs_api;
 mod metrics_query;
+mod traces_api;
 
 use std::sync::Arc;
 
@@ -19,6 +22,14 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// Every log group.
     pub logs: Arc<LogStore>,
+    /// The stack, for the dashboard.
+    pub stack: crate::stack::Stack,
+}
+
+impl FromRef<AdminState> for crate::stack::Stack {
+    fn from_ref(state: &AdminState) -> Self {
+        state.stack.clone()
+    }
 }
 
 impl FromRef<AdminState> for Arc<Metrics> {
@@ -36,11 +47,19 @@ impl FromRef<AdminState> for Arc<LogStore> {
 /// The admin API.
 pub fn router(state: AdminState) -> axum::Router {
     axum::Router::new()
+        .route("/", get(dashboard_page))
+        .route("/dashboard/data", get(dashboard_data::handle))
         .route("/metrics", get(prometheus_text))
         .route("/metrics/query", post(metrics_query::handle))
         .route("/logs", get(logs_api::events))
         .route("/logs/groups", get(logs_api::groups))
+        .route("/traces", get(traces_api::list))
+        .route("/traces/{id}", get(traces_api::get))
         .with_state(state)
+}
+
+async fn dashboard_page() -> impl axum::response::IntoResponse {
+    axum::response::Html(include_str!("dashboard.html"))
 }
 
 async fn prometheus_text(State(metrics): State<Arc<Metrics>>) -> impl axum::response::IntoResponse {

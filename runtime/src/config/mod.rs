@@ -1,6 +1,7 @@
 //! gateway.toml: its schema, loading, and validation that reports every error at once with
 //! its file:line:col. An invalid file never becomes a [`Config`].
 
+mod access_log;
 mod cache;
 mod duration;
 mod error;
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+pub use access_log::{AccessDestination, AccessLogConfig, ExecutionLogLevel};
 pub use cache::StageCacheConfig;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
@@ -83,6 +85,10 @@ pub struct Logs {
     pub stdout: bool,
     /// One access-log line per request.
     pub access_log: bool,
+    /// Record metrics.
+    pub metrics: bool,
+    /// Keep request timelines.
+    pub traces: bool,
 }
 
 /// A function: the handler it runs and its settings.
@@ -135,6 +141,10 @@ pub struct Stage {
     pub variables: BTreeMap<String, String>,
     /// The stage's response cache, if it has one.
     pub cache: Option<StageCacheConfig>,
+    /// The stage's access log, if configured.
+    pub access_log: Option<AccessLogConfig>,
+    /// The stage's execution log level, if configured.
+    pub execution_log: Option<ExecutionLogLevel>,
 }
 
 /// A route and what serves it.

@@ -36,6 +36,8 @@ pub(super) fn resolve(
     let logs = Logs {
         stdout: parsed.logs.stdout.unwrap_or(true),
         access_log: parsed.logs.access_log.unwrap_or(true),
+        metrics: parsed.logs.metrics.unwrap_or(true),
+        traces: parsed.logs.traces.unwrap_or(false),
     };
     let mut functions = BTreeMap::new();
     for (name, section) in &parsed.functions {
@@ -204,12 +206,20 @@ fn resolve_api(
                 .cache
                 .as_ref()
                 .and_then(|c| super::cache::resolve_stage(name, stage, kind, c, errors)),
+            access_log: s
+                .access_log
+                .as_ref()
+                .and_then(|a| super::access_log::resolve_access_log(name, stage, a, errors)),
+            execution_log: s
+                .execution_log
+                .as_ref()
+                .and_then(|l| super::access_log::resolve_execution_log(name, stage, l, errors)),
         })
         .collect();
     let stage_has_cache = section.stages.values().any(|s| s.cache.is_some());
     if stages.is_empty() {
         match kind {
-            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None }),
+            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None, access_log: None, execution_log: None }),
             ApiKind::Rest => errors.at(Some(at), format!("api `{name}`: a REST API needs at least one stage, e.g. [apis.{name}.stages.dev]")),
         }
     }

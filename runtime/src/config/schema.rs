@@ -75,6 +75,11 @@ pub struct LogsSection {
     pub format: Option<LogFormat>,
     /// Write one access-log line per gateway request (default true).
     pub access_log: Option<bool>,
+    /// Record metrics: AWS/ApiGateway, AWS/Lambda, AWS/States (default true).
+    pub metrics: Option<bool>,
+    /// Keep a timeline of each recent request for `GET /traces` (default false: like X-Ray
+    /// tracing on an API Gateway stage, it is opted into).
+    pub traces: Option<bool>,
 }
 
 /// `[functions.NAME]`
@@ -141,6 +146,10 @@ pub struct StageSection {
     pub cache: Option<Spanned<super::cache::StageCacheSection>>,
     /// Default method throttling: a bucket of this size for each route of the stage.
     pub throttle: Option<ThrottleSettings>,
+    /// The stage's access log: format and destination.
+    pub access_log: Option<Spanned<super::access_log::AccessLogSection>>,
+    /// The stage's execution log level, `ERROR` or `INFO`; none when absent.
+    pub execution_log: Option<Spanned<String>>,
 }
 
 /// `[[apis.NAME.routes]]`

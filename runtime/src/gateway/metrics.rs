@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::cache::CacheStatus;
 use crate::observe::metrics::{Kind, Metrics, Series};
 
 /// The series one route of one stage records into.
@@ -12,6 +13,9 @@ pub struct RouteMetrics {
     server_errors: Arc<Series>,
     latency: Arc<Series>,
     integration_latency: Arc<Series>,
+    dims: Vec<(&'static str, String)>,
+    /// CacheHitCount and CacheMissCount, created on the first cached request.
+    cache: std::sync::OnceLock<[Arc<Series>; 2]>,
 }
 
 const NAMESPACE: &str = "AWS/ApiGateway";
@@ -38,6 +42,29 @@ impl RouteMetrics {
                 dims(),
                 Kind::Distribution,
             ),
+            dims: dims(),
+            cache: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Records whether the stage's cache answered (CacheHitCount) or the integration did
+    /// (CacheMissCount, also for responses not stored); bypassed requests count as neither.
+    pub fn record_cache(&self, metrics: &Metrics, minute: u64, status: CacheStatus) {
+        let [hits, misses] = self.cache.get_or_init(|| {
+            [
+                metrics.series(NAMESPACE, "CacheHitCount", self.dims.clone(), Kind::Counter),
+                metrics.series(
+                    NAMESPACE,
+                    "CacheMissCount",
+                    self.dims.clone(),
+                    Kind::Counter,
+                ),
+            ]
+        });
+        match status {
+            CacheStatus::Hit => hits.record(minute, 1),
+            CacheStatus::Miss | CacheStatus::Uncacheable => misses.record(minute, 1),
+            CacheStatus::Bypass => {}
         }
     }
 

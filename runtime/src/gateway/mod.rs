@@ -14,6 +14,7 @@ pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod stage_logs;
 pub mod validation;
 mod workflow_integration;
 

@@ -25,11 +25,14 @@ use super::error::GatewayError;
 use super::request::GatewayRequest;
 use super::response::{self, ProxyResponse};
 use super::router::Routed;
+use super::stage_logs::ExecutionRecord;
 use super::{event_v1, event_v2};
+use crate::config::ExecutionLogLevel;
 use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::ids;
+use crate::observe::traces::TraceBuilder;
 use crate::stack::StackInner;
 
 const TRACE_HEADER: &str = "x-amzn-trace-id";
@@ -66,7 +69,14 @@ where
         ApiKind::Http => ids::http_api_request_id(),
         ApiKind::Rest => ids::uuid(),
     };
+    let stage_logs = match &routed {
+        Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(&*mount.logs),
+        Routed::NoApi => None,
+    };
+    let tracing = stack.config.logs.traces;
+    let mut trace = TraceBuilder::new(started);
     let mut route_key = "-";
+    let mut resource_path = "-";
     let mut integration_us = None;
     let mut cache_status = None;
     let mut streamed: Option<Body> = None;
@@ -90,7 +100,18 @@ where
             });
         };
         route_key = &route.key.text;
-        super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
+        resource_path = &route.key.resource;
+        let admission_started = Instant::now();
+        let admitted =
+            super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await;
+        if tracing {
+            let refused = admitted
+                .as_ref()
+                .err()
+                .map(|(e, _)| format!("refused: {e:?}"));
+            trace.segment("admission", admission_started, refused);
+        }
+        admitted?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
             .headers
@@ -143,6 +164,9 @@ where
                 let started = Instant::now();
                 let result = super::workflow_integration::run(stack, name, *sync, &body).await;
                 integration_us = Some(started.elapsed().as_micros() as u64);
+                if tracing {
+                    trace.segment("workflow", started, Some(name.clone()));
+                }
                 return result;
             }
             Target::Mock(target) => {
@@ -249,17 +273,30 @@ where
             (mapped, elapsed_us)
         };
         let timed = async {
+            let invoked = Instant::now();
             let (response, elapsed_us) = integration.await;
+            if tracing {
+                trace.segment("function", invoked, Some(function_name.clone()));
+            }
             integration_us = Some(elapsed_us);
             response
         };
         match cached {
-            Some(cached) => cached.serve(timed, &mut cache_status).await,
+            Some(cached) => {
+                let lookup = Instant::now();
+                let response = cached.serve(timed, &mut cache_status).await;
+                if tracing {
+                    let status = cache_status.map(|s| super::caching::status_text(s).to_owned());
+                    trace.segment("cache", lookup, status);
+                }
+                response
+            }
             None => timed.await,
         }
     }
     .await;
 
+    let mut error_type = None;
     let (mut response, error_message) = match outcome {
         Ok(proxy) => {
             let body = streamed.take().unwrap_or_else(|| Body::from(proxy.body));
@@ -276,7 +313,8 @@ where
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            if let Some(t) = err.error_type() {
+            error_type = err.error_type();
+            if let Some(t) = error_type {
                 headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
             }
             if let Some(secs) = err.retry_after_secs() {
@@ -298,8 +336,20 @@ where
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         headers.insert(TRACE_HEADER, v);
     }
-    if let Some(metrics) = route_metrics {
+    if tracing {
+        stack.traces.push(trace.finish(
+            trace_id.clone(),
+            request_id.clone(),
+            time_epoch_ms,
+            format!("{} {path}", parts.method),
+            response.status().as_u16(),
+        ));
+    }
+    if let Some(metrics) = route_metrics.filter(|_| stack.config.logs.metrics) {
         let latency_us = started.elapsed().as_micros() as u64;
+        if let Some(status) = cache_status {
+            metrics.record_cache(&stack.metrics, time_epoch_ms / 60_000, status);
+        }
         metrics.record(
             time_epoch_ms / 60_000,
             response.status().as_u16(),
@@ -307,13 +357,30 @@ where
             integration_us,
         );
     }
+    if let Some((level, group)) = stage_logs.and_then(|l| l.execution.as_ref()) {
+        if *level == ExecutionLogLevel::Info || error_message.is_some() {
+            let record = ExecutionRecord {
+                request_id: request_id.clone(),
+                method: parts.method.clone(),
+                path: path.to_owned(),
+                route_key: route_key.to_owned(),
+                status: response.status().as_u16(),
+                integration_ms: integration_us.map(|us| us / 1000),
+                error: error_message.clone(),
+            };
+            group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
+        }
+    }
     if stack.config.logs.access_log {
+        let (format, group) = match stage_logs.and_then(|l| l.access.as_ref()) {
+            Some((format, group)) => (Some(format.clone()), group),
+            None => (None, &stack.access_log),
+        };
         let record = AccessRecord {
             route_key: route_key.to_owned(),
             request_id,
             ip: remote.ip(),
             time_ms: time_epoch_ms,
-            http_method: parts.method,
             status: response.status().as_u16(),
             protocol: "HTTP/1.1",
             response_length: http_body::Body::size_hint(response.body())
@@ -322,10 +389,22 @@ where
             response_latency_ms: started.elapsed().as_millis() as u64,
             error_message,
             cache_status: cache_status.map(super::caching::status_text),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            resource_path: resource_path.to_owned(),
+            path: path.to_owned(),
+            integration_latency_ms: integration_us.map(|us| us / 1000),
+            error_type,
+            stage: stage_logs.map(|l| l.stage.clone()),
+            api_id: stage_logs.map(|l| l.api_id.clone()),
+            trace_id,
+            format,
+            http_method: parts.method,
         };
-        stack
-            .access_log
-            .push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
+        group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
 }

@@ -47,6 +47,8 @@ pub struct Mount {
     pub unmatched_metrics: RouteMetrics,
     /// The stage's response cache, when it has one.
     pub cache: Option<Arc<super::caching::MountCache>>,
+    /// The stage's access and execution logs.
+    pub logs: Arc<super::stage_logs::StageLogs>,
 }
 
 /// The result of routing.
@@ -119,6 +121,12 @@ impl Router {
                     variables: stage.variables.clone(),
                     routes: routes.clone(),
                     cache: None,
+                    logs: Arc::new(super::stage_logs::StageLogs {
+                        stage: Arc::from(stage.name.as_str()),
+                        api_id: Arc::from(api.id.as_str()),
+                        access: None,
+                        execution: None,
+                    }),
                 });
             }
         }

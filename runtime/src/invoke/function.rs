@@ -92,6 +92,8 @@ pub struct Function {
     provisioned_owed: AtomicU32,
     pub(crate) qualifiers: Qualifiers,
     pub(crate) queue: OnceLock<AsyncQueue>,
+    /// AWS/Lambda metrics, attached by the stack once its registry exists.
+    pub(crate) metrics: std::sync::OnceLock<observe::lambda_metrics::LambdaMetrics>,
 }
 
 /// Everything [`Function::new`] needs besides the name and settings.
@@ -127,6 +129,7 @@ impl Function {
             provisioned_owed: AtomicU32::new(0),
             qualifiers: parts.qualifiers,
             queue: OnceLock::new(),
+            metrics: Default::default(),
         }
     }
 
@@ -198,6 +201,7 @@ impl Function {
     pub async fn try_invoke(&self, invocation: Invocation) -> Result<Outcome, Throttled> {
         let _slot = self.concurrency.acquire()?;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
+        let metered = observe::lambda_metrics::start(&self.metrics);
         // The warm path stays small; the cold path's larger future is boxed out of it.
         let warm = match invocation.force_cold_start || self.settings.provisioned_concurrency > 0 {
             true => None,
@@ -263,6 +267,9 @@ impl Function {
             error: result.as_ref().err().cloned(),
             captured,
         };
+        if let Some(m) = metered {
+            m.finish(result.is_err(), duration_ms, record.init_duration_ms);
+        }
         let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
         self.log_group
             .push_record(&instance.log_stream, start_ms, Arc::new(record));

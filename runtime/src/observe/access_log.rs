@@ -2,9 +2,11 @@
 //! the JSON is written only when the log is read or mirrored.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde_json::json;
 
+use super::access_format::AccessFormat;
 use super::logs::LogRecord;
 use super::timefmt;
 
@@ -34,10 +36,31 @@ pub struct AccessRecord {
     /// `cacheStatus`: `hit`, `miss` or `uncacheable` when the route went through its stage's
     /// cache (a Portico addition; API Gateway logs no such field).
     pub cache_status: Option<&'static str>,
+    /// `$context.identity.userAgent`
+    pub user_agent: Option<String>,
+    /// `$context.resourcePath`: the route's resource, e.g. `/items/{id}`.
+    pub resource_path: String,
+    /// `$context.path`: the request path.
+    pub path: String,
+    /// `$context.integrationLatency` in ms, when an integration ran.
+    pub integration_latency_ms: Option<u64>,
+    /// `$context.error.responseType`, when the gateway answered with an error.
+    pub error_type: Option<&'static str>,
+    /// `$context.stage`
+    pub stage: Option<Arc<str>>,
+    /// `$context.apiId`
+    pub api_id: Option<Arc<str>>,
+    /// `$context.xrayTraceId`
+    pub trace_id: String,
+    /// The stage's format; `None` writes the JSON line of the shared access-log group.
+    pub format: Option<Arc<AccessFormat>>,
 }
 
 impl LogRecord for AccessRecord {
     fn lines(&self) -> Vec<String> {
+        if let Some(format) = &self.format {
+            return vec![format.render(self)];
+        }
         let mut line = json!({
             "requestId": self.request_id,
             "ip": self.ip.to_string(),

@@ -33,6 +33,8 @@ pub struct LogEvent {
 enum Body {
     Line(String),
     Record(Arc<dyn LogRecord>),
+    /// Asks the writer to signal once everything before it is written out.
+    Flush(mpsc::SyncSender<()>),
 }
 
 struct Entry {
@@ -73,6 +75,17 @@ impl LogGroup {
         });
     }
 
+    /// Waits until every line pushed so far has been written to the group's output (stdout
+    /// or a file); returns at once for a group kept in memory only.
+    pub fn flush(&self) {
+        if let Some(tx) = &self.stdout {
+            let (done, wait) = mpsc::sync_channel(1);
+            if tx.send(Body::Flush(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        }
+    }
+
     /// Every line, oldest first.
     pub fn events(&self) -> Vec<LogEvent> {
         let entries: Vec<(u64, Arc<str>, Body)> = {
@@ -97,6 +110,7 @@ impl LogGroup {
                         message,
                     }))
                 }
+                Body::Flush(_) => {}
             }
         }
         events
@@ -140,6 +154,22 @@ impl LogStore {
             .clone()
     }
 
+    /// The group called `name`, whose lines are also written to `out` (a file or stdout) by
+    /// a writer thread of its own instead of the store's stdout mirror. An existing group is
+    /// returned unchanged.
+    pub fn group_writing_to(&self, name: &str, out: Box<dyn Write + Send>) -> Arc<LogGroup> {
+        let mut groups = self.groups.write().unwrap_or_else(|p| p.into_inner());
+        groups
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(LogGroup {
+                    entries: Mutex::new(VecDeque::new()),
+                    stdout: Some(spawn_writer(out)),
+                })
+            })
+            .clone()
+    }
+
     /// Appends lines to one stream of a group, in order.
     pub fn append<I>(&self, group: &str, stream: &Arc<str>, timestamp: u64, lines: I)
     where
@@ -172,32 +202,44 @@ impl LogStore {
 }
 
 fn spawn_stdout_writer() -> mpsc::Sender<Body> {
+    spawn_writer(Box::new(std::io::stdout()))
+}
+
+fn spawn_writer(mut sink: Box<dyn Write + Send>) -> mpsc::Sender<Body> {
     let (tx, rx) = mpsc::channel::<Body>();
     let _ = std::thread::Builder::new()
         .name("portico-log-writer".into())
         .spawn(move || {
-            let stdout = std::io::stdout();
-            let write = |out: &mut std::io::StdoutLock<'_>, body: Body| match body {
-                Body::Line(line) => {
-                    let _ = writeln!(out, "{line}");
-                }
-                Body::Record(record) => {
-                    for line in record.lines() {
-                        let _ = writeln!(out, "{line}");
-                    }
-                }
-            };
+            let mut flushed = Vec::new();
             while let Ok(first) = rx.recv() {
-                let mut out = stdout.lock();
-                write(&mut out, first);
+                let mut out = std::io::BufWriter::new(&mut *sink);
+                write_body(&mut out, first, &mut flushed);
                 // Drain whatever queued meanwhile before flushing: one write per burst.
                 while let Ok(body) = rx.try_recv() {
-                    write(&mut out, body);
+                    write_body(&mut out, body, &mut flushed);
                 }
                 let _ = out.flush();
+                drop(out);
+                for done in flushed.drain(..) {
+                    let _ = done.send(());
+                }
             }
         });
     tx
+}
+
+fn write_body(out: &mut dyn Write, body: Body, flushed: &mut Vec<mpsc::SyncSender<()>>) {
+    match body {
+        Body::Line(line) => {
+            let _ = writeln!(out, "{line}");
+        }
+        Body::Record(record) => {
+            for line in record.lines() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        Body::Flush(done) => flushed.push(done),
+    }
 }
 
 #[cfg(test)]

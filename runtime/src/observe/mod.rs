@@ -1,12 +1,16 @@
 //! Observability: log groups, handler log capture, ids, access logs and resident memory.
 
+pub mod access_format;
 pub mod access_log;
 pub mod capture;
 pub mod ids;
+pub mod lambda_metrics;
 pub mod logs;
 mod memory;
 pub mod metrics;
 pub mod timefmt;
+pub mod traces;
+pub mod workflow_metrics;
 
 pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
 pub use memory::max_memory_used_mb;

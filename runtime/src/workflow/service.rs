@@ -14,6 +14,7 @@ use super::plan::Plan;
 use super::task::TaskInvoker;
 use super::validate;
 use crate::clock::Clock;
+use crate::observe;
 
 const REGION_ACCOUNT: &str = "us-east-1:123456789012";
 const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/portico";
@@ -143,6 +144,7 @@ pub struct WorkflowService {
     clock: Clock,
     invoker: Arc<dyn TaskInvoker>,
     inner: Mutex<Inner>,
+    metrics: std::sync::OnceLock<Arc<crate::observe::metrics::Metrics>>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -160,7 +162,13 @@ impl WorkflowService {
             clock,
             invoker,
             inner: Mutex::new(Inner::default()),
+            metrics: Default::default(),
         })
+    }
+
+    /// Records AWS/States metrics into `metrics` from now on.
+    pub fn attach_metrics(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -306,6 +314,7 @@ impl WorkflowService {
             inner.executions.insert(arn.clone(), entry.clone());
             inner.order.push(arn.clone());
         }
+        observe::workflow_metrics::started(self.metrics.get(), &sm.arn);
         history.record(
             start,
             "ExecutionStarted",
@@ -342,7 +351,11 @@ impl WorkflowService {
     ) -> Result<(String, SystemTime), ServiceError> {
         let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
         let snapshot = entry.snapshot();
-        let handle = tokio::spawn(execution::run(runner, plan, entry.clone()));
+        let (metrics, finished) = (self.metrics.get().cloned(), entry.clone());
+        let handle = tokio::spawn(async move {
+            execution::run(runner, plan, finished.clone()).await;
+            observe::workflow_metrics::finished(metrics.as_ref(), &finished.snapshot());
+        });
         *entry.abort.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle.abort_handle());
         Ok((snapshot.arn, snapshot.start_date))
     }
@@ -362,7 +375,9 @@ impl WorkflowService {
         }
         let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
         execution::run(runner, plan, entry.clone()).await;
-        Ok(entry.snapshot())
+        let snapshot = entry.snapshot();
+        observe::workflow_metrics::finished(self.metrics.get(), &snapshot);
+        Ok(snapshot)
     }
 
     /// Waits until an execution is no longer RUNNING and returns it.
@@ -400,6 +415,7 @@ impl WorkflowService {
         let entry = self.entry(arn)?;
         let now = self.clock.now();
         if entry.finish(now, Outcome::Aborted { error, cause }) {
+            observe::workflow_metrics::finished(self.metrics.get(), &entry.snapshot());
             if let Some(h) = entry.abort.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 h.abort();
             }
