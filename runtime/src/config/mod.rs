@@ -1,6 +1,7 @@
 //! gateway.toml: its schema, loading, and validation that reports every error at once with
 //! its file:line:col. An invalid file never becomes a [`Config`].
 
+pub mod auth;
 mod cache;
 mod duration;
 mod error;
@@ -105,6 +106,8 @@ pub struct Api {
     pub stages: Vec<Stage>,
     /// Routes.
     pub routes: Vec<Route>,
+    /// Authorizers, CORS and resource policy.
+    pub auth: auth::ApiAuthConfig,
 }
 
 /// A stage of an API.
@@ -129,6 +132,8 @@ pub struct Route {
     pub cache: Option<crate::cache::RouteCacheSettings>,
     /// Whether callers must send a valid `x-api-key`.
     pub api_key_required: bool,
+    /// The authorizer protecting the route, if any.
+    pub auth: Option<auth::RouteAuth>,
 }
 
 /// What a route invokes.

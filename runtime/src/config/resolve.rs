@@ -55,7 +55,15 @@ pub(super) fn resolve(
     let workflows = super::workflows::resolve(&parsed.workflows, file, &exists, &mut errors);
     let mut apis = Vec::new();
     for (name, section) in &parsed.apis {
-        let api = resolve_api(name, section, &functions, &workflows, registry, &mut errors);
+        let api = resolve_api(
+            name,
+            section,
+            &functions,
+            &workflows,
+            registry,
+            file,
+            &mut errors,
+        );
         apis.extend(api);
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
@@ -223,6 +231,7 @@ fn resolve_api(
     functions: &BTreeMap<String, FunctionDecl>,
     workflows: &BTreeMap<String, super::WorkflowDecl>,
     registry: &Registry,
+    file: &str,
     errors: &mut Errors<'_>,
 ) -> Option<Api> {
     let before = errors.list.len();
@@ -282,6 +291,13 @@ fn resolve_api(
             );
         }
     }
+    let exists = |f: &str| functions.contains_key(f) || registry.contains(f);
+    let sections = super::auth::Sections {
+        authorizers: &section.authorizers,
+        cors: section.cors.as_ref(),
+        policy: section.resource_policy.as_ref(),
+    };
+    let auth = super::auth::resolve(name, sections, file, &exists, errors);
     let mut routes = Vec::new();
     let mut seen = HashSet::new();
     for route in &section.routes {
@@ -339,11 +355,14 @@ fn resolve_api(
             .cache
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
+        let route_auth =
+            super::auth::resolve_route(name, &key, route, &section.authorizers, errors);
         routes.push(Route {
             key,
             target,
             cache,
             api_key_required: route.api_key_required.unwrap_or(false),
+            auth: route_auth,
         });
     }
     (errors.list.len() == before).then(|| Api {
@@ -353,6 +372,7 @@ fn resolve_api(
         base_path,
         stages,
         routes,
+        auth,
     })
 }
 

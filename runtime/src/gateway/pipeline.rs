@@ -3,7 +3,10 @@
 //! 1. ids: request id and `X-Amzn-Trace-Id` first, so every later error and log line has them.
 //! 2. size limit: before reading the body, so an oversized upload costs nothing.
 //! 3. route match: API → stage → route; unknown routes get 404 / 403 as AWS answers.
-//! 4. admission: API key, then account → stage/route → usage-plan throttles, then the quota
+//! 4. front door (runtime/src/auth): CORS preflights answered here, without the function;
+//!    then the resource policy (source IP) and the route's authorizer (JWT or Lambda), so
+//!    refused callers never touch throttles, quotas, the body or the integration.
+//! 4b. admission: API key, then account → stage/route → usage-plan throttles, then the quota
 //!    (after route match and the authorizer, before the body is read or anything invoked).
 //! 5. body: read within the limit once the route is known to be allowed.
 //! 6. cache: the stage's response cache answers, or the integration fills it (one call for
@@ -26,6 +29,7 @@ use super::request::GatewayRequest;
 use super::response::{self, ProxyResponse};
 use super::router::Routed;
 use super::{event_v1, event_v2};
+use crate::auth::CorsConfig;
 use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
@@ -69,7 +73,20 @@ where
     let mut route_key = "-";
     let mut integration_us = None;
     let mut cache_status = None;
+    let cors = match &routed {
+        Routed::Route { mount, .. } | Routed::NoRoute(mount) => mount.auth.cors(),
+        Routed::NoApi => None,
+    };
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
+        if let Some(cors) = cors.filter(|_| CorsConfig::is_preflight(&parts.method, &parts.headers))
+        {
+            let (status, headers) = cors.preflight(&parts.headers);
+            return Ok(ProxyResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+            });
+        }
         let Routed::Route {
             mount,
             route,
@@ -89,6 +106,27 @@ where
             });
         };
         route_key = &route.key.text;
+        let auth_request = crate::auth::AuthRequest {
+            method: &parts.method,
+            headers: &parts.headers,
+            query: parts.uri.query().unwrap_or(""),
+            stage_path,
+            resource: &route.key.resource,
+            source_ip: remote.ip(),
+            http_api: mount.kind == ApiKind::Http,
+            stage: &mount.stage,
+            stage_variables: &mount.variables,
+            api_id: &mount.api_id,
+        };
+        let authorized = mount
+            .auth
+            .authorize(
+                route.auth.as_ref(),
+                &auth_request,
+                &stack.functions,
+                &stack.clock,
+            )
+            .await?;
         super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
@@ -165,6 +203,7 @@ where
                 stage: &mount.stage,
                 stage_variables: &mount.variables,
                 api_id: &mount.api_id,
+                authorizer: authorized.as_ref(),
             };
             let payload = match mount.kind {
                 ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
@@ -236,6 +275,9 @@ where
             (response, Some(detail))
         }
     };
+    if let Some(cors) = cors {
+        cors.decorate(&parts.headers, response.headers_mut());
+    }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(

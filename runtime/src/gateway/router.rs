@@ -21,6 +21,8 @@ pub struct CompiledRoute {
     pub index: usize,
     /// Whether callers must send a valid `x-api-key`.
     pub api_key_required: bool,
+    /// The route's authorizer and scopes.
+    pub auth: Option<crate::config::auth::RouteAuth>,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -45,6 +47,8 @@ pub struct Mount {
     pub unmatched_metrics: RouteMetrics,
     /// The stage's response cache, when it has one.
     pub cache: Option<Arc<super::caching::MountCache>>,
+    /// The API's authorization (shared by its stages).
+    pub auth: Arc<crate::auth::ApiAuth>,
 }
 
 /// The result of routing.
@@ -88,9 +92,11 @@ impl Router {
                         target: r.target.clone(),
                         index,
                         api_key_required: r.api_key_required,
+                        auth: r.auth.clone(),
                     })
                     .collect(),
             );
+            let auth = Arc::new(crate::auth::ApiAuth::new(api.auth.clone()));
             for stage in &api.stages {
                 let route_metrics = api
                     .routes
@@ -116,6 +122,7 @@ impl Router {
                     variables: stage.variables.clone(),
                     routes: routes.clone(),
                     cache: None,
+                    auth: auth.clone(),
                 });
             }
         }
