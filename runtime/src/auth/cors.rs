@@ -87,10 +87,11 @@ impl CorsConfig {
         (StatusCode::NO_CONTENT, out)
     }
 
-    /// Adds the CORS headers of a simple (non-preflight) response, errors included.
-    pub fn decorate(&self, request: &HeaderMap, response: &mut HeaderMap) {
+    /// Adds the CORS headers of a simple (non-preflight) response, errors included; a
+    /// preflight's answer is complete as [`CorsConfig::preflight`] made it.
+    pub fn decorate(&self, method: &Method, request: &HeaderMap, response: &mut HeaderMap) {
         let origin = header(request, http::header::ORIGIN);
-        if origin.is_empty() {
+        if origin.is_empty() || Self::is_preflight(method, request) {
             return;
         }
         if let Some(allow_origin) = self.allowed_origin(origin) {

@@ -276,7 +276,7 @@ where
         }
     };
     if let Some(cors) = cors {
-        cors.decorate(&parts.headers, response.headers_mut());
+        cors.decorate(&parts.method, &parts.headers, response.headers_mut());
     }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
