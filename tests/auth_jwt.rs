@@ -231,8 +231,7 @@ async fn a_token_expires_on_the_gateway_clock() {
 #[tokio::test]
 async fn jwt_config_errors_are_reported_with_their_place() {
     let registry = shipped_registry();
-    let bad = format!(
-        r#"
+    let bad = r#"
 [apis.shop]
 type = "http"
 [apis.shop.authorizers.a]
@@ -249,9 +248,8 @@ authorizer = "missing"
 route = "GET /y"
 function = "echo"
 authorization_scopes = ["s"]
-"#
-    );
-    let errors = portico_runtime::config::Config::from_toml(&bad, "gw.toml", &registry)
+"#;
+    let errors = portico_runtime::config::Config::from_toml(bad, "gw.toml", &registry)
         .expect_err("invalid")
         .to_string();
     for expected in [

@@ -6,7 +6,7 @@
 //! 4. front door (runtime/src/auth): CORS preflights answered here, without the function;
 //!    then the resource policy (source IP) and the route's authorizer (JWT or Lambda), so
 //!    refused callers never touch throttles, quotas, the body or the integration.
-//! 4b. admission: API key, then account → stage/route → usage-plan throttles, then the quota
+//!    Then admission: API key, then account → stage/route → usage-plan throttles, then the quota
 //!    (after route match and the authorizer, before the body is read or anything invoked).
 //! 5. body: read within the limit once the route is known to be allowed.
 //! 6. cache: the stage's response cache answers, or the integration fills it (one call for
