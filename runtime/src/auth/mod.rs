@@ -6,6 +6,7 @@
 
 pub mod cors;
 pub mod event;
+pub mod gateway_responses;
 pub mod jwt;
 pub mod lambda_authorizer;
 pub mod policy;
@@ -149,6 +150,11 @@ impl ApiAuth {
         ApiAuth { config, caches }
     }
 
+    /// The API's customized gateway responses.
+    pub fn responses(&self) -> &gateway_responses::GatewayResponses {
+        &self.config.responses
+    }
+
     /// The API's CORS config.
     pub fn cors(&self) -> Option<&CorsConfig> {
         self.config.cors.as_ref()
@@ -178,7 +184,7 @@ impl ApiAuth {
         };
         let identity = identity_values(&decl.identity_source, req)?;
         let denied = if req.http_api {
-            GatewayError::Forbidden
+            GatewayError::AuthorizerDenied
         } else {
             GatewayError::AccessDenied
         };

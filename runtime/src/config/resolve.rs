@@ -296,6 +296,7 @@ fn resolve_api(
         authorizers: &section.authorizers,
         cors: section.cors.as_ref(),
         policy: section.resource_policy.as_ref(),
+        responses: &section.gateway_responses,
     };
     let auth = super::auth::resolve(name, sections, file, &exists, errors);
     let mut routes = Vec::new();

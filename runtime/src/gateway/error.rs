@@ -47,6 +47,9 @@ pub enum GatewayError {
     /// REST API: the authorizer's policy denies the method, or scopes are lacking.
     #[error("User is not authorized to access this resource")]
     AccessDenied,
+    /// HTTP API: the authorizer denies the route, or the token lacks its scopes.
+    #[error("Forbidden")]
+    AuthorizerDenied,
     /// The resource policy refuses the caller's address.
     #[error("User: anonymous is not authorized to perform: execute-api:Invoke")]
     PolicyDenied,
@@ -79,6 +82,7 @@ impl GatewayError {
             GatewayError::CacheInvalidationForbidden
             | GatewayError::Forbidden
             | GatewayError::AccessDenied
+            | GatewayError::AuthorizerDenied
             | GatewayError::PolicyDenied => StatusCode::FORBIDDEN,
             GatewayError::TooManyRequests { .. } | GatewayError::LimitExceeded { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -91,7 +95,7 @@ impl GatewayError {
         match self {
             GatewayError::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
             GatewayError::BadGateway => Some("InternalServerErrorException"),
-            GatewayError::Forbidden => Some("ForbiddenException"),
+            GatewayError::Forbidden | GatewayError::AuthorizerDenied => Some("ForbiddenException"),
             GatewayError::Unauthorized => Some("UnauthorizedException"),
             GatewayError::AccessDenied | GatewayError::PolicyDenied => {
                 Some("AccessDeniedException")

@@ -29,7 +29,7 @@ use super::request::GatewayRequest;
 use super::response::{self, ProxyResponse};
 use super::router::Routed;
 use super::{event_v1, event_v2};
-use crate::auth::CorsConfig;
+use crate::auth::{gateway_responses, CorsConfig};
 use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
@@ -73,10 +73,11 @@ where
     let mut route_key = "-";
     let mut integration_us = None;
     let mut cache_status = None;
-    let cors = match &routed {
-        Routed::Route { mount, .. } | Routed::NoRoute(mount) => mount.auth.cors(),
+    let routed_mount = match &routed {
+        Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(*mount),
         Routed::NoApi => None,
     };
+    let cors = routed_mount.and_then(|m| m.auth.cors());
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
         if let Some(cors) = cors.filter(|_| CorsConfig::is_preflight(&parts.method, &parts.headers))
         {
@@ -271,6 +272,19 @@ where
             }
             if let Some(secs) = err.retry_after_secs() {
                 headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            if let Some(mount) = routed_mount {
+                if let Some(custom) = mount.auth.responses().find(err) {
+                    let message = err.to_string();
+                    let ctx = gateway_responses::TemplateContext {
+                        message: &message,
+                        response_type: gateway_responses::response_type(err),
+                        request_id: &request_id,
+                        stage: &mount.stage,
+                        api_id: &mount.api_id,
+                    };
+                    gateway_responses::apply(custom, &mut response, &ctx);
+                }
             }
             (response, Some(detail))
         }
