@@ -30,6 +30,11 @@ impl Handler for TokenAuthorizer {
         };
         match event["authorizationToken"].as_str().unwrap_or("") {
             "allow-all" => Ok(policy("Allow", "arn:aws:execute-api:*".into())),
+            "keyed" => {
+                let mut p = policy("Allow", "*".into());
+                p["usageIdentifierKey"] = json!(ALICE_KEY);
+                Ok(p)
+            }
             "allow-a" => Ok(policy("Allow", format!("{base}/GET/a"))),
             "deny" => Ok(policy("Deny", "*".into())),
             "garbage" => Ok(json!({"hello": "world"})),
@@ -55,7 +60,31 @@ impl Handler for RequestAuthorizer {
     }
 }
 
+const ALICE_KEY: &str = "alice-key-0123456789abcdef";
+
 const TOML: &str = r#"
+[apis.metered]
+type = "rest"
+base_path = "/metered"
+api_key_source = "AUTHORIZER"
+[apis.metered.stages.dev]
+[apis.metered.authorizers.tok]
+type = "token"
+function = "token_auth"
+[[apis.metered.routes]]
+route = "GET /x"
+function = "echo"
+authorizer = "tok"
+api_key_required = true
+
+[[usage_plans]]
+id = "basic"
+stages = [{ api = "metered", stage = "dev" }]
+[[api_keys]]
+name = "alice"
+value = "alice-key-0123456789abcdef"
+usage_plans = ["basic"]
+
 [apis.rest]
 type = "rest"
 [apis.rest.stages.dev]
@@ -305,4 +334,26 @@ authorization_scopes = ["x"]
             "missing {expected:?} in:\n{errors}"
         );
     }
+}
+
+#[tokio::test]
+async fn usage_identifier_key_supplies_the_api_key() {
+    let s = start().await;
+    let keyed = s
+        .stack
+        .request("GET", "/metered/dev/x", &[("authorization", "keyed")], "")
+        .await;
+    assert_eq!(keyed.status, 200, "{}", keyed.text());
+    // Without a usageIdentifierKey the header is not a way in: the source is AUTHORIZER.
+    let header_only = s
+        .stack
+        .request(
+            "GET",
+            "/metered/dev/x",
+            &[("authorization", "allow-all"), ("x-api-key", ALICE_KEY)],
+            "",
+        )
+        .await;
+    assert_eq!(header_only.status, 403, "{}", header_only.text());
+    assert_eq!(header_only.json(), json!({"message": "Forbidden"}));
 }

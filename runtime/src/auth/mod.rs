@@ -155,6 +155,22 @@ impl ApiAuth {
         &self.config.responses
     }
 
+    /// The API key for usage plans: the `x-api-key` header, or with `api_key_source =
+    /// "AUTHORIZER"` the Lambda authorizer's `usageIdentifierKey` (the header is then ignored).
+    pub fn api_key<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        authorized: Option<&'a AuthContext>,
+    ) -> Option<&'a str> {
+        if self.config.api_key_from_authorizer {
+            authorized.and_then(|a| a.usage_identifier_key.as_deref())
+        } else {
+            headers
+                .get(crate::gateway::admission::API_KEY_HEADER)
+                .and_then(|v| v.to_str().ok())
+        }
+    }
+
     /// The API's CORS config.
     pub fn cors(&self) -> Option<&CorsConfig> {
         self.config.cors.as_ref()

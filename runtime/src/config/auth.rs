@@ -78,6 +78,9 @@ pub struct ApiAuthConfig {
     pub policy: Option<IpPolicy>,
     /// Customized gateway responses by type.
     pub responses: crate::auth::gateway_responses::GatewayResponses,
+    /// `api_key_source = "AUTHORIZER"`: usage plans key on the authorizer's
+    /// `usageIdentifierKey` instead of `x-api-key`.
+    pub api_key_from_authorizer: bool,
 }
 
 /// `[apis.NAME.gateway_responses.TYPE]`
@@ -109,6 +112,7 @@ pub(super) struct Sections<'s> {
     pub cors: Option<&'s Spanned<CorsSection>>,
     pub policy: Option<&'s Spanned<ResourcePolicySection>>,
     pub responses: &'s BTreeMap<String, Spanned<GatewayResponseSection>>,
+    pub api_key_source: Option<&'s Spanned<String>>,
 }
 
 /// Resolves an API's authorization sections.
@@ -156,6 +160,16 @@ pub(super) fn resolve(
             max_age: c.max_age,
             allow_credentials: c.allow_credentials,
         });
+    }
+    match sections.api_key_source.map(|s| (s, s.get_ref().as_str())) {
+        None | Some((_, "HEADER")) => {}
+        Some((_, "AUTHORIZER")) => out.api_key_from_authorizer = true,
+        Some((s, other)) => errors.at(
+            Some(s.span().start),
+            format!(
+                "api `{api}`: `api_key_source = \"{other}\"` must be \"HEADER\" or \"AUTHORIZER\""
+            ),
+        ),
     }
     for (kind, section) in sections.responses {
         if let Some(r) = resolve_response(api, kind, section, errors) {

@@ -297,6 +297,7 @@ fn resolve_api(
         cors: section.cors.as_ref(),
         policy: section.resource_policy.as_ref(),
         responses: &section.gateway_responses,
+        api_key_source: section.api_key_source.as_ref(),
     };
     let auth = super::auth::resolve(name, sections, file, &exists, errors);
     let mut routes = Vec::new();

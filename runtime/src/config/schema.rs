@@ -113,6 +113,9 @@ pub struct ApiSection {
     pub cors: Option<Spanned<super::auth::CorsSection>>,
     /// Allow / deny by source IP range.
     pub resource_policy: Option<Spanned<super::auth::ResourcePolicySection>>,
+    /// `HEADER` (default: `x-api-key`) or `AUTHORIZER` (the Lambda authorizer's
+    /// `usageIdentifierKey`).
+    pub api_key_source: Option<Spanned<String>>,
     /// Customized gateway responses by type (`UNAUTHORIZED`, `DEFAULT_4XX`, ...).
     #[serde(default)]
     pub gateway_responses: BTreeMap<String, Spanned<super::auth::GatewayResponseSection>>,

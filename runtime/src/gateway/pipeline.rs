@@ -128,7 +128,8 @@ where
                 &stack.clock,
             )
             .await?;
-        super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await?;
+        let api_key = mount.auth.api_key(&parts.headers, authorized.as_ref());
+        super::admission::admit(stack, mount, route, api_key, time_epoch_ms).await?;
         let limit = stack.config.server.max_body_bytes;
         let declared = parts
             .headers
