@@ -103,6 +103,12 @@ async fn a_valid_token_reaches_the_function_with_claims_and_scopes() {
 async fn bypass_attempts_fail_closed() {
     let (stack, _clock) = start().await;
     let c = claims();
+    // Warm the verified-token cache: tampered copies of a cached token must still fail.
+    let warm = format!("Bearer {}", sign(&c));
+    let res = stack
+        .request("GET", "/orders", &[("authorization", &warm)], "")
+        .await;
+    assert_eq!(res.status, 200);
     let table: Vec<(&str, Option<String>, &str, u16)> = vec![
         ("no token", None, "/orders", 401),
         ("empty token", Some(String::new()), "/orders", 401),

@@ -69,6 +69,8 @@ impl Jwks {
 /// A verified token's claims and scopes.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// `exp`, in seconds since the epoch.
+    pub exp: u64,
     /// Every claim, strings as-is and other values as JSON text (as API Gateway passes them).
     pub claims: HashMap<String, String>,
     /// The `scope` / `scp` claim, split.
@@ -165,5 +167,55 @@ pub fn verify(
             (k, text)
         })
         .collect();
-    Ok(Verified { claims, scopes })
+    Ok(Verified {
+        exp,
+        claims,
+        scopes,
+    })
+}
+
+/// Tokens already verified, by their exact text, until their `exp`: a repeated token costs a
+/// map lookup instead of an RSA verification. Any change to the text (a tampered claim or
+/// signature) is a different key, and expiry is checked on every hit.
+#[derive(Default)]
+pub struct VerifiedCache {
+    entries: std::sync::Mutex<HashMap<Box<str>, std::sync::Arc<Verified>>>,
+}
+
+/// Entries kept before expired ones are dropped (and, if still full, all of them).
+const CACHE_LIMIT: usize = 10_000;
+
+impl VerifiedCache {
+    /// Verifies through the cache.
+    pub fn verify(
+        &self,
+        token: &str,
+        jwks: &Jwks,
+        issuer: &str,
+        audiences: &[String],
+        now_secs: u64,
+    ) -> Result<std::sync::Arc<Verified>, JwtError> {
+        let hit = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|entries| entries.get(token).cloned());
+        if let Some(verified) = hit {
+            if now_secs >= verified.exp {
+                return Err(JwtError::Expired);
+            }
+            return Ok(verified);
+        }
+        let verified = std::sync::Arc::new(verify(token, jwks, issuer, audiences, now_secs)?);
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_LIMIT {
+                entries.retain(|_, v| now_secs < v.exp);
+                if entries.len() >= CACHE_LIMIT {
+                    entries.clear();
+                }
+            }
+            entries.insert(token.into(), verified.clone());
+        }
+        Ok(verified)
+    }
 }

@@ -99,7 +99,7 @@ pub struct AuthContext {
     /// The principal (Lambda authorizers, or the JWT's `sub`).
     pub principal_id: Option<String>,
     /// JWT claims and scopes.
-    pub jwt: Option<jwt::Verified>,
+    pub jwt: Option<Arc<jwt::Verified>>,
     /// A Lambda authorizer's `context`.
     pub context: Map<String, Value>,
     /// A Lambda authorizer's `usageIdentifierKey`.
@@ -111,6 +111,7 @@ pub struct AuthContext {
 pub struct ApiAuth {
     config: ApiAuthConfig,
     caches: HashMap<String, ResultCache>,
+    tokens: HashMap<String, jwt::VerifiedCache>,
 }
 
 /// The request facts authorization looks at.
@@ -147,7 +148,16 @@ impl ApiAuth {
             .keys()
             .map(|name| (name.clone(), ResultCache::default()))
             .collect();
-        ApiAuth { config, caches }
+        let tokens = config
+            .authorizers
+            .keys()
+            .map(|name| (name.clone(), jwt::VerifiedCache::default()))
+            .collect();
+        ApiAuth {
+            config,
+            caches,
+            tokens,
+        }
     }
 
     /// The API's customized gateway responses.
@@ -212,8 +222,11 @@ impl ApiAuth {
             } => {
                 let now = clock.now_millis() / 1000;
                 let token = identity.first().map(String::as_str).unwrap_or("");
-                let verified = jwt::verify(token, jwks, issuer, audiences, now)
-                    .map_err(|e| (GatewayError::Unauthorized, e.to_string()))?;
+                let verified = match self.tokens.get(&decl.name) {
+                    Some(cache) => cache.verify(token, jwks, issuer, audiences, now),
+                    None => jwt::verify(token, jwks, issuer, audiences, now).map(Arc::new),
+                }
+                .map_err(|e| (GatewayError::Unauthorized, e.to_string()))?;
                 if !route.scopes.is_empty()
                     && !route.scopes.iter().any(|s| verified.scopes.contains(s))
                 {
