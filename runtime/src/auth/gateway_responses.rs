@@ -106,6 +106,23 @@ pub fn render(template: &str, ctx: &TemplateContext<'_>) -> String {
         .replace("$context.apiId", ctx.api_id)
 }
 
+/// Applies a customization to an error response the gateway built with AWS's defaults.
+pub fn apply(
+    custom: &GatewayResponse,
+    response: &mut http::Response<axum::body::Body>,
+    ctx: &TemplateContext<'_>,
+) {
+    if let Some(status) = custom.status {
+        *response.status_mut() = status;
+    }
+    for (name, value) in &custom.headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    if let Some(template) = &custom.body {
+        *response.body_mut() = axum::body::Body::from(render(template, ctx));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,22 +143,5 @@ mod tests {
             ),
             r#"{"m":"Unauthorized","t":"UNAUTHORIZED","r":"r1"}"#
         );
-    }
-}
-
-/// Applies a customization to an error response the gateway built with AWS's defaults.
-pub fn apply(
-    custom: &GatewayResponse,
-    response: &mut http::Response<axum::body::Body>,
-    ctx: &TemplateContext<'_>,
-) {
-    if let Some(status) = custom.status {
-        *response.status_mut() = status;
-    }
-    for (name, value) in &custom.headers {
-        response.headers_mut().insert(name.clone(), value.clone());
-    }
-    if let Some(template) = &custom.body {
-        *response.body_mut() = axum::body::Body::from(render(template, ctx));
     }
 }
