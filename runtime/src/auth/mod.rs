@@ -7,8 +7,10 @@
 pub mod cors;
 pub mod event;
 pub mod gateway_responses;
+mod identity;
 pub mod jwt;
 pub mod lambda_authorizer;
+mod lambda_call;
 pub mod policy;
 
 use std::collections::HashMap;
@@ -20,14 +22,15 @@ use http::{HeaderMap, Method};
 use serde_json::{Map, Value};
 
 pub use cors::CorsConfig;
+pub use identity::IdentitySource;
 pub use jwt::Jwks;
 pub use policy::IpPolicy;
 
 use crate::config::auth::{ApiAuthConfig, RouteAuth};
 use crate::gateway::error::GatewayError;
-use crate::invoke::{Function, Invocation, Payload, ACCOUNT_ID, REGION};
+use crate::invoke::{Function, ACCOUNT_ID, REGION};
 use crate::Clock;
-use lambda_authorizer::{Decision, RequestFacts, ResultCache};
+use lambda_authorizer::{Decision, ResultCache};
 
 /// An authorizer as configured.
 #[derive(Debug, Clone)]
@@ -61,36 +64,6 @@ pub enum AuthorizerKind {
         /// Result cache lifetime; zero disables the cache.
         ttl: Duration,
     },
-}
-
-/// One identity source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdentitySource {
-    /// A request header (lowercase name).
-    Header(String),
-    /// A query string parameter.
-    Query(String),
-    /// A stage variable.
-    StageVariable(String),
-}
-
-impl IdentitySource {
-    /// Parses `$request.header.X`, `$request.querystring.X`, `$stageVariables.X` and REST's
-    /// `method.request.header.X` / `method.request.querystring.X` / `stageVariables.X`.
-    pub fn parse(text: &str) -> Option<IdentitySource> {
-        let text = text.strip_prefix('$').unwrap_or(text);
-        let text = text.strip_prefix("method.").unwrap_or(text);
-        let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        if let Some(h) = text.strip_prefix("request.header.") {
-            return nonempty(&h.to_ascii_lowercase()).map(IdentitySource::Header);
-        }
-        if let Some(q) = text.strip_prefix("request.querystring.") {
-            return nonempty(q).map(IdentitySource::Query);
-        }
-        text.strip_prefix("stageVariables.")
-            .and_then(nonempty)
-            .map(IdentitySource::StageVariable)
-    }
 }
 
 /// What the authorizer established, handed to the function in `requestContext.authorizer`.
@@ -138,7 +111,8 @@ pub struct AuthRequest<'a> {
     pub api_id: &'a str,
 }
 
-type Refusal = (GatewayError, String);
+/// A refusal: the gateway error and the detail for the log.
+pub(crate) type Refusal = (GatewayError, String);
 
 impl ApiAuth {
     /// Builds the run-time state of an API's authorization.
@@ -208,7 +182,7 @@ impl ApiAuth {
         let Some(decl) = self.config.authorizers.get(&route.authorizer) else {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
-        let identity = identity_values(&decl.identity_source, req)?;
+        let identity = identity::identity_values(&decl.identity_source, req)?;
         let denied = if req.http_api {
             GatewayError::AuthorizerDenied
         } else {
@@ -262,9 +236,14 @@ impl ApiAuth {
                         let event = if *token {
                             lambda_authorizer::token_event(&identity[0], &method_arn)
                         } else {
-                            lambda_authorizer::request_event(facts(req, &method_arn, identity))
+                            lambda_authorizer::request_event(lambda_call::facts(
+                                req,
+                                &method_arn,
+                                identity,
+                            ))
                         };
-                        let decision = Arc::new(invoke(functions, function, event).await?);
+                        let decision =
+                            Arc::new(lambda_call::invoke(functions, function, event).await?);
                         if let Some(cache) = cache.filter(|_| !ttl.is_zero()) {
                             let until = now_ms + ttl.as_millis() as u64;
                             cache.put(key, until, now_ms, decision.clone());
@@ -294,105 +273,5 @@ impl ApiAuth {
                 }))
             }
         }
-    }
-}
-
-fn identity_values(
-    sources: &[IdentitySource],
-    req: &AuthRequest<'_>,
-) -> Result<Vec<String>, Refusal> {
-    let mut out = Vec::with_capacity(sources.len());
-    for source in sources {
-        let value = match source {
-            IdentitySource::Header(h) => req
-                .headers
-                .get(h.as_str())
-                .and_then(|v| v.to_str().ok())
-                .map(String::from),
-            IdentitySource::Query(q) => form_urlencoded::parse(req.query.as_bytes())
-                .find(|(k, _)| k == q)
-                .map(|(_, v)| v.into_owned()),
-            IdentitySource::StageVariable(s) => req.stage_variables.get(s).cloned(),
-        };
-        match value {
-            Some(v) if !v.is_empty() => out.push(v),
-            _ => {
-                return Err((
-                    GatewayError::Unauthorized,
-                    format!("identity source {source:?} is missing"),
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn facts<'a>(
-    req: &'a AuthRequest<'a>,
-    method_arn: &'a str,
-    identity: Vec<String>,
-) -> RequestFacts<'a> {
-    let headers = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), Value::from(v.to_str().ok()?))))
-        .collect();
-    let query = form_urlencoded::parse(req.query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
-        .collect();
-    let stage_variables = req
-        .stage_variables
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-        .collect();
-    RequestFacts {
-        method_arn,
-        method: req.method.as_str(),
-        resource: req.resource,
-        path: req.stage_path,
-        headers,
-        query,
-        stage_variables,
-        identity,
-        http_api: req.http_api,
-        stage: req.stage,
-        api_id: req.api_id,
-        source_ip: req.source_ip.to_string(),
-    }
-}
-
-async fn invoke(
-    functions: &HashMap<String, Arc<Function>>,
-    name: &str,
-    event: Value,
-) -> Result<Decision, Refusal> {
-    let Some(function) = functions.get(name) else {
-        return Err((
-            GatewayError::AuthorizerFailure,
-            format!("authorizer function `{name}` is not running"),
-        ));
-    };
-    let outcome = function.invoke(Invocation::new(Payload::Json(event))).await;
-    match outcome.result {
-        // A Lambda authorizer refuses by failing with the message "Unauthorized".
-        Err(e) if e.error_message == "Unauthorized" => Err((
-            GatewayError::Unauthorized,
-            "the authorizer answered Unauthorized".into(),
-        )),
-        Err(e) => Err((
-            GatewayError::AuthorizerFailure,
-            format!("authorizer `{name}` failed: {}", e.error_message),
-        )),
-        Ok(payload) => payload
-            .into_value()
-            .ok()
-            .as_ref()
-            .and_then(Decision::parse)
-            .ok_or_else(|| {
-                (
-                    GatewayError::AuthorizerFailure,
-                    format!("authorizer `{name}` answered neither a policy nor a simple response"),
-                )
-            }),
     }
 }

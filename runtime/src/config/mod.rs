@@ -5,6 +5,7 @@ pub mod auth;
 mod cache;
 mod duration;
 mod error;
+pub mod gateway_responses;
 mod resolve;
 mod route;
 pub mod schema;

@@ -118,7 +118,8 @@ pub struct ApiSection {
     pub api_key_source: Option<Spanned<String>>,
     /// Customized gateway responses by type (`UNAUTHORIZED`, `DEFAULT_4XX`, ...).
     #[serde(default)]
-    pub gateway_responses: BTreeMap<String, Spanned<super::auth::GatewayResponseSection>>,
+    pub gateway_responses:
+        BTreeMap<String, Spanned<super::gateway_responses::GatewayResponseSection>>,
 }
 
 /// `[apis.NAME.stages.STAGE]`
