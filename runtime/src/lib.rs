@@ -4,6 +4,7 @@
 //! [`serve`] it on a listener.
 
 pub mod admin;
+pub mod auth;
 pub mod aws;
 pub mod cache;
 pub mod clock;

@@ -2,10 +2,12 @@
 //! its file:line:col. An invalid file never becomes a [`Config`].
 
 mod access_log;
+pub mod auth;
 mod cache;
 mod duration;
 mod error;
 mod function;
+pub mod gateway_responses;
 mod integration;
 mod resolve;
 mod route;
@@ -130,6 +132,8 @@ pub struct Api {
     pub stages: Vec<Stage>,
     /// Routes.
     pub routes: Vec<Route>,
+    /// Authorizers, CORS and resource policy.
+    pub auth: auth::ApiAuthConfig,
 }
 
 /// A stage of an API.
@@ -160,6 +164,8 @@ pub struct Route {
     pub api_key_required: bool,
     /// Request validation (required parameters, body model), if any.
     pub validator: Option<std::sync::Arc<crate::gateway::validation::Validator>>,
+    /// The authorizer protecting the route, if any.
+    pub auth: Option<auth::RouteAuth>,
 }
 
 /// What a route invokes.

@@ -58,7 +58,15 @@ pub(super) fn resolve(
     super::function::check_destinations(&parsed.functions, &functions, registry, &mut errors);
     let mut apis = Vec::new();
     for (name, section) in &parsed.apis {
-        let api = resolve_api(name, section, &functions, &workflows, registry, &mut errors);
+        let api = resolve_api(
+            name,
+            section,
+            &functions,
+            &workflows,
+            registry,
+            file,
+            &mut errors,
+        );
         apis.extend(api);
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
@@ -170,6 +178,7 @@ fn resolve_api(
     functions: &BTreeMap<String, FunctionDecl>,
     workflows: &BTreeMap<String, super::WorkflowDecl>,
     registry: &Registry,
+    file: &str,
     errors: &mut Errors<'_>,
 ) -> Option<Api> {
     let before = errors.list.len();
@@ -237,6 +246,15 @@ fn resolve_api(
             );
         }
     }
+    let exists = |f: &str| functions.contains_key(f) || registry.contains(f);
+    let sections = super::auth::Sections {
+        authorizers: &section.authorizers,
+        cors: section.cors.as_ref(),
+        policy: section.resource_policy.as_ref(),
+        responses: &section.gateway_responses,
+        api_key_source: section.api_key_source.as_ref(),
+    };
+    let auth = super::auth::resolve(name, sections, file, &exists, errors);
     let mut routes = Vec::new();
     let mut seen = HashSet::new();
     for route in &section.routes {
@@ -304,12 +322,15 @@ fn resolve_api(
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
         let validator = super::integration::resolve_validator(name, &key, route, errors);
+        let route_auth =
+            super::auth::resolve_route(name, &key, route, &section.authorizers, errors);
         routes.push(Route {
             key,
             target,
             cache,
             api_key_required: route.api_key_required.unwrap_or(false),
             validator,
+            auth: route_auth,
         });
     }
     (errors.list.len() == before).then(|| Api {
@@ -319,6 +340,7 @@ fn resolve_api(
         base_path,
         stages,
         routes,
+        auth,
     })
 }
 

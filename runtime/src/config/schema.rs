@@ -133,6 +133,20 @@ pub struct ApiSection {
     /// The API's routes.
     #[serde(default)]
     pub routes: Vec<RouteSection>,
+    /// Authorizers by name (JWT, Lambda TOKEN / REQUEST).
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, Spanned<super::auth::AuthorizerSection>>,
+    /// CORS: preflights answered by the gateway, headers on every response.
+    pub cors: Option<Spanned<super::auth::CorsSection>>,
+    /// Allow / deny by source IP range.
+    pub resource_policy: Option<Spanned<super::auth::ResourcePolicySection>>,
+    /// `HEADER` (default: `x-api-key`) or `AUTHORIZER` (the Lambda authorizer's
+    /// `usageIdentifierKey`).
+    pub api_key_source: Option<Spanned<String>>,
+    /// Customized gateway responses by type (`UNAUTHORIZED`, `DEFAULT_4XX`, ...).
+    #[serde(default)]
+    pub gateway_responses:
+        BTreeMap<String, Spanned<super::gateway_responses::GatewayResponseSection>>,
 }
 
 /// `[apis.NAME.stages.STAGE]`
@@ -182,4 +196,9 @@ pub struct RouteSection {
     pub api_key_required: Option<bool>,
     /// This route's throttle in every stage, replacing the stage default.
     pub throttle: Option<ThrottleSettings>,
+    /// The API authorizer protecting the route.
+    pub authorizer: Option<Spanned<String>>,
+    /// JWT authorizers: any one of these scopes is required.
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
 }

@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use http::HeaderMap;
-
 use super::error::GatewayError;
 use super::router::{CompiledRoute, Mount};
 use crate::stack::StackInner;
@@ -94,7 +92,7 @@ pub(crate) async fn admit(
     stack: &StackInner,
     mount: &Mount,
     route: &CompiledRoute,
-    headers: &HeaderMap,
+    api_key: Option<&str>,
     time_epoch_ms: u64,
 ) -> Result<(), (GatewayError, String)> {
     let traffic = &stack.traffic;
@@ -106,7 +104,6 @@ pub(crate) async fn admit(
             traffic.upkeep();
         });
     }
-    let api_key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
     traffic
         .control
         .admit(

@@ -47,6 +47,21 @@ pub enum GatewayError {
         /// Seconds until a token is available, for `Retry-After`.
         retry_after_secs: u64,
     },
+    /// No valid identity: a missing or bad token, or an authorizer's `Unauthorized`.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// REST API: the authorizer's policy denies the method, or scopes are lacking.
+    #[error("User is not authorized to access this resource")]
+    AccessDenied,
+    /// HTTP API: the authorizer denies the route, or the token lacks its scopes.
+    #[error("Forbidden")]
+    AuthorizerDenied,
+    /// The resource policy refuses the caller's address.
+    #[error("User: anonymous is not authorized to perform: execute-api:Invoke")]
+    PolicyDenied,
+    /// A Lambda authorizer failed or answered nonsense.
+    #[error("Internal Server Error")]
+    AuthorizerFailure,
     /// The key's usage plan quota is used up for this period.
     #[error("Limit Exceeded")]
     LimitExceeded {
@@ -75,9 +90,13 @@ impl GatewayError {
             | GatewayError::InvalidExecutionInput
             | GatewayError::InvalidRequestBody
             | GatewayError::MissingParameters(_) => StatusCode::BAD_REQUEST,
-            GatewayError::CacheInvalidationForbidden | GatewayError::Forbidden => {
-                StatusCode::FORBIDDEN
-            }
+            GatewayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            GatewayError::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::CacheInvalidationForbidden
+            | GatewayError::Forbidden
+            | GatewayError::AccessDenied
+            | GatewayError::AuthorizerDenied
+            | GatewayError::PolicyDenied => StatusCode::FORBIDDEN,
             GatewayError::TooManyRequests { .. } | GatewayError::LimitExceeded { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -93,7 +112,12 @@ impl GatewayError {
             GatewayError::BadGateway | GatewayError::IntegrationFailure => {
                 Some("InternalServerErrorException")
             }
-            GatewayError::Forbidden => Some("ForbiddenException"),
+            GatewayError::Forbidden | GatewayError::AuthorizerDenied => Some("ForbiddenException"),
+            GatewayError::Unauthorized => Some("UnauthorizedException"),
+            GatewayError::AccessDenied | GatewayError::PolicyDenied => {
+                Some("AccessDeniedException")
+            }
+            GatewayError::AuthorizerFailure => Some("AuthorizerConfigurationException"),
             GatewayError::TooManyRequests { .. } => Some("TooManyRequestsException"),
             GatewayError::LimitExceeded { .. } => Some("LimitExceededException"),
             _ => None,

@@ -39,6 +39,9 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     ctx.request_id = Some(req.request_id.to_owned());
     ctx.protocol = Some(req.protocol.to_owned());
     ctx.identity = identity;
+    if let Some(auth) = req.authorizer {
+        ctx.authorizer = crate::auth::event::v1(auth);
+    }
     ctx.resource_path = Some(req.resource.to_owned());
     ctx.path = Some(req.raw_path.to_owned());
     ctx.http_method = req.method.clone();

@@ -84,6 +84,7 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     ctx.time = Some(req.request_time());
     ctx.time_epoch = req.time_epoch_ms as i64;
     ctx.http = http;
+    ctx.authorizer = req.authorizer.map(crate::auth::event::v2);
 
     let mut event = ApiGatewayV2httpRequest::default();
     event.http_method = req.method.clone();

@@ -3,7 +3,10 @@
 //! 1. ids: request id and `X-Amzn-Trace-Id` first, so every later error and log line has them.
 //! 2. size limit: before reading the body, so an oversized upload costs nothing.
 //! 3. route match: API → stage → route; unknown routes get 404 / 403 as AWS answers.
-//! 4. admission: API key, then account → stage/route → usage-plan throttles, then the quota
+//! 4. front door (runtime/src/auth): CORS preflights answered here, without the function;
+//!    then the resource policy (source IP) and the route's authorizer (JWT or Lambda), so
+//!    refused callers never touch throttles, quotas, the body or the integration.
+//!    Then admission: API key, then account → stage/route → usage-plan throttles, then the quota
 //!    (after route match and the authorizer, before the body is read or anything invoked).
 //! 5. body: read within the limit once the route is known to be allowed.
 //! 6. cache: the stage's response cache answers, or the integration fills it (one call for
@@ -27,6 +30,7 @@ use super::response::{self, ProxyResponse};
 use super::router::Routed;
 use super::stage_logs::ExecutionRecord;
 use super::{event_v1, event_v2};
+use crate::auth::{gateway_responses, CorsConfig};
 use crate::config::ExecutionLogLevel;
 use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
@@ -80,7 +84,21 @@ where
     let mut integration_us = None;
     let mut cache_status = None;
     let mut streamed: Option<Body> = None;
+    let routed_mount = match &routed {
+        Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(*mount),
+        Routed::NoApi => None,
+    };
+    let cors = routed_mount.and_then(|m| m.auth.cors());
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
+        if let Some(cors) = cors.filter(|_| CorsConfig::is_preflight(&parts.method, &parts.headers))
+        {
+            let (status, headers) = cors.preflight(&parts.headers);
+            return Ok(ProxyResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+            });
+        }
         let Routed::Route {
             mount,
             route,
@@ -101,9 +119,30 @@ where
         };
         route_key = &route.key.text;
         resource_path = &route.key.resource;
+        let auth_request = crate::auth::AuthRequest {
+            method: &parts.method,
+            headers: &parts.headers,
+            query: parts.uri.query().unwrap_or(""),
+            stage_path,
+            resource: &route.key.resource,
+            source_ip: remote.ip(),
+            http_api: mount.kind == ApiKind::Http,
+            stage: &mount.stage,
+            stage_variables: &mount.variables,
+            api_id: &mount.api_id,
+        };
+        let authorized = mount
+            .auth
+            .authorize(
+                route.auth.as_ref(),
+                &auth_request,
+                &stack.functions,
+                &stack.clock,
+            )
+            .await?;
+        let api_key = mount.auth.api_key(&parts.headers, authorized.as_ref());
         let admission_started = Instant::now();
-        let admitted =
-            super::admission::admit(stack, mount, route, &parts.headers, time_epoch_ms).await;
+        let admitted = super::admission::admit(stack, mount, route, api_key, time_epoch_ms).await;
         if tracing {
             let refused = admitted
                 .as_ref()
@@ -232,6 +271,7 @@ where
                 stage: &mount.stage,
                 stage_variables: &mount.variables,
                 api_id: &mount.api_id,
+                authorizer: authorized.as_ref(),
             };
             let payload = match mount.kind {
                 ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
@@ -320,9 +360,25 @@ where
             if let Some(secs) = err.retry_after_secs() {
                 headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
             }
+            if let Some(mount) = routed_mount {
+                if let Some(custom) = mount.auth.responses().find(&err) {
+                    let message = err.to_string();
+                    let ctx = gateway_responses::TemplateContext {
+                        message: &message,
+                        response_type: gateway_responses::response_type(&err),
+                        request_id: &request_id,
+                        stage: &mount.stage,
+                        api_id: &mount.api_id,
+                    };
+                    gateway_responses::apply(custom, &mut response, &ctx);
+                }
+            }
             (response, Some(detail))
         }
     };
+    if let Some(cors) = cors {
+        cors.decorate(&parts.method, &parts.headers, response.headers_mut());
+    }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(

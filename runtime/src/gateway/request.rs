@@ -39,6 +39,8 @@ pub struct GatewayRequest<'a> {
     pub stage_variables: &'a BTreeMap<String, String>,
     /// The API's id.
     pub api_id: &'a str,
+    /// What the authorizer established, for `requestContext.authorizer`.
+    pub authorizer: Option<&'a crate::auth::AuthContext>,
 }
 
 impl GatewayRequest<'_> {

@@ -23,6 +23,8 @@ pub struct CompiledRoute {
     pub api_key_required: bool,
     /// Request validation, if any.
     pub validator: Option<Arc<crate::gateway::validation::Validator>>,
+    /// The route's authorizer and scopes.
+    pub auth: Option<crate::config::auth::RouteAuth>,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -49,6 +51,8 @@ pub struct Mount {
     pub cache: Option<Arc<super::caching::MountCache>>,
     /// The stage's access and execution logs.
     pub logs: Arc<super::stage_logs::StageLogs>,
+    /// The API's authorization (shared by its stages).
+    pub auth: Arc<crate::auth::ApiAuth>,
 }
 
 /// The result of routing.
@@ -93,9 +97,11 @@ impl Router {
                         index,
                         api_key_required: r.api_key_required,
                         validator: r.validator.clone(),
+                        auth: r.auth.clone(),
                     })
                     .collect(),
             );
+            let auth = Arc::new(crate::auth::ApiAuth::new(api.auth.clone()));
             for stage in &api.stages {
                 let route_metrics = api
                     .routes
@@ -127,6 +133,7 @@ impl Router {
                         access: None,
                         execution: None,
                     }),
+                    auth: auth.clone(),
                 });
             }
         }
