@@ -105,6 +105,20 @@ async fn reserved_concurrency_throttles_with_lambdas_429() {
         rest.header("x-amzn-errortype"),
         Some("InternalServerErrorException")
     );
+    // Each refusal is counted in AWS/Lambda Throttles.
+    let throttles: Vec<_> = stack
+        .stack
+        .metrics()
+        .find(
+            "AWS/Lambda",
+            "Throttles",
+            &[("FunctionName".into(), "one".into())],
+        )
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    let stats = portico_runtime::observe::metrics::merged_stats(&throttles, 0, u64::MAX);
+    assert_eq!(stats.sum, 3);
     // Once the invocation ends (timed out), the place is free again.
     while clock.sleepers() < 1 {
         tokio::task::yield_now().await;

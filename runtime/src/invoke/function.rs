@@ -199,7 +199,11 @@ impl Function {
     /// Runs one invocation to its end: success, handler error, panic or timeout; or refuses
     /// it when a concurrency cap is reached.
     pub async fn try_invoke(&self, invocation: Invocation) -> Result<Outcome, Throttled> {
-        let _slot = self.concurrency.acquire()?;
+        let _slot = self.concurrency.acquire().inspect_err(|_| {
+            if let Some(m) = self.metrics.get() {
+                m.throttled();
+            }
+        })?;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
         let metered = observe::lambda_metrics::start(&self.metrics);
         // The warm path stays small; the cold path's larger future is boxed out of it.

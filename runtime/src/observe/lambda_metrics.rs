@@ -16,6 +16,7 @@ pub struct LambdaMetrics {
     duration: Arc<Series>,
     concurrent: Arc<Series>,
     init_duration: Arc<Series>,
+    throttles: Arc<Series>,
     in_flight: AtomicU64,
 }
 
@@ -34,6 +35,7 @@ impl LambdaMetrics {
                 Kind::Distribution,
             ),
             init_duration: metrics.series(NAMESPACE, "InitDuration", dims(), Kind::Distribution),
+            throttles: metrics.series(NAMESPACE, "Throttles", dims(), Kind::Counter),
             in_flight: AtomicU64::new(0),
             metrics,
         }
@@ -45,6 +47,11 @@ impl LambdaMetrics {
         // Sampled at each start, so the minute's Maximum is the peak concurrency.
         self.metrics.record(&self.concurrent, now);
         InFlight { owner: self }
+    }
+
+    /// Counts an invocation refused by a concurrency cap.
+    pub fn throttled(&self) {
+        self.metrics.record(&self.throttles, 1);
     }
 
     /// Instantaneous invocations in flight.
