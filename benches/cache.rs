@@ -17,11 +17,11 @@ const BODY: &[u8] = br#"{"message":"Hello, bench!"}"#;
 const TOML: &str = r#"
 [logs]
 stdout = false
+access_log = true
 # Lift the account throttle (AWS's default: 10,000 rps) so the bench measures the gateway.
 [throttle]
 rate_limit = 1000000000
 burst_limit = 1000000000
-access_log = true
 
 [apis.bench]
 type = "rest"
