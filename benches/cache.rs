@@ -92,14 +92,7 @@ fn main() {
         registry.register_fn("hello_rest", hello_rest);
         let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
         let stack = Stack::builder(config, &registry).build();
-        let served = stack.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let portico_addr = listener.local_addr().unwrap();
-        tokio::spawn(portico_runtime::serve(
-            served,
-            listener,
-            std::future::pending(),
-        ));
+        let portico_addr = support::serve_stack(stack.clone()).await;
         (support::bare_hyper(BODY).await, portico_addr, stack)
     });
     // The cached and the uncached route answer the baseline's bytes.

@@ -9,8 +9,6 @@ mod support;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use portico_runtime::{Config, Registry, Stack};
-
 const BODY: &[u8] = br#"{"message":"Hello, bench!"}"#;
 
 const TOML: &str = r#"
@@ -43,8 +41,8 @@ fn main() {
         );
         (
             support::bare_hyper(BODY).await,
-            serve_portico(TOML).await,
-            serve_portico(&quiet).await,
+            support::serve_toml(TOML).await,
+            support::serve_toml(&quiet).await,
         )
     });
     // Both answer the same bytes.
@@ -108,19 +106,4 @@ fn main() {
         }
     }
     drop(runtime);
-}
-
-async fn serve_portico(toml: &str) -> std::net::SocketAddr {
-    let mut registry = Registry::new();
-    portico_functions::register_all(&mut registry);
-    let config = Config::from_toml(toml, "bench.toml", &registry).expect("bench config");
-    let stack = Stack::builder(config, &registry).build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(portico_runtime::serve(
-        stack,
-        listener,
-        std::future::pending(),
-    ));
-    addr
 }

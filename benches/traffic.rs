@@ -22,7 +22,6 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use portico_runtime::{Config, Registry, Stack};
 
 const KEY: &str = "bench-key-0123456789abcdef";
 const RATE: u32 = 500;
@@ -68,20 +67,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let addr = runtime.block_on(async {
-        let mut registry = Registry::new();
-        portico_functions::register_all(&mut registry);
-        let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
-        let stack = Stack::builder(config, &registry).build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(portico_runtime::serve(
-            stack,
-            listener,
-            std::future::pending(),
-        ));
-        addr
-    });
+    let addr = runtime.block_on(support::serve_toml(TOML));
     runtime.block_on(admission_cost());
     println!(
         "traffic benchmark: {} s per wrk run, wrk -t2",

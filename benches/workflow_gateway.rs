@@ -59,15 +59,7 @@ function = "echo"
         let mut registry = Registry::new();
         portico_functions::register_all(&mut registry);
         let config = Config::load(&config_path, &registry).unwrap_or_else(|e| panic!("{e}"));
-        let stack = Stack::builder(config, &registry).build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(portico_runtime::serve(
-            stack,
-            listener,
-            std::future::pending(),
-        ));
-        addr
+        support::serve_stack(Stack::builder(config, &registry).build()).await
     });
     let script = post.to_string_lossy().into_owned();
     println!(

@@ -155,3 +155,24 @@ pub fn row(name: &str, connections: u32, m: &Measured, baseline: &Measured) {
         if m.non_2xx > 0 { format!("  ({} non-2xx!)", m.non_2xx) } else { String::new() }
     );
 }
+
+/// Serves `stack` on 127.0.0.1:0 for the rest of the run and returns its address.
+pub async fn serve_stack(stack: portico_runtime::Stack) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(portico_runtime::serve(
+        stack,
+        listener,
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// Builds a stack from `toml` with the shipped functions and serves it on 127.0.0.1:0.
+pub async fn serve_toml(toml: &str) -> SocketAddr {
+    let mut registry = portico_runtime::Registry::new();
+    portico_functions::register_all(&mut registry);
+    let config =
+        portico_runtime::Config::from_toml(toml, "bench.toml", &registry).expect("bench config");
+    serve_stack(portico_runtime::Stack::builder(config, &registry).build()).await
+}
