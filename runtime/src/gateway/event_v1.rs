@@ -20,10 +20,7 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
             headers.insert(name.clone(), last.clone());
         }
     }
-    let mut query: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in req.query_pairs() {
-        query.entry(k).or_default().push(v);
-    }
+    let query = req.query_multimap();
     let (body, is_base64_encoded) = req.event_body();
 
     let mut identity = ApiGatewayRequestIdentity::default();
@@ -63,11 +60,7 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     );
     event.multi_value_query_string_parameters = QueryMap::from(query);
     event.path_parameters = req.path_parameters.iter().cloned().collect();
-    event.stage_variables = req
-        .stage_variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    event.stage_variables = req.stage_variables_map();
     event.request_context = ctx;
     event.body = body;
     event.is_base64_encoded = is_base64_encoded;

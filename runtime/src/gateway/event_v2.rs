@@ -55,10 +55,7 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
             }
         }
     }
-    let mut query: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in req.query_pairs() {
-        query.entry(k).or_default().push(v);
-    }
+    let query = req.query_multimap();
     // HTTP APIs pass repeated query parameters comma-joined in one value.
     let query: HashMap<String, Vec<String>> = query
         .into_iter()
@@ -96,11 +93,7 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     event.headers = headers;
     event.query_string_parameters = QueryMap::from(query);
     event.path_parameters = req.path_parameters.iter().cloned().collect();
-    event.stage_variables = req
-        .stage_variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    event.stage_variables = req.stage_variables_map();
     event.request_context = ctx;
     event.body = body;
     event.is_base64_encoded = is_base64_encoded;

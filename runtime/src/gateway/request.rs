@@ -95,6 +95,23 @@ impl GatewayRequest<'_> {
             .collect()
     }
 
+    /// Query parameters, decoded, grouped by name in order of appearance.
+    pub fn query_multimap(&self) -> std::collections::HashMap<String, Vec<String>> {
+        let mut query: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (k, v) in self.query_pairs() {
+            query.entry(k).or_default().push(v);
+        }
+        query
+    }
+
+    /// The stage variables as the events carry them.
+    pub fn stage_variables_map(&self) -> std::collections::HashMap<String, String> {
+        self.stage_variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// `12/Mar/2020:19:03:58 +0000`, API Gateway's request time format.
     pub fn request_time(&self) -> String {
         crate::observe::timefmt::clf(self.time_epoch_ms)
