@@ -224,7 +224,7 @@ where
             headers.insert(header::HOST, v);
         }
     }
-    let client_ip = fwd.remote.ip().to_string();
+    let client_ip = super::request::source_ip_text(fwd.remote.ip());
     let forwarded_for = match fwd
         .parts
         .headers

@@ -5,6 +5,7 @@ pub mod caching;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
+mod head_timeout;
 pub mod http_proxy;
 pub mod json_schema;
 pub mod metrics;

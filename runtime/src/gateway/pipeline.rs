@@ -141,9 +141,9 @@ where
             )
             .await?;
         let api_key = mount.auth.api_key(&parts.headers, authorized.as_ref());
-        let admission_started = Instant::now();
+        let admission_started = tracing.then(Instant::now);
         let admitted = super::admission::admit(stack, mount, route, api_key, time_epoch_ms).await;
-        if tracing {
+        if let Some(admission_started) = admission_started {
             let refused = admitted
                 .as_ref()
                 .err()
@@ -209,7 +209,7 @@ where
                 return result;
             }
             Target::Mock(target) => {
-                let source_ip = remote.ip().to_string();
+                let source_ip = super::request::source_ip_text(remote.ip());
                 let request = super::mock::TemplateRequest::new(
                     &parts,
                     &body,
@@ -256,7 +256,7 @@ where
                 headers: &parts.headers,
                 body,
                 protocol: "HTTP/1.1",
-                source_ip: remote.ip().to_string(),
+                source_ip: super::request::source_ip_text(remote.ip()),
                 request_id: &request_id,
                 time_epoch_ms,
                 route_key: match mount.kind {
@@ -313,9 +313,9 @@ where
             (mapped, elapsed_us)
         };
         let timed = async {
-            let invoked = Instant::now();
+            let invoked = tracing.then(Instant::now);
             let (response, elapsed_us) = integration.await;
-            if tracing {
+            if let Some(invoked) = invoked {
                 trace.segment("function", invoked, Some(function_name.clone()));
             }
             integration_us = Some(elapsed_us);

@@ -10,10 +10,14 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use super::head_timeout::Watchdog;
 use crate::stack::Stack;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take to send a request head before its connection is closed.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `stack` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
@@ -22,10 +26,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+    let builder = http1::Builder::new();
+    // Slow heads are closed by the watchdog, not by a hyper timer per request.
+    let (watchdog, _sweeper) = Watchdog::start(stack.clock().clone(), HEAD_TIMEOUT);
     tokio::pin!(shutdown);
     loop {
         let (socket, remote) = tokio::select! {
@@ -42,15 +45,28 @@ pub async fn serve(
         };
         let _ = socket.set_nodelay(true);
         let stack = stack.clone();
+        let registration = watchdog.register();
+        let progress = registration.progress().clone();
         let service = service_fn(move |req| {
             let stack = stack.clone();
-            async move { Ok::<_, std::convert::Infallible>(stack.handle(req, remote).await) }
+            let progress = progress.clone();
+            async move {
+                progress.request_started();
+                let response = stack.handle(req, remote).await;
+                progress.request_finished();
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
-        let conn = builder.serve_connection(TokioIo::new(socket), service);
-        let conn = graceful.watch(conn);
+        let io = TokioIo::new(registration.watch(socket));
+        let conn = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                },
+                _ = registration.progress().closed() => {
+                    tracing::debug!(%remote, "closed a connection too slow to send its request head");
+                }
             }
         });
     }

@@ -10,9 +10,10 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use tracing::field::{Field, Visit};
-use tracing::{Dispatch, Event, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Dispatch, Event, Level, Metadata, Subscriber};
 
 /// A line the handler logged, with its level.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,20 +42,43 @@ pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<CapturedLine>) {
 
 fn dispatch() -> &'static Dispatch {
     static DISPATCH: OnceLock<Dispatch> = OnceLock::new();
-    DISPATCH.get_or_init(|| {
-        // A global level filter, not a per-layer one: per-layer filtering costs more than the
-        // capture itself on every event.
-        let subscriber = tracing_subscriber::registry()
-            .with(LevelFilter::INFO)
-            .with(CaptureLayer);
-        Dispatch::new(subscriber)
-    })
+    DISPATCH.get_or_init(|| Dispatch::new(CaptureSubscriber))
 }
 
-struct CaptureLayer;
+/// The most verbose level captured, as Lambda's default log level.
+const CAPTURED: Level = Level::INFO;
 
-impl<S: Subscriber> Layer<S> for CaptureLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
+/// A subscriber that only captures events. Written directly against `Subscriber` rather than
+/// as a layer over `tracing_subscriber`'s registry: handlers log on every invocation, and the
+/// registry's span bookkeeping cost more than the capture itself. Spans are accepted and
+/// ignored, as before.
+struct CaptureSubscriber;
+
+impl Subscriber for CaptureSubscriber {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        match *metadata.level() <= CAPTURED {
+            true => Interest::always(),
+            false => Interest::never(),
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= CAPTURED
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::from_level(CAPTURED))
+    }
+
+    fn new_span(&self, _span: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _span: &Id, _values: &Record<'_>) {}
+
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let mut visitor = LineVisitor::default();
         event.record(&mut visitor);
         let line = CapturedLine {
@@ -63,6 +87,10 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
         };
         let _ = BUFFER.try_with(|b| b.borrow_mut().push(line));
     }
+
+    fn enter(&self, _span: &Id) {}
+
+    fn exit(&self, _span: &Id) {}
 }
 
 #[derive(Default)]
@@ -88,7 +116,10 @@ impl Visit for LineVisitor {
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
-            let _ = write!(self.fields, " {}={}", field.name(), value);
+            self.fields.push(' ');
+            self.fields.push_str(field.name());
+            self.fields.push('=');
+            self.fields.push_str(value);
         }
     }
 

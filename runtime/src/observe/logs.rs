@@ -64,15 +64,23 @@ impl LogGroup {
         if let Some(tx) = &self.stdout {
             let _ = tx.send(body.clone());
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() == ENTRIES_PER_GROUP {
-            entries.pop_front();
-        }
-        entries.push_back(Entry {
+        let entry = Entry {
             timestamp,
             stream: stream.clone(),
             body,
-        });
+        };
+        let evicted = {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let evicted = match entries.len() == ENTRIES_PER_GROUP {
+                true => entries.pop_front(),
+                false => None,
+            };
+            entries.push_back(entry);
+            evicted
+        };
+        // Freeing the oldest record (its strings, its captured lines) happens outside the lock,
+        // so concurrent requests do not queue behind it.
+        drop(evicted);
     }
 
     /// Waits until every line pushed so far has been written to the group's output (stdout
