@@ -2,13 +2,17 @@
 
 pub mod admission;
 pub mod caching;
+pub mod custom_integration;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
 pub mod http_proxy;
+pub mod integration_response;
 pub mod json_schema;
+pub mod media_templates;
 pub mod metrics;
 pub mod mock;
+pub mod parameter_mapping;
 pub(crate) mod pipeline;
 pub mod request;
 pub mod response;
