@@ -74,4 +74,6 @@ pub struct Input<'a> {
 }
 
 #[cfg(test)]
+mod aws_examples;
+#[cfg(test)]
 mod tests;
