@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod caching;
+mod custom_http;
 pub mod custom_integration;
 pub mod error;
 pub mod event_v1;
