@@ -57,6 +57,15 @@ status_code = 500
 response_templates = { "application/json" = '{"message": "Internal error"}' }
 
 [[apis.shop.routes]]
+route = "GET /only-errors/{id}"
+function = "orders"
+[apis.shop.routes.integration]
+request_templates = { "application/json" = '''{"id": "$input.params('id')"}''' }
+[[apis.shop.routes.integration.responses]]
+selection_pattern = '.*not found.*'
+status_code = 404
+
+[[apis.shop.routes]]
 route = "POST /echo"
 function = "echo_event"
 [apis.shop.routes.integration]
@@ -192,6 +201,19 @@ async fn an_unmatched_error_gets_the_default_response_as_on_aws() {
 }
 
 #[tokio::test]
+async fn without_a_default_response_an_unmatched_answer_is_500() {
+    let stack = stack().await;
+    let res = stack.get("/dev/only-errors/missing").await;
+    assert_eq!(res.status, 404, "{}", res.text());
+    assert_eq!(res.json()["errorMessage"], "Order not found: missing");
+    for id in ["odd", "7"] {
+        let res = stack.get(&format!("/dev/only-errors/{id}")).await;
+        assert_eq!(res.status, 500, "{}", res.text());
+        assert_eq!(res.json(), json!({"message": "Internal server error"}));
+    }
+}
+
+#[tokio::test]
 async fn passthrough_behavior_decides_about_unmapped_media_types() {
     let stack = stack().await;
     let send = |path: &'static str, content_type: &'static str, body: &'static str| {
@@ -233,4 +255,23 @@ async fn passthrough_behavior_decides_about_unmapped_media_types() {
     let res = send("/dev/echo", "text/plain", r#"{"c": 3}"#).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json(), json!({"c": 3}));
+}
+
+#[tokio::test]
+async fn the_readme_example_loads_and_maps_errors() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("### Non-proxy integrations").expect("section")..];
+    let start = section.find("```toml\n").expect("toml block") + 8;
+    let end = start + section[start..].find("```").expect("block end");
+    let stack = TestStack::start(&quiet(&section[start..end]), &registry()).await;
+    let res = stack.get("/dev/orders/7").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("x-order-id"), Some("7"));
+    assert_eq!(res.json()["event"], json!({"id": "7", "stage": "dev"}));
+    let res = stack.get("/dev/orders/missing").await;
+    assert_eq!(res.status, 404, "{}", res.text());
+    assert_eq!(res.json(), json!({"message": "Order not found: missing"}));
+    let res = stack.get("/dev/orders/crash").await;
+    assert_eq!(res.status, 500, "{}", res.text());
+    assert_eq!(res.header("cache-control"), Some("no-store"));
 }
