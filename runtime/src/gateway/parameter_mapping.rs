@@ -193,9 +193,7 @@ impl RequestTarget {
             format!("`{text}` is not a request parameter: use `integration.request.header.NAME`, `integration.request.querystring.NAME` or `integration.request.path.NAME`")
         };
         if let Some(name) = text.strip_prefix("integration.request.header.") {
-            return HeaderName::from_bytes(name.as_bytes())
-                .map(RequestTarget::Header)
-                .map_err(|_| format!("`{text}`: `{name}` is not a header name"));
+            return header_name(text, name).map(RequestTarget::Header);
         }
         let (name, target): (&str, fn(String) -> RequestTarget) =
             if let Some(name) = text.strip_prefix("integration.request.querystring.") {
@@ -219,8 +217,31 @@ pub fn response_header(text: &str) -> Result<HeaderName, String> {
         .ok_or_else(|| {
             format!("`{text}` is not a response parameter: use `method.response.header.NAME`")
         })?;
-    HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("`{text}`: `{name}` is not a header name"))
+    header_name(text, name)
+}
+
+/// Headers that frame the message or belong to one connection: the gateway sets them.
+const RESERVED: [&str; 9] = [
+    "connection",
+    "content-length",
+    "host",
+    "keep-alive",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn header_name(text: &str, name: &str) -> Result<HeaderName, String> {
+    let header = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("`{text}`: `{name}` is not a header name"))?;
+    if RESERVED.contains(&header.as_str()) {
+        return Err(format!(
+            "`{text}`: `{name}` is set by the gateway and cannot be mapped"
+        ));
+    }
+    Ok(header)
 }
 
 #[cfg(test)]
@@ -249,5 +270,7 @@ mod tests {
         assert!(RequestTarget::parse("integration.response.header.x").is_err());
         assert!(response_header("method.response.header.X-Id").is_ok());
         assert!(response_header("method.request.header.X-Id").is_err());
+        assert!(response_header("method.response.header.Content-Length").is_err());
+        assert!(RequestTarget::parse("integration.request.header.host").is_err());
     }
 }

@@ -171,6 +171,15 @@ where
             if let Some(validator) = &route.validator {
                 validator.check_body(&body)?;
             }
+            let query = parts.uri.query().unwrap_or("");
+            let cached = super::caching::prepare(
+                mount,
+                route,
+                &parts.method,
+                &parts.headers,
+                &params,
+                query,
+            )?;
             let call = super::custom_integration::Call {
                 stack,
                 parts: &parts,
@@ -183,7 +192,11 @@ where
                 time_epoch_ms,
             };
             let started = Instant::now();
-            let result = super::custom_integration::run(custom, call, body).await;
+            let run = super::custom_integration::run(custom, call, body);
+            let result = match cached {
+                Some(cached) => cached.serve(run, &mut cache_status).await,
+                None => run.await,
+            };
             integration_us = Some(started.elapsed().as_micros() as u64);
             return result;
         }
