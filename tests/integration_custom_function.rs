@@ -69,7 +69,7 @@ status_code = 404
 route = "POST /echo"
 function = "echo_event"
 [apis.shop.routes.integration]
-request_templates = { "application/json" = '''{"name": "$input.path('$.name')", "method": "$context.httpMethod"}''' }
+request_templates = { "application/json" = '''{"name": "$input.path('$.name')", "method": "$context.httpMethod", "agent": "$context.identity.userAgent"}''' }
 
 [[apis.shop.routes]]
 route = "POST /strict"
@@ -141,13 +141,19 @@ async fn the_function_receives_exactly_the_template_output() {
         .request(
             "POST",
             "/dev/echo",
-            &[("content-type", "application/json; charset=utf-8")],
+            &[
+                ("content-type", "application/json; charset=utf-8"),
+                ("user-agent", "curl/8"),
+            ],
             r#"{"name": "rex", "extra": true}"#,
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     // Not a proxy event: no httpMethod, headers or requestContext, only the mapped fields.
-    assert_eq!(res.json(), json!({"name": "rex", "method": "POST"}));
+    assert_eq!(
+        res.json(),
+        json!({"name": "rex", "method": "POST", "agent": "curl/8"})
+    );
 }
 
 #[tokio::test]
