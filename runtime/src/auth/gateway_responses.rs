@@ -24,6 +24,7 @@ pub const RESPONSE_TYPES: &[&str] = &[
     "RESOURCE_NOT_FOUND",
     "THROTTLED",
     "UNAUTHORIZED",
+    "UNSUPPORTED_MEDIA_TYPE",
 ];
 
 /// The response type of a gateway error, as API Gateway names it.
@@ -34,9 +35,10 @@ pub fn response_type(err: &GatewayError) -> &'static str {
         GatewayError::PayloadTooLarge => "REQUEST_TOO_LARGE",
         GatewayError::BadGateway => "INTEGRATION_FAILURE",
         GatewayError::EndpointTimeout | GatewayError::ServiceUnavailable => "INTEGRATION_TIMEOUT",
-        GatewayError::InvalidExecutionInput | GatewayError::InvalidRequestBody => {
-            "BAD_REQUEST_BODY"
-        }
+        GatewayError::InvalidExecutionInput
+        | GatewayError::InvalidRequestBody
+        | GatewayError::RequestBodyNotJson(_) => "BAD_REQUEST_BODY",
+        GatewayError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         GatewayError::MissingParameters(_) => "BAD_REQUEST_PARAMETERS",
         GatewayError::LambdaThrottled => "THROTTLED",
         GatewayError::IntegrationFailure => "INTEGRATION_FAILURE",

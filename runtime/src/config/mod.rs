@@ -4,6 +4,7 @@
 mod access_log;
 pub mod auth;
 mod cache;
+mod custom_integration;
 mod duration;
 mod error;
 mod function;
@@ -185,6 +186,9 @@ pub enum Target {
     Http(std::sync::Arc<crate::gateway::http_proxy::HttpTarget>),
     /// A mock integration answering from a mapping template.
     Mock(std::sync::Arc<crate::gateway::mock::MockTarget>),
+    /// A non-proxy (custom) function or HTTP integration: mapping templates and
+    /// integration responses chosen by selection pattern.
+    Custom(std::sync::Arc<crate::gateway::custom_integration::CustomIntegration>),
 }
 
 impl Config {

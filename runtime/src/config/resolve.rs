@@ -317,6 +317,11 @@ fn resolve_api(
                 }
             }
         };
+        let Some(target) =
+            super::custom_integration::resolve(name, kind, &key, target, route, errors)
+        else {
+            continue;
+        };
         let cache = route
             .cache
             .as_ref()

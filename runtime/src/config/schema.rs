@@ -184,6 +184,9 @@ pub struct RouteSection {
     pub timeout: Option<Spanned<String>>,
     /// A mock integration answering from a mapping template (instead of a function).
     pub mock: Option<Spanned<super::integration::MockSection>>,
+    /// With `function` or `http` on a REST API: a non-proxy integration (request templates,
+    /// parameter mapping, integration responses) instead of a proxy one.
+    pub integration: Option<Spanned<super::custom_integration::IntegrationSection>>,
     /// Request validation: `{ body = "<JSON Schema draft 4>", parameters = ["querystring.q"] }`.
     pub validate: Option<Spanned<super::integration::ValidateSection>>,
     /// With `workflow`: run it to the end and answer with its output (EXPRESS workflows

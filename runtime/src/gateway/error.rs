@@ -74,6 +74,13 @@ pub enum GatewayError {
     /// REST API: the Lambda integration failed before running (e.g. throttled).
     #[error("Internal server error")]
     IntegrationFailure,
+    /// A non-proxy integration has no request template for the body's media type and its
+    /// passthrough behavior refuses the body.
+    #[error("Unsupported Media Type")]
+    UnsupportedMediaType,
+    /// A non-proxy function integration's (mapped) body is not JSON, so no event.
+    #[error("Could not parse request body into json: {0}")]
+    RequestBodyNotJson(std::sync::Arc<str>),
 }
 
 impl GatewayError {
@@ -89,7 +96,9 @@ impl GatewayError {
             GatewayError::BadRequest
             | GatewayError::InvalidExecutionInput
             | GatewayError::InvalidRequestBody
-            | GatewayError::MissingParameters(_) => StatusCode::BAD_REQUEST,
+            | GatewayError::MissingParameters(_)
+            | GatewayError::RequestBodyNotJson(_) => StatusCode::BAD_REQUEST,
+            GatewayError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::Unauthorized => StatusCode::UNAUTHORIZED,
             GatewayError::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::CacheInvalidationForbidden

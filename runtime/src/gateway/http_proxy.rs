@@ -133,6 +133,32 @@ impl HttpTarget {
         })
     }
 
+    /// The upstream URL for one request, without its query: `param` gives the raw value of
+    /// each `{name}`.
+    pub(crate) fn url<'p>(
+        &self,
+        param: impl Fn(&str) -> Option<&'p str>,
+        variables: &std::collections::BTreeMap<String, String>,
+    ) -> String {
+        let mut url = String::with_capacity(self.template.len() + 32);
+        for part in &self.parts {
+            match part {
+                UriPart::Literal(s) => url.push_str(s),
+                UriPart::PathParam(name) => url.push_str(param(name).unwrap_or("")),
+                // Validated at load: every stage has every variable the template names.
+                UriPart::StageVariable(name) => {
+                    url.push_str(variables.get(name).map_or("", String::as_str))
+                }
+            }
+        }
+        url
+    }
+
+    /// Sends a request on the route's pooled keep-alive client.
+    pub(crate) fn send(&self, req: Request<Body>) -> hyper_util::client::legacy::ResponseFuture {
+        self.client.request(req)
+    }
+
     /// Path parameters the template uses.
     pub fn path_params(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
@@ -189,22 +215,10 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut url = String::with_capacity(target.template.len() + 32);
-    for part in &target.parts {
-        match part {
-            UriPart::Literal(s) => url.push_str(s),
-            UriPart::PathParam(name) => url.push_str(
-                fwd.params
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map_or("", |(_, v)| v),
-            ),
-            // Validated at load: every stage has every variable the template names.
-            UriPart::StageVariable(name) => {
-                url.push_str(fwd.variables.get(name).map_or("", String::as_str))
-            }
-        }
-    }
+    let mut url = target.url(
+        |name| fwd.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v),
+        fwd.variables,
+    );
     if let Some(query) = fwd.parts.uri.query() {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(query);

@@ -98,6 +98,13 @@ impl<'a> TemplateRequest<'a> {
                 .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect(),
         };
+        let header = |name: http::header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
         let context = json!({
             "requestId": request_id,
             "httpMethod": parts.method.as_str(),
@@ -106,7 +113,9 @@ impl<'a> TemplateRequest<'a> {
             "stage": stage,
             "apiId": api_id,
             "requestTimeEpoch": time_epoch_ms,
-            "identity": { "sourceIp": source_ip },
+            "protocol": "HTTP/1.1",
+            "domainName": header(http::header::HOST),
+            "identity": { "sourceIp": source_ip, "userAgent": header(http::header::USER_AGENT) },
         });
         Ok(TemplateRequest {
             input,

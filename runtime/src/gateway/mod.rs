@@ -2,14 +2,19 @@
 
 pub mod admission;
 pub mod caching;
+mod custom_http;
+pub mod custom_integration;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
 mod head_timeout;
 pub mod http_proxy;
+pub mod integration_response;
 pub mod json_schema;
+pub mod media_templates;
 pub mod metrics;
 pub mod mock;
+pub mod parameter_mapping;
 pub(crate) mod pipeline;
 pub mod request;
 pub mod response;

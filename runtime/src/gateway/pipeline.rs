@@ -166,6 +166,40 @@ where
         if let Some(validator) = &route.validator {
             validator.check_parameters(&parts, &params)?;
         }
+        if let Target::Custom(custom) = &route.target {
+            let body = read_body(body, limit).await?;
+            if let Some(validator) = &route.validator {
+                validator.check_body(&body)?;
+            }
+            let query = parts.uri.query().unwrap_or("");
+            let cached = super::caching::prepare(
+                mount,
+                route,
+                &parts.method,
+                &parts.headers,
+                &params,
+                query,
+            )?;
+            let call = super::custom_integration::Call {
+                stack,
+                parts: &parts,
+                params: &params,
+                mount,
+                resource: &route.key.resource,
+                remote,
+                request_id: &request_id,
+                trace_id: &trace_id,
+                time_epoch_ms,
+            };
+            let started = Instant::now();
+            let run = super::custom_integration::run(custom, call, body);
+            let result = match cached {
+                Some(cached) => cached.serve(run, &mut cache_status).await,
+                None => run.await,
+            };
+            integration_us = Some(started.elapsed().as_micros() as u64);
+            return result;
+        }
         // HTTP proxy routes stream the body to the upstream instead of reading it here.
         if let Target::Http(target) = &route.target {
             let forward = super::http_proxy::Forward {
@@ -225,7 +259,7 @@ where
                 return super::mock::respond(target, &request);
             }
             // Answered above, before the body is read.
-            Target::Http(_) => {
+            Target::Http(_) | Target::Custom(_) => {
                 return Err((
                     GatewayError::BadGateway,
                     "HTTP route reached the body".into(),

@@ -201,7 +201,12 @@ impl Env<'_> {
                                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                                 .map(|(_, v)| v)
                         })
-                        .map(|v| Value::String(v.clone())),
+                        // A parameter the request lacks is an empty string on API Gateway.
+                        .map_or_else(
+                            || Value::String(String::new()),
+                            |v| Value::String(v.clone()),
+                        )
+                        .into(),
                     (other, _) => {
                         return Err(RenderError::Call(format!(
                             "$input.{other} needs a string argument (json, path, params)"

@@ -43,6 +43,12 @@ impl Template {
     }
 }
 
+/// Selects a JSONPath (`$.a.b[0]`, `$.items[*]`) in `root`, as `$input.path` does; `Null`
+/// when nothing matches, an error when the path does not parse.
+pub fn json_path(root: &Value, path: &str) -> Result<Value, String> {
+    jsonpath::select(root, path)
+}
+
 /// Why rendering failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -67,5 +73,7 @@ pub struct Input<'a> {
     pub header: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
+mod aws_examples;
 #[cfg(test)]
 mod tests;

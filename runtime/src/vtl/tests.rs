@@ -66,3 +66,15 @@ fn unknown_methods_fail_at_render_not_silently() {
         Err(RenderError::Call(_))
     ));
 }
+
+#[test]
+fn a_missing_parameter_is_an_empty_string_as_on_api_gateway() {
+    assert_eq!(
+        render(
+            "[$input.params('nope')][$util.urlEncode($input.params('nope'))]",
+            ""
+        )
+        .unwrap(),
+        "[][]"
+    );
+}

@@ -16,6 +16,19 @@ pub(super) fn call(name: &str, args: &[Value]) -> Result<Value, RenderError> {
             Some(other) => Ok(other.to_string()),
         }
     };
+    const KNOWN: [&str; 6] = [
+        "escapeJavaScript",
+        "parseJson",
+        "urlEncode",
+        "urlDecode",
+        "base64Encode",
+        "base64Decode",
+    ];
+    // As Java's helpers answer null for null, and Velocity then renders the reference as
+    // written (or nothing with `$!`): an absent field is not a failed request.
+    if KNOWN.contains(&name) && matches!(args.first(), None | Some(Value::Null)) {
+        return Ok(Value::Null);
+    }
     Ok(match name {
         "escapeJavaScript" => Value::String(escape_javascript(&text(0)?)),
         "parseJson" => serde_json::from_str(&text(0)?)
