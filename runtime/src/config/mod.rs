@@ -4,6 +4,7 @@
 mod access_log;
 pub mod auth;
 mod cache;
+pub mod domains;
 mod duration;
 mod error;
 mod function;
@@ -12,6 +13,7 @@ mod integration;
 mod resolve;
 mod route;
 pub mod schema;
+pub mod tls;
 mod traffic;
 mod workflows;
 
@@ -54,6 +56,8 @@ pub struct Config {
     pub traffic: crate::traffic::TrafficConfig,
     /// Workflows to register at start-up.
     pub workflows: BTreeMap<String, WorkflowDecl>,
+    /// Custom domain names with their base path mappings.
+    pub domains: Vec<domains::Domain>,
 }
 
 /// A workflow from config, validated.
@@ -78,6 +82,8 @@ pub struct Server {
     pub integration_timeout: Duration,
     /// Where the admin API listens, if anywhere.
     pub admin_listen: Option<SocketAddr>,
+    /// `[server.tls]`: the listener serves HTTPS with this certificate by default.
+    pub tls: Option<tls::TlsIdentity>,
 }
 
 /// `[logs]`, resolved.

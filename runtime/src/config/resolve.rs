@@ -31,7 +31,10 @@ pub(super) fn resolve(
             return Err(ConfigErrors(errors.list));
         }
     };
-    let server = resolve_server(&parsed.server, &mut errors);
+    let mut server = resolve_server(&parsed.server, &mut errors);
+    if let (Some(server), Some(tls)) = (server.as_mut(), &parsed.server.tls) {
+        server.tls = super::tls::load(tls.get_ref(), "[server.tls]", file, &mut errors);
+    }
     let account_concurrency = super::function::account_concurrency(&parsed.lambda, &mut errors);
     let logs = Logs {
         stdout: parsed.logs.stdout.unwrap_or(true),
@@ -71,6 +74,7 @@ pub(super) fn resolve(
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
     let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
+    let domains = super::domains::resolve(&parsed.domains, &apis, file, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
@@ -80,6 +84,7 @@ pub(super) fn resolve(
             apis,
             workflows,
             traffic,
+            domains,
         })
     } else {
         let mut list = errors.list;
@@ -97,6 +102,7 @@ fn unreachable_server() -> Server {
         max_body_bytes: DEFAULT_MAX_BODY,
         integration_timeout: DEFAULT_INTEGRATION_TIMEOUT,
         admin_listen: None,
+        tls: None,
     }
 }
 
@@ -169,6 +175,7 @@ fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> O
         max_body_bytes,
         integration_timeout,
         admin_listen,
+        tls: None,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod stage_logs;
+pub mod tls;
 pub mod validation;
 mod workflow_integration;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::Method;
 
 use super::metrics::RouteMetrics;
+use crate::config::domains::Domain;
 use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
 use crate::observe::metrics::Metrics;
 
@@ -74,12 +75,16 @@ pub enum Routed<'a> {
     NoRoute(&'a Mount),
     /// No API claims the path.
     NoApi,
+    /// The Host is a custom domain, but none of its base paths maps the path (AWS: 403).
+    NoMapping,
 }
 
 /// Every mounted stage, longest prefix first.
 #[derive(Default)]
 pub struct Router {
     mounts: Vec<Mount>,
+    /// Custom domains by lowercase host: (base path, mount index), longest base path first.
+    domains: std::collections::HashMap<String, Vec<(String, usize)>>,
 }
 
 impl Router {
@@ -138,7 +143,62 @@ impl Router {
             }
         }
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
-        Router { mounts }
+        Router {
+            mounts,
+            domains: Default::default(),
+        }
+    }
+
+    /// Adds custom domains: a request whose Host is one of them is routed by base path.
+    pub fn with_domains(mut self, domains: &[Domain]) -> Self {
+        for domain in domains {
+            let mapped = domain
+                .mappings
+                .iter()
+                .filter_map(|m| {
+                    let index = self
+                        .mounts
+                        .iter()
+                        .position(|mount| mount.api_name == m.api && mount.stage == m.stage)?;
+                    Some((m.base_path.clone(), index))
+                })
+                .collect();
+            self.domains.insert(domain.name.clone(), mapped);
+        }
+        self
+    }
+
+    /// Routes a request by its Host header: a custom domain routes by its base path
+    /// mappings (the base path is not part of the stage path); any other host by path.
+    pub fn route_for_host<'a>(
+        &'a self,
+        method: &Method,
+        host: Option<&str>,
+        path: &'a str,
+    ) -> Routed<'a> {
+        let mappings = match host {
+            Some(host) if !self.domains.is_empty() => {
+                let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+                self.domains.get(&host.to_ascii_lowercase())
+            }
+            _ => None,
+        };
+        let Some(mappings) = mappings else {
+            return self.route(method, path);
+        };
+        for (base_path, index) in mappings {
+            let rest = if base_path.is_empty() {
+                Some(path)
+            } else {
+                path.strip_prefix('/')
+                    .and_then(|p| p.strip_prefix(base_path.as_str()))
+                    .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            };
+            if let Some(rest) = rest {
+                return self.route_in(&self.mounts[*index], method, rest);
+            }
+        }
+        Routed::NoMapping
     }
 
     /// Routes a request.
@@ -150,7 +210,16 @@ impl Router {
         }) else {
             return Routed::NoApi;
         };
-        let stage_path = &path[mount.prefix.len()..];
+        self.route_in(mount, method, &path[mount.prefix.len()..])
+    }
+
+    /// Finds the route of `mount` for a path within the stage.
+    fn route_in<'a>(
+        &'a self,
+        mount: &'a Mount,
+        method: &Method,
+        stage_path: &'a str,
+    ) -> Routed<'a> {
         let stage_path = if stage_path.is_empty() {
             "/"
         } else {

@@ -1,5 +1,5 @@
 //! Accepts connections and serves them with hyper until shutdown, then drains in-flight
-//! requests before returning.
+//! requests before returning. With a certificate configured, every connection is TLS.
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,6 +14,8 @@ use crate::stack::Stack;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `stack` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
@@ -26,6 +28,7 @@ pub async fn serve(
     builder
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30));
+    let tls = super::tls::acceptor(stack.config());
     tokio::pin!(shutdown);
     loop {
         let (socket, remote) = tokio::select! {
@@ -46,6 +49,30 @@ pub async fn serve(
             let stack = stack.clone();
             async move { Ok::<_, std::convert::Infallible>(stack.handle(req, remote).await) }
         });
+        if let Some(tls) = &tls {
+            // The handshake runs in the connection's task, so a slow client cannot stall
+            // the accept loop.
+            let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket));
+                let stream = match handshake.await {
+                    Ok(Ok(stream)) => stream,
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        return;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                };
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn).await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+            continue;
+        }
         let conn = builder.serve_connection(TokioIo::new(socket), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
