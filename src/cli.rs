@@ -188,7 +188,12 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         }
     }
     let shutdown = shutdown_signal();
-    tracing::info!(config = %path.display(), "portico listening on http://{local}");
+    let scheme = if portico_runtime::gateway::tls::acceptor(stack.config()).is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(config = %path.display(), "portico listening on {scheme}://{local}");
     match portico_runtime::serve(stack, listener, shutdown).await {
         Ok(()) => {
             tracing::info!("portico stopped");
