@@ -10,6 +10,7 @@ mod error;
 mod function;
 pub mod gateway_responses;
 mod integration;
+mod openapi_source;
 mod resolve;
 mod route;
 pub mod schema;
@@ -140,6 +141,8 @@ pub struct Api {
     pub routes: Vec<Route>,
     /// Authorizers, CORS and resource policy.
     pub auth: auth::ApiAuthConfig,
+    /// The API as an OpenAPI 3 document (without `servers`), for exports.
+    pub openapi: std::sync::Arc<serde_json::Value>,
 }
 
 /// A stage of an API.

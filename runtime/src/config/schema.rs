@@ -132,6 +132,9 @@ pub struct ApiSection {
     pub kind: Spanned<String>,
     /// Path prefix the API is mounted under (default `/`).
     pub base_path: Option<Spanned<String>>,
+    /// An OpenAPI 3 JSON file (relative to the config file) defining the routes, authorizers
+    /// and API key source, with API Gateway's extensions; stages stay in this file.
+    pub openapi: Option<Spanned<String>>,
     /// Stages by name; an HTTP API without stages gets `$default`.
     #[serde(default)]
     pub stages: BTreeMap<String, StageSection>,
