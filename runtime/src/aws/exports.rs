@@ -13,9 +13,14 @@ use crate::stack::StackInner;
 
 type Shared = Weak<StackInner>;
 
-/// Whether `path` belongs to this API.
+/// Whether `path` belongs to this API: `/restapis/{id}/stages/{stage}/exports/{type}`.
 pub(crate) fn claims(path: &str) -> bool {
-    path.starts_with("/restapis/")
+    let segments: Vec<&str> = path.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", "restapis", id, "stages", stage, "exports", kind]
+            if !id.is_empty() && !stage.is_empty() && !kind.is_empty()
+    )
 }
 
 pub(crate) fn router(stack: Shared) -> axum::Router {
@@ -24,7 +29,6 @@ pub(crate) fn router(stack: Shared) -> axum::Router {
             "/restapis/{id}/stages/{stage}/exports/{export_type}",
             get(get_export),
         )
-        .route("/restapis/{*rest}", axum::routing::any(unknown_resource))
         .with_state(stack)
 }
 
@@ -53,7 +57,7 @@ async fn get_export(
         return error(
             StatusCode::NOT_FOUND,
             "NotFoundException",
-            format!("Invalid stage identifier specified"),
+            "Invalid stage identifier specified".into(),
         );
     }
     if export_type != "oas30" {
@@ -67,14 +71,6 @@ async fn get_export(
     let mut response = (StatusCode::OK, axum::Json(document)).into_response();
     insert_request_id(response.headers_mut());
     response
-}
-
-async fn unknown_resource() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "NotFoundException",
-        "Invalid Resource identifier specified".into(),
-    )
 }
 
 fn error(status: StatusCode, error_type: &'static str, message: String) -> Response {
