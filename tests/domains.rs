@@ -1,6 +1,8 @@
 //! Custom domain names and base path mappings over real HTTP: the Host header picks the
-//! domain, the first path segments pick the API stage, and the function sees the path
-//! without the base path. Unmapped base paths get AWS's 403.
+//! domain, the first path segments pick the API stage, and routes match the path without the
+//! base path. The events carry the path as AWS documents it for API mappings: payload 2.0's
+//! `rawPath` without the base path, payload 1.0's `path` with it (`resource` without).
+//! Unmapped base paths get AWS's 403.
 
 mod common;
 
@@ -48,14 +50,14 @@ async fn start() -> TestStack {
 }
 
 #[tokio::test]
-async fn base_path_routes_to_the_mapped_rest_stage_without_the_base_path() {
+async fn base_path_routes_to_the_mapped_rest_stage() {
     let stack = start().await;
     let res = stack
         .request("GET", "/v1/items/7", &[("host", "api.example.com")], "")
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let event = res.json();
-    assert_eq!(event["path"], "/items/7");
+    assert_eq!(event["path"], "/v1/items/7");
     assert_eq!(event["resource"], "/items/{id}");
     assert_eq!(event["pathParameters"]["id"], "7");
     assert_eq!(event["stageVariables"]["version"], "one");
@@ -75,7 +77,8 @@ async fn second_base_path_routes_to_another_api_with_payload_v2() {
     assert_eq!(event["version"], "2.0");
     assert_eq!(event["pathParameters"]["id"], "9");
     assert_eq!(event["requestContext"]["stage"], "prod");
-    assert_eq!(event["rawPath"], "/v2/items/9");
+    assert_eq!(event["rawPath"], "/items/9");
+    assert_eq!(event["routeKey"], "GET /items/{id}");
 }
 
 #[tokio::test]
@@ -100,7 +103,8 @@ async fn multi_segment_base_path_is_matched_whole() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.json()["path"], "/items/3");
+    assert_eq!(res.json()["path"], "/store/orders/items/3");
+    assert_eq!(res.json()["resource"], "/items/{id}");
     // A base path is whole segments: `/store/ordersx` is not `/store/orders`.
     let res = stack
         .request(

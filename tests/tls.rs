@@ -153,7 +153,8 @@ async fn a_domain_certificate_is_chosen_by_sni_and_routes_by_mapping() {
         .await
         .expect("https request to the custom domain");
     assert_eq!(status, 200, "{event}");
-    assert_eq!(event["path"], "/items/8");
+    assert_eq!(event["path"], "/v1/items/8");
+    assert_eq!(event["pathParameters"]["id"], "8");
     assert_eq!(event["requestContext"]["domainName"], "api.example.com");
     // Any other name gets the server's certificate, which the domain's trust does not cover.
     let refused = https_get(&stack, &domain.der, "localhost", "/prod/items/8").await;

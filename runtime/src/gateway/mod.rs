@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod caching;
+mod domain_routing;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;

@@ -108,6 +108,7 @@ where
             route,
             stage_path,
             params,
+            custom_domain,
             ..
         } = routed
         else {
@@ -258,8 +259,18 @@ where
         let integration = async {
             let request = GatewayRequest {
                 method: &parts.method,
-                raw_path: path,
-                stage_path,
+                // Through a custom domain, as AWS documents: payload 1.0's `path` keeps the
+                // base path, 2.0's `rawPath` does not.
+                raw_path: if custom_domain && mount.kind == ApiKind::Http {
+                    stage_path
+                } else {
+                    path
+                },
+                stage_path: if custom_domain && mount.kind == ApiKind::Rest {
+                    path
+                } else {
+                    stage_path
+                },
                 raw_query: parts.uri.query().unwrap_or(""),
                 headers: &parts.headers,
                 body,

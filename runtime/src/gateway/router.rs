@@ -7,7 +7,6 @@ use std::sync::Arc;
 use http::Method;
 
 use super::metrics::RouteMetrics;
-use crate::config::domains::Domain;
 use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
 use crate::observe::metrics::Metrics;
 
@@ -70,6 +69,8 @@ pub enum Routed<'a> {
         params: Vec<(String, &'a str)>,
         /// The route's metrics in this stage.
         metrics: &'a RouteMetrics,
+        /// Routed through a custom domain's base path mapping.
+        custom_domain: bool,
     },
     /// An API claims the path but has no route for it.
     NoRoute(&'a Mount),
@@ -82,9 +83,9 @@ pub enum Routed<'a> {
 /// Every mounted stage, longest prefix first.
 #[derive(Default)]
 pub struct Router {
-    mounts: Vec<Mount>,
+    pub(super) mounts: Vec<Mount>,
     /// Custom domains by lowercase host: (base path, mount index), longest base path first.
-    domains: std::collections::HashMap<String, Vec<(String, usize)>>,
+    pub(super) domains: std::collections::HashMap<String, Vec<(String, usize)>>,
 }
 
 impl Router {
@@ -149,58 +150,6 @@ impl Router {
         }
     }
 
-    /// Adds custom domains: a request whose Host is one of them is routed by base path.
-    pub fn with_domains(mut self, domains: &[Domain]) -> Self {
-        for domain in domains {
-            let mapped = domain
-                .mappings
-                .iter()
-                .filter_map(|m| {
-                    let index = self
-                        .mounts
-                        .iter()
-                        .position(|mount| mount.api_name == m.api && mount.stage == m.stage)?;
-                    Some((m.base_path.clone(), index))
-                })
-                .collect();
-            self.domains.insert(domain.name.clone(), mapped);
-        }
-        self
-    }
-
-    /// Routes a request by its Host header: a custom domain routes by its base path
-    /// mappings (the base path is not part of the stage path); any other host by path.
-    pub fn route_for_host<'a>(
-        &'a self,
-        method: &Method,
-        host: Option<&str>,
-        path: &'a str,
-    ) -> Routed<'a> {
-        let mappings = match host {
-            Some(host) if !self.domains.is_empty() => {
-                let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
-                self.domains.get(&host.to_ascii_lowercase())
-            }
-            _ => None,
-        };
-        let Some(mappings) = mappings else {
-            return self.route(method, path);
-        };
-        for (base_path, index) in mappings {
-            let rest = if base_path.is_empty() {
-                Some(path)
-            } else {
-                path.strip_prefix('/')
-                    .and_then(|p| p.strip_prefix(base_path.as_str()))
-                    .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            };
-            if let Some(rest) = rest {
-                return self.route_in(&self.mounts[*index], method, rest);
-            }
-        }
-        Routed::NoMapping
-    }
-
     /// Routes a request.
     pub fn route<'a>(&'a self, method: &Method, path: &'a str) -> Routed<'a> {
         let Some(mount) = self.mounts.iter().find(|m| {
@@ -214,7 +163,7 @@ impl Router {
     }
 
     /// Finds the route of `mount` for a path within the stage.
-    fn route_in<'a>(
+    pub(super) fn route_in<'a>(
         &'a self,
         mount: &'a Mount,
         method: &Method,
@@ -256,6 +205,7 @@ impl Router {
             stage_path,
             params,
             metrics: &mount.route_metrics[index],
+            custom_domain: false,
         }
     }
 
