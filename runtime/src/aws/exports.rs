@@ -43,7 +43,13 @@ async fn get_export(
             "the stack is shutting down".into(),
         );
     };
-    let Some(api) = stack.config.apis.iter().find(|a| a.id == id) else {
+    // By id, as AWS; by name too, as the cache API accepts.
+    let Some(api) = stack
+        .config
+        .apis
+        .iter()
+        .find(|a| a.id == id || a.name == id)
+    else {
         return error(
             StatusCode::NOT_FOUND,
             "NotFoundException",
