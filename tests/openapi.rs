@@ -319,3 +319,44 @@ fn a_bad_openapi_file_is_a_config_error_at_the_openapi_key() {
     assert!(err.contains("routes come from the OpenAPI file"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// boto3's `get_export`, as a user would fetch the export from AWS. Skips, saying so, only
+/// when python3 with boto3 is not installed (`.ci/run` installs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_get_export_reads_the_export() {
+    let has_boto3 = std::process::Command::new("python3")
+        .args(["-c", "import boto3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_boto3 {
+        eprintln!("SKIPPED boto3_get_export_reads_the_export: python3 with boto3 is not installed");
+        return;
+    }
+    let stack = TestStack::start(&gateway_toml(upstream().await), &registry()).await;
+    let id = stack.stack.config().apis[0].id.clone();
+    let script = r#"
+import json, sys, boto3
+client = boto3.client("apigateway", endpoint_url=sys.argv[1], region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="x")
+out = client.get_export(restApiId=sys.argv[2], stageName="prod", exportType="oas30",
+                        parameters={"extensions": "integrations,authorizers,validators"},
+                        accepts="application/json")
+doc = json.loads(out["body"].read())
+print(out["contentType"], sorted(doc["paths"]))
+"#;
+    let out = tokio::process::Command::new("python3")
+        .args(["-c", script, &format!("http://{}", stack.addr), &id])
+        .output()
+        .await
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "application/json ['/pets', '/pets/{petId}', '/ping']"
+    );
+}
