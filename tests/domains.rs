@@ -172,6 +172,11 @@ mappings = { "v1" = "a:prod" }
 
 [domains."empty.example.com"]
 mappings = {}
+
+[domains."Twice.example.com"]
+mappings = { "v1" = "a:prod" }
+[domains."twice.example.com"]
+mappings = { "v1" = "a:prod" }
 "#;
     let text = errors(toml);
     assert!(text.contains("gateway.toml:10:"), "{text}");
@@ -191,6 +196,10 @@ mappings = {}
     );
     assert!(
         text.contains("domain `empty.example.com`: `mappings` is empty"),
+        "{text}"
+    );
+    assert!(
+        text.contains("domain `twice.example.com` is declared twice"),
         "{text}"
     );
 }

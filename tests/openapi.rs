@@ -269,6 +269,28 @@ fn bad_files_are_clear_errors_naming_the_path_and_method() {
         text.contains("paths./x.get: has no `x-amazon-apigateway-integration`"),
         "{text}"
     );
+    let mixed = json!({"openapi": "3.0.1", "paths": {
+        "/a": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "payloadFormatVersion": "2.0",
+            "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:echo/invocations"}}},
+        "/b": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "payloadFormatVersion": "1.0",
+            "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:echo/invocations"}}}}});
+    let text = import_error(&mixed);
+    assert!(
+        text.starts_with("bad.json: paths./b.get: payloadFormatVersion 1.0"),
+        "{text}"
+    );
+    let mut undefined = with_integration(json!({"type": "mock"}));
+    undefined["paths"]["/items"]["post"]["x-amazon-apigateway-request-validator"] = json!("strict");
+    undefined["paths"]["/items"]["post"]["security"] = json!([{"nobody": []}]);
+    let text = import_error(&undefined);
+    assert!(
+        text.contains("paths./items.post: request validator `strict` is not defined"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paths./items.post: security scheme `nobody` is not defined"),
+        "{text}"
+    );
     let text = import_error(&json!({"swagger": "2.0", "paths": {}}));
     assert!(text.contains("must be an OpenAPI 3 document"), "{text}");
     let registry = registry();
@@ -317,6 +339,25 @@ fn a_bad_openapi_file_is_a_config_error_at_the_openapi_key() {
         .expect_err("rejected")
         .to_string();
     assert!(err.contains("routes come from the OpenAPI file"), "{err}");
+    let http = dir.join("http.json");
+    std::fs::write(
+        &http,
+        json!({"openapi": "3.0.1", "x-amazon-apigateway-importexport-version": "1.0",
+        "paths": {"/x": {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}}})
+        .to_string(),
+    )
+    .expect("write");
+    let toml = format!(
+        "[apis.a]\ntype = \"rest\"\nopenapi = \"{}\"\n[apis.a.stages.prod]\n",
+        http.display()
+    );
+    let err = Config::from_toml(&toml, "gateway.toml", &registry())
+        .expect_err("rejected")
+        .to_string();
+    assert!(
+        err.starts_with("gateway.toml:2:8: api `a`: `type = \"rest\"`, but"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -54,11 +54,18 @@ pub(super) fn resolve(
     config_file: &str,
     errors: &mut Errors<'_>,
 ) -> Vec<Domain> {
-    let mut out = Vec::new();
+    let mut out: Vec<Domain> = Vec::new();
     for (name, section) in sections {
         let at = Some(section.span().start);
         let section = section.get_ref();
         let host = name.to_ascii_lowercase();
+        if out.iter().any(|d| d.name == host) {
+            errors.at(
+                at,
+                format!("domain `{name}` is declared twice (host names ignore case)"),
+            );
+            continue;
+        }
         let valid_host = !host.is_empty()
             && host.split('.').all(|label| {
                 !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

@@ -74,6 +74,12 @@ pub(super) fn load(
             return Err(());
         }
     };
+    let imported_kind = imported.section.get("type").and_then(|t| t.as_str());
+    // Only a definite HTTP API (payload 2.0) clashes: a file without payload versions fits both.
+    if imported_kind == Some("http") && own.kind.get_ref() != "http" {
+        errors.at(Some(own.kind.span().start), format!("api `{name}`: `type = \"{}\"`, but `{shown}` defines a {} API (payloadFormatVersion {})", own.kind.get_ref(), imported_kind.unwrap_or(""), if imported_kind == Some("http") { "2.0" } else { "1.0" }));
+        return Err(());
+    }
     let generated = imported.to_toml(name);
     let parsed = toml::from_str::<File>(&generated).map_err(|e| e.message().to_owned());
     match parsed.map(|mut f| f.apis.remove(name)) {

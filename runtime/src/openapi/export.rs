@@ -174,6 +174,9 @@ pub(crate) fn document(name: &str, kind: ApiKind, section: &ApiSection) -> Value
         "paths": paths,
         "components": {"securitySchemes": schemes},
     });
+    if kind == ApiKind::Http {
+        doc["x-amazon-apigateway-importexport-version"] = json!("1.0");
+    }
     if let Some(source) = &section.api_key_source {
         doc["x-amazon-apigateway-api-key-source"] = json!(source.get_ref());
     } else if kind == ApiKind::Rest {

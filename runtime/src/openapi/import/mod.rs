@@ -72,6 +72,7 @@ pub fn import(
         doc: &doc,
         errors: Vec::new(),
         function_exists,
+        http_api: Importer::is_http_api(&doc),
     };
     let section = cx.api();
     if cx.errors.is_empty() {
@@ -86,6 +87,8 @@ struct Importer<'a> {
     doc: &'a Value,
     errors: Vec<String>,
     function_exists: &'a dyn Fn(&str) -> bool,
+    /// Any integration sends payload format 2.0: an HTTP API.
+    http_api: bool,
 }
 
 impl Importer<'_> {
@@ -107,7 +110,7 @@ impl Importer<'_> {
                 "must be an OpenAPI 3 document (`\"openapi\": \"3.0.1\"`)",
             );
         }
-        let http_api = self.is_http_api();
+        let http_api = self.http_api;
         section.insert(
             "type".into(),
             Toml::String(if http_api { "http" } else { "rest" }.into()),
@@ -136,9 +139,17 @@ impl Importer<'_> {
         section
     }
 
-    /// An HTTP API when any integration sends payload format 2.0.
-    fn is_http_api(&self) -> bool {
-        let Some(paths) = self.doc.get("paths").and_then(Value::as_object) else {
+    /// An HTTP API: marked as API Gateway marks its HTTP API exports, or any integration
+    /// sends payload format 2.0.
+    fn is_http_api(doc: &Value) -> bool {
+        // API Gateway's HTTP API exports carry this marker; REST API exports do not.
+        if doc
+            .get("x-amazon-apigateway-importexport-version")
+            .is_some()
+        {
+            return true;
+        }
+        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
             return false;
         };
         paths.values().filter_map(Value::as_object).any(|item| {
@@ -227,6 +238,13 @@ impl Importer<'_> {
         let uri = integration.get("uri").and_then(Value::as_str).unwrap_or("");
         match kind.as_str() {
             "aws_proxy" => {
+                let version = integration
+                    .get("payloadFormatVersion")
+                    .and_then(Value::as_str);
+                if self.http_api && version == Some("1.0") {
+                    self.error(at, "payloadFormatVersion 1.0 in an API whose other integrations use 2.0 is not supported; Portico sends one format per API");
+                    return None;
+                }
                 let function = self.function(at, uri)?;
                 route.insert("function".into(), Toml::String(function));
             }
