@@ -14,7 +14,11 @@ pub const USAGE: &str = "usage:
   portico usage --endpoint URL --plan ID [--key ID] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
                                                    a running server's usage plan usage, as a table
   portico logs GROUP [--follow] [--since 10m] [--filter TEXT] [--endpoint http://127.0.0.1:9090]
-                                                   print (and follow) a log group via the admin API";
+                                                   print (and follow) a log group via the admin API
+  portico openapi import FILE [--api NAME] [--config PATH]
+                                                   print the gateway.toml API section of an OpenAPI 3 JSON file
+  portico openapi export API [--stage NAME] [--config PATH]
+                                                   print a configured API as OpenAPI 3 with API Gateway's extensions";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -31,6 +35,7 @@ pub enum Command {
     },
     Usage(crate::usage::UsageArgs),
     Logs(crate::logs::LogsArgs),
+    OpenApi(crate::openapi_cli::OpenApiArgs),
     Help,
 }
 
@@ -73,6 +78,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
         },
         "usage" => crate::usage::parse(rest).map(Command::Usage),
         "logs" => crate::logs::parse(rest).map(Command::Logs),
+        "openapi" => crate::openapi_cli::parse(rest).map(Command::OpenApi),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -98,6 +104,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
         Command::Serve { config, listen } => serve(config, listen, registry).await,
         Command::Usage(args) => crate::usage::run(args).await,
         Command::Logs(args) => crate::logs::run(args).await,
+        Command::OpenApi(args) => crate::openapi_cli::run(args, registry),
         Command::ConvertWorkflow { file } => convert_workflow(&file),
     }
 }
@@ -188,7 +195,12 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         }
     }
     let shutdown = shutdown_signal();
-    tracing::info!(config = %path.display(), "portico listening on http://{local}");
+    let scheme = if portico_runtime::gateway::tls::acceptor(stack.config()).is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(config = %path.display(), "portico listening on {scheme}://{local}");
     match portico_runtime::serve(stack, listener, shutdown).await {
         Ok(()) => {
             tracing::info!("portico stopped");

@@ -2,6 +2,7 @@
 
 mod cli;
 mod logs;
+mod openapi_cli;
 mod usage;
 
 // mimalloc: the gateway allocates a few small objects per request, and glibc malloc costs a

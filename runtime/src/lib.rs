@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod invoke;
 pub mod observe;
+pub mod openapi;
 mod stack;
 pub mod store;
 pub mod traffic;

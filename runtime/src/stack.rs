@@ -76,7 +76,7 @@ impl<'a> StackBuilder<'a> {
                     name,
                 ));
         }
-        let mut router = Router::new(&config.apis, &metrics);
+        let mut router = Router::new(&config.apis, &metrics).with_domains(&config.domains);
         crate::gateway::caching::attach(&mut router, &config.apis, &clock);
         crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
         // Config::from_toml validated the traffic config; only the OS randomness that

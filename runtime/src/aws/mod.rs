@@ -2,6 +2,7 @@
 
 pub mod apigateway;
 pub mod cache_admin;
+pub mod exports;
 pub mod lambda;
 pub mod stepfunctions;
 
@@ -17,6 +18,7 @@ pub(crate) fn claims<B>(req: &Request<B>) -> bool {
     path.starts_with(lambda::PATH_PREFIX)
         || path.starts_with(cache_admin::PATH_PREFIX)
         || apigateway::claims(path)
+        || exports::claims(path)
         || (path == "/"
             && req
                 .headers()
@@ -30,6 +32,7 @@ pub(crate) fn router(stack: Weak<StackInner>, workflows: axum::Router) -> axum::
     axum::Router::new()
         .merge(lambda::router(stack.clone()))
         .merge(cache_admin::router(stack.clone()))
-        .merge(apigateway::router(stack))
+        .merge(apigateway::router(stack.clone()))
+        .merge(exports::router(stack))
         .merge(workflows)
 }

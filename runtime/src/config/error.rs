@@ -52,6 +52,9 @@ pub(crate) struct Errors<'a> {
     file: &'a str,
     source: &'a str,
     pub(crate) list: Vec<ConfigError>,
+    /// While set, errors are placed here and prefixed: for definitions imported from another
+    /// file, whose own offsets mean nothing in this one.
+    pub(crate) pinned: Option<(usize, String)>,
 }
 
 impl<'a> Errors<'a> {
@@ -60,11 +63,20 @@ impl<'a> Errors<'a> {
             file,
             source,
             list: Vec::new(),
+            pinned: None,
         }
     }
 
     /// Records a problem at a byte offset of the source (`None`: no single place).
     pub(crate) fn at(&mut self, offset: Option<usize>, message: impl Into<String>) {
+        let mut message = message.into();
+        let offset = match &self.pinned {
+            Some((at, prefix)) => {
+                message = format!("{prefix}{message}");
+                Some(*at)
+            }
+            None => offset,
+        };
         let (line, column) = match offset {
             Some(offset) => line_col(self.source, offset),
             None => (0, 0),
@@ -73,7 +85,7 @@ impl<'a> Errors<'a> {
             file: self.file.to_owned(),
             line,
             column,
-            message: message.into(),
+            message,
         });
     }
 }

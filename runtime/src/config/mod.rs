@@ -5,14 +5,17 @@ mod access_log;
 pub mod auth;
 mod cache;
 mod custom_integration;
+pub mod domains;
 mod duration;
 mod error;
 mod function;
 pub mod gateway_responses;
 mod integration;
+mod openapi_source;
 mod resolve;
 mod route;
 pub mod schema;
+pub mod tls;
 mod traffic;
 mod workflows;
 
@@ -55,6 +58,8 @@ pub struct Config {
     pub traffic: crate::traffic::TrafficConfig,
     /// Workflows to register at start-up.
     pub workflows: BTreeMap<String, WorkflowDecl>,
+    /// Custom domain names with their base path mappings.
+    pub domains: Vec<domains::Domain>,
 }
 
 /// A workflow from config, validated.
@@ -79,6 +84,8 @@ pub struct Server {
     pub integration_timeout: Duration,
     /// Where the admin API listens, if anywhere.
     pub admin_listen: Option<SocketAddr>,
+    /// `[server.tls]`: the listener serves HTTPS with this certificate by default.
+    pub tls: Option<tls::TlsIdentity>,
 }
 
 /// `[logs]`, resolved.
@@ -135,6 +142,8 @@ pub struct Api {
     pub routes: Vec<Route>,
     /// Authorizers, CORS and resource policy.
     pub auth: auth::ApiAuthConfig,
+    /// The API as an OpenAPI 3 document (without `servers`), for exports.
+    pub openapi: std::sync::Arc<serde_json::Value>,
 }
 
 /// A stage of an API.

@@ -31,7 +31,10 @@ pub(super) fn resolve(
             return Err(ConfigErrors(errors.list));
         }
     };
-    let server = resolve_server(&parsed.server, &mut errors);
+    let mut server = resolve_server(&parsed.server, &mut errors);
+    if let (Some(server), Some(tls)) = (server.as_mut(), &parsed.server.tls) {
+        server.tls = super::tls::load(tls.get_ref(), "[server.tls]", file, &mut errors);
+    }
     let account_concurrency = super::function::account_concurrency(&parsed.lambda, &mut errors);
     let logs = Logs {
         stdout: parsed.logs.stdout.unwrap_or(true),
@@ -58,9 +61,14 @@ pub(super) fn resolve(
     super::function::check_destinations(&parsed.functions, &functions, registry, &mut errors);
     let mut apis = Vec::new();
     for (name, section) in &parsed.apis {
+        let Ok(imported) = super::openapi_source::load(name, section, file, &exists, &mut errors)
+        else {
+            continue;
+        };
         let api = resolve_api(
             name,
             section,
+            imported.as_ref(),
             &functions,
             &workflows,
             registry,
@@ -71,6 +79,7 @@ pub(super) fn resolve(
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
     let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
+    let domains = super::domains::resolve(&parsed.domains, &apis, file, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
@@ -80,6 +89,7 @@ pub(super) fn resolve(
             apis,
             workflows,
             traffic,
+            domains,
         })
     } else {
         let mut list = errors.list;
@@ -97,6 +107,7 @@ fn unreachable_server() -> Server {
         max_body_bytes: DEFAULT_MAX_BODY,
         integration_timeout: DEFAULT_INTEGRATION_TIMEOUT,
         admin_listen: None,
+        tls: None,
     }
 }
 
@@ -169,12 +180,15 @@ fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> O
         max_body_bytes,
         integration_timeout,
         admin_listen,
+        tls: None,
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn resolve_api(
     name: &str,
     section: &Spanned<schema::ApiSection>,
+    imported: Option<&super::openapi_source::ImportedSection>,
     functions: &BTreeMap<String, FunctionDecl>,
     workflows: &BTreeMap<String, super::WorkflowDecl>,
     registry: &Registry,
@@ -184,6 +198,12 @@ fn resolve_api(
     let before = errors.list.len();
     let at = section.span().start;
     let section = section.get_ref();
+    // Routes, authorizers and the API key source: from the OpenAPI file when there is one.
+    let defs = imported.map_or(section, |i| &i.section);
+    let stage_sections = match imported {
+        Some(i) if section.stages.is_empty() => &i.section.stages,
+        _ => &section.stages,
+    };
     let kind = match section.kind.get_ref().as_str() {
         "http" => ApiKind::Http,
         "rest" => ApiKind::Rest,
@@ -205,8 +225,7 @@ fn resolve_api(
         },
         None => String::new(),
     };
-    let mut stages: Vec<Stage> = section
-        .stages
+    let mut stages: Vec<Stage> = stage_sections
         .iter()
         .map(|(stage, s)| Stage {
             name: stage.clone(),
@@ -225,7 +244,7 @@ fn resolve_api(
                 .and_then(|l| super::access_log::resolve_execution_log(name, stage, l, errors)),
         })
         .collect();
-    let stage_has_cache = section.stages.values().any(|s| s.cache.is_some());
+    let stage_has_cache = stage_sections.values().any(|s| s.cache.is_some());
     if stages.is_empty() {
         match kind {
             ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None, access_log: None, execution_log: None }),
@@ -247,17 +266,18 @@ fn resolve_api(
         }
     }
     let exists = |f: &str| functions.contains_key(f) || registry.contains(f);
+    errors.pinned = imported.map(|i| (i.at, format!("openapi `{}`: ", i.shown)));
     let sections = super::auth::Sections {
-        authorizers: &section.authorizers,
+        authorizers: &defs.authorizers,
         cors: section.cors.as_ref(),
         policy: section.resource_policy.as_ref(),
         responses: &section.gateway_responses,
-        api_key_source: section.api_key_source.as_ref(),
+        api_key_source: defs.api_key_source.as_ref(),
     };
     let auth = super::auth::resolve(name, sections, file, &exists, errors);
     let mut routes = Vec::new();
     let mut seen = HashSet::new();
-    for route in &section.routes {
+    for route in &defs.routes {
         let key_at = route.route.span().start;
         let key = match RouteKey::parse(route.route.get_ref()) {
             Ok(key) => key,
@@ -327,8 +347,7 @@ fn resolve_api(
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
         let validator = super::integration::resolve_validator(name, &key, route, errors);
-        let route_auth =
-            super::auth::resolve_route(name, &key, route, &section.authorizers, errors);
+        let route_auth = super::auth::resolve_route(name, &key, route, &defs.authorizers, errors);
         routes.push(Route {
             key,
             target,
@@ -338,7 +357,9 @@ fn resolve_api(
             auth: route_auth,
         });
     }
+    errors.pinned = None;
     (errors.list.len() == before).then(|| Api {
+        openapi: std::sync::Arc::new(crate::openapi::export::document(name, kind, defs)),
         id: api_id(name),
         name: name.to_owned(),
         kind,

@@ -38,6 +38,9 @@ pub struct File {
     /// Step Functions state machines, keyed by name.
     #[serde(default)]
     pub workflows: BTreeMap<String, Spanned<WorkflowSection>>,
+    /// Custom domain names, keyed by host name.
+    #[serde(default)]
+    pub domains: BTreeMap<String, Spanned<super::domains::DomainSection>>,
 }
 
 /// `[workflows.NAME]`
@@ -63,6 +66,8 @@ pub struct ServerSection {
     pub integration_timeout: Option<Spanned<String>>,
     /// Address of the admin listener (metrics, logs); none when absent.
     pub admin_listen: Option<Spanned<String>>,
+    /// `[server.tls]`: serve HTTPS with this certificate (and the domains' own, by SNI).
+    pub tls: Option<Spanned<super::tls::TlsSection>>,
 }
 
 /// `[logs]`
@@ -127,6 +132,9 @@ pub struct ApiSection {
     pub kind: Spanned<String>,
     /// Path prefix the API is mounted under (default `/`).
     pub base_path: Option<Spanned<String>>,
+    /// An OpenAPI 3 JSON file (relative to the config file) defining the routes, authorizers
+    /// and API key source, with API Gateway's extensions; stages stay in this file.
+    pub openapi: Option<Spanned<String>>,
     /// Stages by name; an HTTP API without stages gets `$default`.
     #[serde(default)]
     pub stages: BTreeMap<String, StageSection>,

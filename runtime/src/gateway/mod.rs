@@ -4,6 +4,7 @@ pub mod admission;
 pub mod caching;
 mod custom_http;
 pub mod custom_integration;
+mod domain_routing;
 pub mod error;
 pub mod event_v1;
 pub mod event_v2;
@@ -21,6 +22,7 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod stage_logs;
+pub mod tls;
 pub mod validation;
 mod workflow_integration;
 

@@ -63,11 +63,15 @@ where
         _ => ids::trace_id(time_epoch_ms / 1000),
     };
     let path = parts.uri.path();
-    let routed = stack.router.route(&parts.method, path);
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let routed = stack.router.route_for_host(&parts.method, host, path);
     let (kind, route_metrics) = match &routed {
         Routed::Route { mount, metrics, .. } => (mount.kind, Some(*metrics)),
         Routed::NoRoute(mount) => (mount.kind, Some(&mount.unmatched_metrics)),
-        Routed::NoApi => (ApiKind::Rest, None),
+        Routed::NoApi | Routed::NoMapping => (ApiKind::Rest, None),
     };
     let request_id = match kind {
         ApiKind::Http => ids::http_api_request_id(),
@@ -75,7 +79,7 @@ where
     };
     let stage_logs = match &routed {
         Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(&*mount.logs),
-        Routed::NoApi => None,
+        Routed::NoApi | Routed::NoMapping => None,
     };
     let tracing = stack.config.logs.traces;
     let mut trace = TraceBuilder::new(started);
@@ -86,7 +90,7 @@ where
     let mut streamed: Option<Body> = None;
     let routed_mount = match &routed {
         Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(*mount),
-        Routed::NoApi => None,
+        Routed::NoApi | Routed::NoMapping => None,
     };
     let cors = routed_mount.and_then(|m| m.auth.cors());
     let outcome: Result<ProxyResponse, (GatewayError, String)> = async {
@@ -104,10 +108,15 @@ where
             route,
             stage_path,
             params,
+            custom_domain,
             ..
         } = routed
         else {
             return Err(match kind {
+                _ if matches!(routed, Routed::NoMapping) => (
+                    GatewayError::Forbidden,
+                    "no base path mapping of the custom domain matches".into(),
+                ),
                 ApiKind::Http if !matches!(routed, Routed::NoApi) => {
                     (GatewayError::NotFound, "no route matches".into())
                 }
@@ -284,8 +293,18 @@ where
         let integration = async {
             let request = GatewayRequest {
                 method: &parts.method,
-                raw_path: path,
-                stage_path,
+                // Through a custom domain, as AWS documents: payload 1.0's `path` keeps the
+                // base path, 2.0's `rawPath` does not.
+                raw_path: if custom_domain && mount.kind == ApiKind::Http {
+                    stage_path
+                } else {
+                    path
+                },
+                stage_path: if custom_domain && mount.kind == ApiKind::Rest {
+                    path
+                } else {
+                    stage_path
+                },
                 raw_query: parts.uri.query().unwrap_or(""),
                 headers: &parts.headers,
                 body,

@@ -69,17 +69,23 @@ pub enum Routed<'a> {
         params: Vec<(String, &'a str)>,
         /// The route's metrics in this stage.
         metrics: &'a RouteMetrics,
+        /// Routed through a custom domain's base path mapping.
+        custom_domain: bool,
     },
     /// An API claims the path but has no route for it.
     NoRoute(&'a Mount),
     /// No API claims the path.
     NoApi,
+    /// The Host is a custom domain, but none of its base paths maps the path (AWS: 403).
+    NoMapping,
 }
 
 /// Every mounted stage, longest prefix first.
 #[derive(Default)]
 pub struct Router {
-    mounts: Vec<Mount>,
+    pub(super) mounts: Vec<Mount>,
+    /// Custom domains by lowercase host: (base path, mount index), longest base path first.
+    pub(super) domains: std::collections::HashMap<String, Vec<(String, usize)>>,
 }
 
 impl Router {
@@ -138,7 +144,10 @@ impl Router {
             }
         }
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
-        Router { mounts }
+        Router {
+            mounts,
+            domains: Default::default(),
+        }
     }
 
     /// Routes a request.
@@ -150,7 +159,16 @@ impl Router {
         }) else {
             return Routed::NoApi;
         };
-        let stage_path = &path[mount.prefix.len()..];
+        self.route_in(mount, method, &path[mount.prefix.len()..])
+    }
+
+    /// Finds the route of `mount` for a path within the stage.
+    pub(super) fn route_in<'a>(
+        &'a self,
+        mount: &'a Mount,
+        method: &Method,
+        stage_path: &'a str,
+    ) -> Routed<'a> {
         let stage_path = if stage_path.is_empty() {
             "/"
         } else {
@@ -187,6 +205,7 @@ impl Router {
             stage_path,
             params,
             metrics: &mount.route_metrics[index],
+            custom_domain: false,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Accepts connections and serves them with hyper until shutdown, then drains in-flight
-//! requests before returning.
+//! requests before returning. With a certificate configured, every connection is TLS.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,11 +10,13 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use super::head_timeout::Watchdog;
+use super::head_timeout::{Registration, Watchdog};
 use crate::stack::Stack;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may take to send a request head before its connection is closed.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,6 +31,7 @@ pub async fn serve(
     let builder = http1::Builder::new();
     // Slow heads are closed by the watchdog, not by a hyper timer per request.
     let (watchdog, _sweeper) = Watchdog::start(stack.clock().clone(), HEAD_TIMEOUT);
+    let tls = super::tls::acceptor(stack.config());
     tokio::pin!(shutdown);
     loop {
         let (socket, remote) = tokio::select! {
@@ -57,18 +60,31 @@ pub async fn serve(
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
-        let io = TokioIo::new(registration.watch(socket));
-        let conn = graceful.watch(builder.serve_connection(io, service));
-        tokio::spawn(async move {
-            tokio::select! {
-                ended = conn => if let Err(e) = ended {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
-                _ = registration.progress().closed() => {
-                    tracing::debug!(%remote, "closed a connection too slow to send its request head");
-                }
-            }
-        });
+        let socket = registration.watch(socket);
+        if let Some(tls) = &tls {
+            // The handshake runs in the connection's task, so a slow client cannot stall
+            // the accept loop.
+            let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket));
+                let stream = match handshake.await {
+                    Ok(Ok(stream)) => stream,
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        return;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                };
+                let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                serve_until_closed(conn, &registration, remote).await;
+            });
+            continue;
+        }
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(socket), service));
+        tokio::spawn(async move { serve_until_closed(conn, &registration, remote).await });
     }
     drop(listener);
     tokio::select! {
@@ -76,4 +92,20 @@ pub async fn serve(
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("gave up waiting for connections to drain"),
     }
     Ok(())
+}
+
+/// Drives one connection until it ends or the watchdog closes it for a slow request head.
+async fn serve_until_closed<E: std::fmt::Display>(
+    conn: impl Future<Output = Result<(), E>>,
+    registration: &Registration,
+    remote: std::net::SocketAddr,
+) {
+    tokio::select! {
+        ended = conn => if let Err(e) = ended {
+            tracing::debug!(error = %e, "connection ended with an error");
+        },
+        _ = registration.progress().closed() => {
+            tracing::debug!(%remote, "closed a connection too slow to send its request head");
+        }
+    }
 }
