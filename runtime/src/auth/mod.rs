@@ -1,5 +1,6 @@
-//! Authorization at the front door: resource policies (source IP), CORS, JWT authorizers
-//! and Lambda authorizers (TOKEN / REQUEST, with a result cache on the gateway's Clock).
+//! Authorization at the front door: resource policies (source IP), CORS, JWT authorizers,
+//! Lambda authorizers (TOKEN / REQUEST, with a result cache on the gateway's Clock) and IAM
+//! authorizers (SigV4-signed requests).
 //!
 //! [`ApiAuth`] is built once per API; [`ApiAuth::authorize`] runs in the pipeline after route
 //! match and before admission (API key, throttles).
@@ -12,6 +13,8 @@ pub mod jwt;
 pub mod lambda_authorizer;
 mod lambda_call;
 pub mod policy;
+pub mod sigv4;
+mod sigv4_canonical;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -64,6 +67,8 @@ pub enum AuthorizerKind {
         /// Result cache lifetime; zero disables the cache.
         ttl: Duration,
     },
+    /// An IAM authorizer: SigV4 signatures with the declared keys.
+    Iam(sigv4::IamCredentials),
 }
 
 /// What the authorizer established, handed to the function in `requestContext.authorizer`.
@@ -77,6 +82,8 @@ pub struct AuthContext {
     pub context: Map<String, Value>,
     /// A Lambda authorizer's `usageIdentifierKey`.
     pub usage_identifier_key: Option<String>,
+    /// The signer of a SigV4 request (IAM authorizers).
+    pub iam: Option<Arc<sigv4::IamIdentity>>,
 }
 
 /// An API's authorization at run time: config plus the authorizers' result caches.
@@ -95,6 +102,12 @@ pub struct AuthRequest<'a> {
     pub headers: &'a HeaderMap,
     /// Raw query string.
     pub query: &'a str,
+    /// The path as sent (with the stage, still percent-encoded).
+    pub raw_path: &'a str,
+    /// The matched route's key as written (`GET /pets/{id}`).
+    pub route_key: &'a str,
+    /// The body, read beforehand for routes whose authorizer needs it (IAM).
+    pub body: Option<&'a [u8]>,
     /// Path within the stage.
     pub stage_path: &'a str,
     /// The route's resource (`/pets/{id}`) or route key.
@@ -160,6 +173,14 @@ impl ApiAuth {
         self.config.cors.as_ref()
     }
 
+    /// Whether the route's authorizer needs the body (SigV4 signs it), so the pipeline reads
+    /// it before authorizing; other routes keep reading it only once they are allowed.
+    pub fn needs_body(&self, route: Option<&RouteAuth>) -> bool {
+        route
+            .and_then(|r| self.config.authorizers.get(&r.authorizer))
+            .is_some_and(|d| matches!(d.kind, AuthorizerKind::Iam(_)))
+    }
+
     /// Resource policy, then the route's authorizer. `Ok(None)`: allowed, nothing to pass on.
     pub async fn authorize(
         &self,
@@ -182,6 +203,14 @@ impl ApiAuth {
         let Some(decl) = self.config.authorizers.get(&route.authorizer) else {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
+        let method_arn = method_arn(req);
+        if let AuthorizerKind::Iam(credentials) = &decl.kind {
+            let identity = sigv4::verify(credentials, req, &method_arn, clock.now_millis())?;
+            return Ok(Some(AuthContext {
+                iam: Some(Arc::new(identity)),
+                ..AuthContext::default()
+            }));
+        }
         let identity = identity::identity_values(&decl.identity_source, req)?;
         let denied = if req.http_api {
             GatewayError::AuthorizerDenied
@@ -217,13 +246,6 @@ impl ApiAuth {
                 token,
                 ttl,
             } => {
-                let method_arn = format!(
-                    "arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{}/{}/{}/{}",
-                    req.api_id,
-                    req.stage,
-                    req.method,
-                    req.stage_path.trim_start_matches('/')
-                );
                 let key = identity.join("\u{1f}");
                 let now_ms = clock.now_millis();
                 let cache = self.caches.get(&decl.name);
@@ -268,10 +290,23 @@ impl ApiAuth {
                         principal_id: principal_id.clone(),
                         context: context.clone(),
                         usage_identifier_key: usage_identifier_key.clone(),
-                        jwt: None,
+                        ..AuthContext::default()
                     },
                 }))
             }
+            // Answered above, before the identity sources are read.
+            AuthorizerKind::Iam(_) => Err((GatewayError::AuthorizerFailure, "unreachable".into())),
         }
     }
+}
+
+/// The method ARN of a request, as authorizers and IAM messages name it.
+fn method_arn(req: &AuthRequest<'_>) -> String {
+    format!(
+        "arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{}/{}/{}/{}",
+        req.api_id,
+        req.stage,
+        req.method,
+        req.stage_path.trim_start_matches('/')
+    )
 }

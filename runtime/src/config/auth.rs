@@ -33,6 +33,25 @@ pub struct AuthorizerSection {
     pub function: Option<Spanned<String>>,
     /// Lambda authorizers: how long a result is cached per identity (default `300s`, `0s` off).
     pub ttl: Option<Spanned<String>>,
+    /// IAM authorizers: the access keys requests may be signed with.
+    #[serde(default)]
+    pub credentials: Vec<Spanned<CredentialSection>>,
+}
+
+/// One access key of an IAM authorizer: `credentials = [{ access_key_id = ..., ... }]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSection {
+    /// The access key id (`AKIA...`).
+    pub access_key_id: String,
+    /// Its secret access key.
+    pub secret_access_key: String,
+    /// The principal's ARN (`arn:aws:iam::123456789012:user/alice`).
+    pub principal: String,
+    /// The IAM unique id reported as `caller` / `user` (default: the access key id).
+    pub user_id: Option<String>,
+    /// Route keys the principal may invoke; `*` matches any run of characters.
+    pub routes: Vec<String>,
 }
 
 /// `[apis.NAME.cors]`
@@ -260,11 +279,37 @@ fn resolve_authorizer(
                     format!("{what}: `function` and `ttl` apply to Lambda authorizers only"),
                 );
             }
+            if !s.credentials.is_empty() {
+                errors.at(
+                    at,
+                    format!("{what}: `credentials` apply to IAM authorizers only"),
+                );
+            }
             AuthorizerKind::Jwt {
                 issuer: issuer.unwrap_or_default(),
                 audiences: s.audiences.clone(),
                 jwks: jwks.unwrap_or_default(),
             }
+        }
+        "iam" => {
+            if s.issuer.is_some()
+                || s.jwks_file.is_some()
+                || !s.audiences.is_empty()
+                || s.function.is_some()
+                || s.ttl.is_some()
+                || s.identity_source.is_some()
+            {
+                errors.at(
+                    at,
+                    format!("{what}: an IAM authorizer takes only `credentials`"),
+                );
+            }
+            AuthorizerKind::Iam(super::auth_iam::resolve_credentials(
+                &what,
+                at,
+                &s.credentials,
+                errors,
+            ))
         }
         kind @ ("token" | "request") => {
             let function = match &s.function {
@@ -288,6 +333,12 @@ fn resolve_authorizer(
                 errors.at(
                     at,
                     format!("{what}: `issuer`, `audiences` and `jwks_file` apply to JWT authorizers only"),
+                );
+            }
+            if !s.credentials.is_empty() {
+                errors.at(
+                    at,
+                    format!("{what}: `credentials` apply to IAM authorizers only"),
                 );
             }
             let ttl = match &s.ttl {
@@ -316,7 +367,7 @@ fn resolve_authorizer(
         other => {
             errors.at(
                 Some(s.kind.span().start),
-                format!("{what}: `type = \"{other}\"` must be \"jwt\", \"token\" or \"request\""),
+                format!("{what}: `type = \"{other}\"` must be \"jwt\", \"token\", \"request\" or \"iam\""),
             );
             return None;
         }

@@ -3,6 +3,7 @@
 
 mod access_log;
 pub mod auth;
+mod auth_iam;
 mod cache;
 mod duration;
 mod error;

@@ -119,10 +119,26 @@ where
         };
         route_key = &route.key.text;
         resource_path = &route.key.resource;
+        let limit = stack.config.server.max_body_bytes;
+        let mut body = Some(body);
+        // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
+        let body_first = match body.take() {
+            Some(unread) if mount.auth.needs_body(route.auth.as_ref()) => {
+                check_declared_length(&parts.headers, limit)?;
+                Some(read_body(unread, limit).await?)
+            }
+            unread => {
+                body = unread;
+                None
+            }
+        };
         let auth_request = crate::auth::AuthRequest {
             method: &parts.method,
             headers: &parts.headers,
             query: parts.uri.query().unwrap_or(""),
+            raw_path: path,
+            route_key: &route.key.text,
+            body: body_first.as_deref(),
             stage_path,
             resource: &route.key.resource,
             source_ip: remote.ip(),
@@ -151,18 +167,7 @@ where
             trace.segment("admission", admission_started, refused);
         }
         admitted?;
-        let limit = stack.config.server.max_body_bytes;
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err((
-                GatewayError::PayloadTooLarge,
-                format!("content-length over {limit} bytes"),
-            ));
-        }
+        check_declared_length(&parts.headers, limit)?;
         if let Some(validator) = &route.validator {
             validator.check_parameters(&parts, &params)?;
         }
@@ -177,12 +182,20 @@ where
                 default_timeout: stack.config.server.integration_timeout,
             };
             let started = Instant::now();
-            let result = match route.validator.as_ref().filter(|v| v.body.is_some()) {
-                None => super::http_proxy::forward(target, &stack.clock, forward, body).await,
+            let result = match (route.validator.as_ref().filter(|v| v.body.is_some()), body) {
+                (None, Some(body)) => {
+                    super::http_proxy::forward(target, &stack.clock, forward, body).await
+                }
                 // A body model needs the whole body before anything is forwarded.
-                Some(validator) => {
-                    let body = read_body(body, limit).await?;
-                    validator.check_body(&body)?;
+                (validator, unread) => {
+                    let body = match (body_first, unread) {
+                        (Some(read), _) => read,
+                        (None, Some(unread)) => read_body(unread, limit).await?,
+                        (None, None) => Bytes::new(),
+                    };
+                    if let Some(validator) = validator {
+                        validator.check_body(&body)?;
+                    }
                     let body = http_body_util::Full::new(body);
                     super::http_proxy::forward(target, &stack.clock, forward, body).await
                 }
@@ -193,7 +206,11 @@ where
                 head
             });
         }
-        let body = read_body(body, limit).await?;
+        let body = match (body_first, body) {
+            (Some(read), _) => read,
+            (None, Some(unread)) => read_body(unread, limit).await?,
+            (None, None) => Bytes::new(),
+        };
         if let Some(validator) = &route.validator {
             validator.check_body(&body)?;
         }
@@ -463,6 +480,24 @@ where
         group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
+}
+
+/// Refuses a declared `Content-Length` over the limit before any byte is read.
+fn check_declared_length(
+    headers: &http::HeaderMap,
+    limit: u64,
+) -> Result<(), (GatewayError, String)> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err((
+            GatewayError::PayloadTooLarge,
+            format!("content-length over {limit} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the body within the limit.
