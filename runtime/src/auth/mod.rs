@@ -9,6 +9,7 @@ pub mod cors;
 pub mod event;
 pub mod gateway_responses;
 mod identity;
+pub mod jwks_remote;
 pub mod jwt;
 pub mod lambda_authorizer;
 mod lambda_call;
@@ -26,7 +27,7 @@ use serde_json::{Map, Value};
 
 pub use cors::CorsConfig;
 pub use identity::IdentitySource;
-pub use jwt::Jwks;
+pub use jwt::{Jwks, JwksSource};
 pub use policy::IpPolicy;
 
 use crate::config::auth::{ApiAuthConfig, RouteAuth};
@@ -56,7 +57,7 @@ pub enum AuthorizerKind {
         /// Accepted `aud` / `client_id`.
         audiences: Vec<String>,
         /// Verification keys.
-        jwks: Jwks,
+        jwks: JwksSource,
     },
     /// A Lambda authorizer.
     Lambda {
@@ -223,13 +224,17 @@ impl ApiAuth {
                 audiences,
                 jwks,
             } => {
-                let now = clock.now_millis() / 1000;
                 let token = identity.first().map(String::as_str).unwrap_or("");
-                let verified = match self.tokens.get(&decl.name) {
-                    Some(cache) => cache.verify(token, jwks, issuer, audiences, now),
-                    None => jwt::verify(token, jwks, issuer, audiences, now).map(Arc::new),
-                }
-                .map_err(|e| (GatewayError::Unauthorized, e.to_string()))?;
+                let verified = verify_jwt(
+                    token,
+                    jwks,
+                    issuer,
+                    audiences,
+                    self.tokens.get(&decl.name),
+                    clock,
+                )
+                .await
+                .map_err(|e| (GatewayError::Unauthorized, e))?;
                 if !route.scopes.is_empty()
                     && !route.scopes.iter().any(|s| verified.scopes.contains(s))
                 {
@@ -309,4 +314,34 @@ fn method_arn(req: &AuthRequest<'_>) -> String {
         req.method,
         req.stage_path.trim_start_matches('/')
     )
+}
+
+/// Verifies a JWT through the authorizer's cache of verified tokens, fetching a URL JWKS
+/// only on a miss (and, rate-limited, when the token names an unknown `kid`).
+async fn verify_jwt(
+    token: &str,
+    jwks: &JwksSource,
+    issuer: &str,
+    audiences: &[String],
+    cache: Option<&jwt::VerifiedCache>,
+    clock: &Clock,
+) -> Result<Arc<jwt::Verified>, String> {
+    let now = clock.now_millis() / 1000;
+    if let Some(hit) = cache.and_then(|c| c.lookup(token, now)) {
+        return hit.map_err(|e| e.to_string());
+    }
+    let keys = match jwks {
+        JwksSource::File(keys) => keys.clone(),
+        JwksSource::Url(remote) => {
+            remote
+                .keys_for(jwt::token_kid(token).as_deref(), clock)
+                .await?
+        }
+    };
+    let verified =
+        Arc::new(jwt::verify(token, &keys, issuer, audiences, now).map_err(|e| e.to_string())?);
+    if let Some(cache) = cache {
+        cache.store(token, verified.clone(), now);
+    }
+    Ok(verified)
 }

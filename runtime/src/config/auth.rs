@@ -10,7 +10,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::Errors;
-use crate::auth::{AuthorizerDecl, AuthorizerKind, CorsConfig, IdentitySource, IpPolicy, Jwks};
+use std::sync::Arc;
+
+use crate::auth::jwks_remote::RemoteJwks;
+use crate::auth::{
+    AuthorizerDecl, AuthorizerKind, CorsConfig, IdentitySource, IpPolicy, Jwks, JwksSource,
+};
 
 /// `[apis.NAME.authorizers.X]`
 #[derive(Debug, Deserialize)]
@@ -26,6 +31,8 @@ pub struct AuthorizerSection {
     pub audiences: Vec<String>,
     /// JWT: the JWKS file, relative to the config file.
     pub jwks_file: Option<Spanned<String>>,
+    /// JWT: the JWKS URL (`http://`), fetched on first use and on an unknown `kid`.
+    pub jwks_url: Option<Spanned<String>>,
     /// Where the identity comes from (`$request.header.Authorization`,
     /// `$request.querystring.x`, `$stageVariables.x`; REST's `method.request.header.X` too).
     pub identity_source: Option<Spanned<Vec<String>>>,
@@ -250,15 +257,15 @@ fn resolve_authorizer(
                     format!("{what}: a JWT authorizer needs `audiences = [...]`"),
                 );
             }
-            let jwks = match &s.jwks_file {
-                Some(file) => {
+            let jwks = match (&s.jwks_file, &s.jwks_url) {
+                (Some(file), None) => {
                     let base = Path::new(config_file).parent().unwrap_or(Path::new("."));
                     let path = base.join(file.get_ref());
                     match std::fs::read_to_string(&path)
                         .map_err(|e| e.to_string())
                         .and_then(|text| Jwks::parse(&text))
                     {
-                        Ok(jwks) => Some(jwks),
+                        Ok(jwks) => Some(JwksSource::File(Arc::new(jwks))),
                         Err(e) => {
                             errors.at(
                                 Some(file.span().start),
@@ -268,8 +275,30 @@ fn resolve_authorizer(
                         }
                     }
                 }
-                None => {
-                    errors.at(at, format!("{what}: a JWT authorizer needs `jwks_file`"));
+                (None, Some(url)) => match url.get_ref().parse::<http::Uri>() {
+                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {
+                        Some(JwksSource::Url(Arc::new(RemoteJwks::new(uri))))
+                    }
+                    _ => {
+                        errors.at(
+                            Some(url.span().start),
+                            format!("{what}: `jwks_url = \"{}\"` must be an http:// URL (TLS is not supported; serve the JWKS locally)", url.get_ref()),
+                        );
+                        None
+                    }
+                },
+                (Some(_), Some(url)) => {
+                    errors.at(
+                        Some(url.span().start),
+                        format!("{what}: give `jwks_file` or `jwks_url`, not both"),
+                    );
+                    None
+                }
+                (None, None) => {
+                    errors.at(
+                        at,
+                        format!("{what}: a JWT authorizer needs `jwks_file` or `jwks_url`"),
+                    );
                     None
                 }
             };
@@ -288,12 +317,13 @@ fn resolve_authorizer(
             AuthorizerKind::Jwt {
                 issuer: issuer.unwrap_or_default(),
                 audiences: s.audiences.clone(),
-                jwks: jwks.unwrap_or_default(),
+                jwks: jwks.unwrap_or_else(|| JwksSource::File(Arc::default())),
             }
         }
         "iam" => {
             if s.issuer.is_some()
                 || s.jwks_file.is_some()
+                || s.jwks_url.is_some()
                 || !s.audiences.is_empty()
                 || s.function.is_some()
                 || s.ttl.is_some()
@@ -329,10 +359,14 @@ fn resolve_authorizer(
                     format!("{what}: a TOKEN authorizer takes exactly one identity source"),
                 );
             }
-            if s.issuer.is_some() || s.jwks_file.is_some() || !s.audiences.is_empty() {
+            if s.issuer.is_some()
+                || s.jwks_file.is_some()
+                || s.jwks_url.is_some()
+                || !s.audiences.is_empty()
+            {
                 errors.at(
                     at,
-                    format!("{what}: `issuer`, `audiences` and `jwks_file` apply to JWT authorizers only"),
+                    format!("{what}: `issuer`, `audiences`, `jwks_file` and `jwks_url` apply to JWT authorizers only"),
                 );
             }
             if !s.credentials.is_empty() {
