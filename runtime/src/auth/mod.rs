@@ -67,6 +67,8 @@ pub enum AuthorizerKind {
         token: bool,
         /// Result cache lifetime; zero disables the cache.
         ttl: Duration,
+        /// TOKEN: the (anchored) regex a token must match before the function is invoked.
+        validation: Option<regex_lite::Regex>,
     },
     /// An IAM authorizer: SigV4 signatures with the declared keys.
     Iam(sigv4::IamCredentials),
@@ -250,7 +252,16 @@ impl ApiAuth {
                 function,
                 token,
                 ttl,
+                validation,
             } => {
+                if let Some(re) = validation {
+                    if !re.is_match(&identity[0]) {
+                        return Err((
+                            GatewayError::Unauthorized,
+                            "the token does not match identity_validation_expression".into(),
+                        ));
+                    }
+                }
                 let key = identity.join("\u{1f}");
                 let now_ms = clock.now_millis();
                 let cache = self.caches.get(&decl.name);

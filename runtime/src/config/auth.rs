@@ -40,6 +40,8 @@ pub struct AuthorizerSection {
     pub function: Option<Spanned<String>>,
     /// Lambda authorizers: how long a result is cached per identity (default `300s`, `0s` off).
     pub ttl: Option<Spanned<String>>,
+    /// TOKEN authorizers: a regex the whole token must match, else 401 without invoking.
+    pub identity_validation_expression: Option<Spanned<String>>,
     /// IAM authorizers: the access keys requests may be signed with.
     #[serde(default)]
     pub credentials: Vec<Spanned<CredentialSection>>,
@@ -302,10 +304,11 @@ fn resolve_authorizer(
                     None
                 }
             };
-            if s.function.is_some() || s.ttl.is_some() {
+            if s.function.is_some() || s.ttl.is_some() || s.identity_validation_expression.is_some()
+            {
                 errors.at(
                     at,
-                    format!("{what}: `function` and `ttl` apply to Lambda authorizers only"),
+                    format!("{what}: `function`, `ttl` and `identity_validation_expression` apply to Lambda authorizers only"),
                 );
             }
             if !s.credentials.is_empty() {
@@ -327,6 +330,7 @@ fn resolve_authorizer(
                 || !s.audiences.is_empty()
                 || s.function.is_some()
                 || s.ttl.is_some()
+                || s.identity_validation_expression.is_some()
                 || s.identity_source.is_some()
             {
                 errors.at(
@@ -392,10 +396,32 @@ fn resolve_authorizer(
                 },
                 None => Duration::from_secs(300),
             };
+            let validation = match &s.identity_validation_expression {
+                None => None,
+                Some(expr) if kind != "token" => {
+                    errors.at(
+                        Some(expr.span().start),
+                        format!("{what}: `identity_validation_expression` applies to TOKEN authorizers only"),
+                    );
+                    None
+                }
+                // AWS matches the whole token, so the expression is anchored.
+                Some(expr) => match regex_lite::Regex::new(&format!("^(?:{})$", expr.get_ref())) {
+                    Ok(re) => Some(re),
+                    Err(e) => {
+                        errors.at(
+                            Some(expr.span().start),
+                            format!("{what}: `identity_validation_expression` is not a valid regex: {e}"),
+                        );
+                        None
+                    }
+                },
+            };
             AuthorizerKind::Lambda {
                 function,
                 token: kind == "token",
                 ttl,
+                validation,
             }
         }
         other => {
