@@ -180,7 +180,8 @@ impl ApiAuth {
     /// it before authorizing; other routes keep reading it only once they are allowed.
     pub fn needs_body(&self, route: Option<&RouteAuth>) -> bool {
         route
-            .and_then(|r| self.config.authorizers.get(&r.authorizer))
+            .and_then(|r| r.authorizer.as_ref())
+            .and_then(|name| self.config.authorizers.get(name))
             .is_some_and(|d| matches!(d.kind, AuthorizerKind::Iam(_)))
     }
 
@@ -203,7 +204,21 @@ impl ApiAuth {
         let Some(route) = route else {
             return Ok(None);
         };
-        let Some(decl) = self.config.authorizers.get(&route.authorizer) else {
+        if let Some(policy) = &route.policy {
+            if !policy.permits(req.source_ip) {
+                return Err((
+                    GatewayError::PolicyDenied,
+                    format!(
+                        "source {} refused by the route's resource policy",
+                        req.source_ip
+                    ),
+                ));
+            }
+        }
+        let Some(name) = &route.authorizer else {
+            return Ok(None);
+        };
+        let Some(decl) = self.config.authorizers.get(name) else {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
         let method_arn = method_arn(req);

@@ -111,13 +111,15 @@ pub struct ApiAuthConfig {
     pub api_key_from_authorizer: bool,
 }
 
-/// A route's authorization: which authorizer and which scopes.
-#[derive(Debug, Clone)]
+/// A route's authorization: its own resource policy, which authorizer and which scopes.
+#[derive(Debug, Clone, Default)]
 pub struct RouteAuth {
-    /// The authorizer's name in its API.
-    pub authorizer: String,
+    /// The authorizer's name in its API, if the route has one.
+    pub authorizer: Option<String>,
     /// Any one of these scopes is required (JWT); empty: none.
     pub scopes: Vec<String>,
+    /// The route's resource policy; the API's applies too (deny wins in either).
+    pub policy: Option<IpPolicy>,
 }
 
 /// Inputs of [`resolve`]: the API's sections.
@@ -191,27 +193,11 @@ pub(super) fn resolve(
         }
     }
     if let Some(policy) = sections.policy {
-        let p = policy.get_ref();
-        let mut parse = |list: &Option<Spanned<Vec<String>>>| {
-            let mut nets = Vec::new();
-            let Some(list) = list else {
-                return nets;
-            };
-            for cidr in list.get_ref() {
-                match crate::auth::policy::Cidr::parse(cidr) {
-                    Some(net) => nets.push(net),
-                    None => errors.at(
-                        Some(list.span().start),
-                        format!("api `{api}`: resource_policy: `{cidr}` is not a CIDR range like 10.0.0.0/8"),
-                    ),
-                }
-            }
-            nets
-        };
-        out.policy = Some(IpPolicy {
-            allow: parse(&p.allow_source_ips),
-            deny: parse(&p.deny_source_ips),
-        });
+        out.policy = Some(super::auth_route::resolve_policy(
+            &format!("api `{api}`"),
+            policy.get_ref(),
+            errors,
+        ));
     }
     out
 }
@@ -437,48 +423,4 @@ fn resolve_authorizer(
         kind,
         identity_source: sources,
     })
-}
-
-/// Resolves a route's `authorizer` and `authorization_scopes`.
-pub(super) fn resolve_route(
-    api: &str,
-    key: &super::RouteKey,
-    route: &super::schema::RouteSection,
-    authorizers: &BTreeMap<String, Spanned<AuthorizerSection>>,
-    errors: &mut Errors<'_>,
-) -> Option<RouteAuth> {
-    let Some(name) = &route.authorizer else {
-        if !route.authorization_scopes.is_empty() {
-            errors.at(
-                Some(route.route.span().start),
-                format!("api `{api}`: route `{key}`: `authorization_scopes` needs an `authorizer`"),
-            );
-        }
-        return None;
-    };
-    match authorizers.get(name.get_ref()) {
-        None => {
-            errors.at(
-                Some(name.span().start),
-                format!(
-                    "api `{api}`: route `{key}` names authorizer `{}`, which is not declared under [apis.{api}.authorizers]",
-                    name.get_ref()
-                ),
-            );
-            None
-        }
-        Some(a)
-            if a.get_ref().kind.get_ref() != "jwt" && !route.authorization_scopes.is_empty() =>
-        {
-            errors.at(
-                Some(name.span().start),
-                format!("api `{api}`: route `{key}`: `authorization_scopes` apply to JWT authorizers only"),
-            );
-            None
-        }
-        Some(_) => Some(RouteAuth {
-            authorizer: name.get_ref().clone(),
-            scopes: route.authorization_scopes.clone(),
-        }),
-    }
 }

@@ -4,6 +4,7 @@
 mod access_log;
 pub mod auth;
 mod auth_iam;
+mod auth_route;
 mod cache;
 mod duration;
 mod error;

@@ -323,7 +323,7 @@ fn resolve_api(
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
         let validator = super::integration::resolve_validator(name, &key, route, errors);
         let route_auth =
-            super::auth::resolve_route(name, &key, route, &section.authorizers, errors);
+            super::auth_route::resolve_route(name, &key, route, &section.authorizers, errors);
         routes.push(Route {
             key,
             target,
