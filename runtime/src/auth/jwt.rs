@@ -242,3 +242,30 @@ impl VerifiedCache {
         }
     }
 }
+
+/// Verifies a JWT through the authorizer's cache of verified tokens, fetching a URL JWKS
+/// only on a miss (and, rate-limited, when the token names an unknown `kid`).
+pub async fn verify_cached(
+    token: &str,
+    jwks: &JwksSource,
+    issuer: &str,
+    audiences: &[String],
+    cache: Option<&VerifiedCache>,
+    clock: &crate::Clock,
+) -> Result<std::sync::Arc<Verified>, String> {
+    let now = clock.now_millis() / 1000;
+    if let Some(hit) = cache.and_then(|c| c.lookup(token, now)) {
+        return hit.map_err(|e| e.to_string());
+    }
+    let keys = match jwks {
+        JwksSource::File(keys) => keys.clone(),
+        JwksSource::Url(remote) => remote.keys_for(token_kid(token).as_deref(), clock).await?,
+    };
+    let verified = std::sync::Arc::new(
+        verify(token, &keys, issuer, audiences, now).map_err(|e| e.to_string())?,
+    );
+    if let Some(cache) = cache {
+        cache.store(token, verified.clone(), now);
+    }
+    Ok(verified)
+}

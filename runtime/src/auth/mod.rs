@@ -16,6 +16,7 @@ mod lambda_call;
 pub mod policy;
 pub mod sigv4;
 mod sigv4_canonical;
+mod sigv4_header;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,7 +35,7 @@ use crate::config::auth::{ApiAuthConfig, RouteAuth};
 use crate::gateway::error::GatewayError;
 use crate::invoke::{Function, ACCOUNT_ID, REGION};
 use crate::Clock;
-use lambda_authorizer::{Decision, ResultCache};
+use lambda_authorizer::ResultCache;
 
 /// An authorizer as configured.
 #[derive(Debug, Clone)]
@@ -222,27 +223,27 @@ impl ApiAuth {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
         let method_arn = method_arn(req);
-        if let AuthorizerKind::Iam(credentials) = &decl.kind {
-            let identity = sigv4::verify(credentials, req, &method_arn, clock.now_millis())?;
-            return Ok(Some(AuthContext {
-                iam: Some(Arc::new(identity)),
-                ..AuthContext::default()
-            }));
-        }
-        let identity = identity::identity_values(&decl.identity_source, req)?;
         let denied = if req.http_api {
             GatewayError::AuthorizerDenied
         } else {
             GatewayError::AccessDenied
         };
         match &decl.kind {
+            AuthorizerKind::Iam(credentials) => {
+                let identity = sigv4::verify(credentials, req, &method_arn, clock.now_millis())?;
+                Ok(Some(AuthContext {
+                    iam: Some(Arc::new(identity)),
+                    ..AuthContext::default()
+                }))
+            }
             AuthorizerKind::Jwt {
                 issuer,
                 audiences,
                 jwks,
             } => {
+                let identity = identity::identity_values(&decl.identity_source, req)?;
                 let token = identity.first().map(String::as_str).unwrap_or("");
-                let verified = verify_jwt(
+                let verified = jwt::verify_cached(
                     token,
                     jwks,
                     issuer,
@@ -269,64 +270,18 @@ impl ApiAuth {
                 ttl,
                 validation,
             } => {
-                if let Some(re) = validation {
-                    if !re.is_match(&identity[0]) {
-                        return Err((
-                            GatewayError::Unauthorized,
-                            "the token does not match identity_validation_expression".into(),
-                        ));
-                    }
-                }
-                let key = identity.join("\u{1f}");
-                let now_ms = clock.now_millis();
-                let cache = self.caches.get(&decl.name);
-                let cached = cache
-                    .filter(|_| !ttl.is_zero())
-                    .and_then(|c| c.get(&key, now_ms));
-                let decision = match cached {
-                    Some(d) => d,
-                    None => {
-                        let event = if *token {
-                            lambda_authorizer::token_event(&identity[0], &method_arn)
-                        } else {
-                            lambda_authorizer::request_event(lambda_call::facts(
-                                req,
-                                &method_arn,
-                                identity,
-                            ))
-                        };
-                        let decision =
-                            Arc::new(lambda_call::invoke(functions, function, event).await?);
-                        if let Some(cache) = cache.filter(|_| !ttl.is_zero()) {
-                            let until = now_ms + ttl.as_millis() as u64;
-                            cache.put(key, until, now_ms, decision.clone());
-                        }
-                        decision
-                    }
+                let identity = identity::identity_values(&decl.identity_source, req)?;
+                let call = lambda_call::LambdaCall {
+                    function,
+                    token: *token,
+                    ttl: *ttl,
+                    validation: validation.as_ref(),
+                    cache: self.caches.get(&decl.name),
+                    method_arn: &method_arn,
+                    denied,
                 };
-                if !decision.allows(&method_arn) {
-                    return Err((denied, format!("the authorizer denied {method_arn}")));
-                }
-                Ok(Some(match decision.as_ref() {
-                    Decision::Simple { context, .. } => AuthContext {
-                        context: context.clone(),
-                        ..AuthContext::default()
-                    },
-                    Decision::Policy {
-                        principal_id,
-                        context,
-                        usage_identifier_key,
-                        ..
-                    } => AuthContext {
-                        principal_id: principal_id.clone(),
-                        context: context.clone(),
-                        usage_identifier_key: usage_identifier_key.clone(),
-                        ..AuthContext::default()
-                    },
-                }))
+                lambda_call::authorize(call, identity, req, functions, clock).await
             }
-            // Answered above, before the identity sources are read.
-            AuthorizerKind::Iam(_) => Err((GatewayError::AuthorizerFailure, "unreachable".into())),
         }
     }
 }
@@ -340,34 +295,4 @@ fn method_arn(req: &AuthRequest<'_>) -> String {
         req.method,
         req.stage_path.trim_start_matches('/')
     )
-}
-
-/// Verifies a JWT through the authorizer's cache of verified tokens, fetching a URL JWKS
-/// only on a miss (and, rate-limited, when the token names an unknown `kid`).
-async fn verify_jwt(
-    token: &str,
-    jwks: &JwksSource,
-    issuer: &str,
-    audiences: &[String],
-    cache: Option<&jwt::VerifiedCache>,
-    clock: &Clock,
-) -> Result<Arc<jwt::Verified>, String> {
-    let now = clock.now_millis() / 1000;
-    if let Some(hit) = cache.and_then(|c| c.lookup(token, now)) {
-        return hit.map_err(|e| e.to_string());
-    }
-    let keys = match jwks {
-        JwksSource::File(keys) => keys.clone(),
-        JwksSource::Url(remote) => {
-            remote
-                .keys_for(jwt::token_kid(token).as_deref(), clock)
-                .await?
-        }
-    };
-    let verified =
-        Arc::new(jwt::verify(token, &keys, issuer, audiences, now).map_err(|e| e.to_string())?);
-    if let Some(cache) = cache {
-        cache.store(token, verified.clone(), now);
-    }
-    Ok(verified)
 }

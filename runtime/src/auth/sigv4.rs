@@ -11,13 +11,13 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::sigv4_canonical::{canonical_request, hex, sha256_hex, CanonicalInput};
+use super::sigv4_header::{glob_matches, incomplete, parse_authorization, ALGORITHM};
 use super::AuthRequest;
 use crate::gateway::error::GatewayError;
 use crate::invoke::REGION;
 
 /// The service name a request for API Gateway is signed for.
 pub const SERVICE: &str = "execute-api";
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The skew API Gateway tolerates between the signing time and its clock.
 const MAX_SKEW_SECS: i64 = 5 * 60;
@@ -51,86 +51,6 @@ pub struct IamIdentity {
     pub caller: String,
     /// The principal's ARN.
     pub user_arn: String,
-}
-
-/// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
-struct AuthorizationHeader<'a> {
-    access_key: &'a str,
-    scope_date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    signed_headers: &'a str,
-    signature: &'a str,
-}
-
-fn incomplete(message: String) -> GatewayError {
-    GatewayError::IncompleteSignature(message.into())
-}
-
-fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, GatewayError> {
-    let rest = value
-        .strip_prefix(ALGORITHM)
-        .filter(|r| r.starts_with(' '))
-        .unwrap_or("");
-    let mut credential = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        match part.trim().split_once('=') {
-            Some(("Credential", v)) => credential = Some(v),
-            Some(("SignedHeaders", v)) => signed_headers = Some(v),
-            Some(("Signature", v)) => signature = Some(v),
-            _ => {}
-        }
-    }
-    let mut missing = Vec::new();
-    for (name, found) in [
-        ("Credential", credential.is_some()),
-        ("Signature", signature.is_some()),
-        ("SignedHeaders", signed_headers.is_some()),
-    ] {
-        if !found {
-            missing.push(format!("Authorization header requires '{name}' parameter."));
-        }
-    }
-    let (Some(credential), Some(signed_headers), Some(signature)) =
-        (credential, signed_headers, signature)
-    else {
-        return Err(incomplete(missing.join(" ")));
-    };
-    let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key, scope_date, region, service, "aws4_request"] = scope[..] else {
-        return Err(incomplete(
-            "Credential should be scoped to a valid region, a service and 'aws4_request'.".into(),
-        ));
-    };
-    Ok(AuthorizationHeader {
-        access_key,
-        scope_date,
-        region,
-        service,
-        signed_headers,
-        signature,
-    })
-}
-
-/// Whether `text` matches `pattern`, where `*` matches any run of characters.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let Some((first, rest)) = pattern.split_once('*') else {
-        return pattern == text;
-    };
-    let Some(mut remaining) = text.strip_prefix(first) else {
-        return false;
-    };
-    let mut pieces: Vec<&str> = rest.split('*').collect();
-    let last = pieces.pop().unwrap_or("");
-    for piece in pieces {
-        match remaining.find(piece) {
-            Some(at) => remaining = &remaining[at + piece.len()..],
-            None => return false,
-        }
-    }
-    remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
@@ -311,19 +231,4 @@ fn mismatch() -> GatewayError {
 /// The account id field of an ARN (`arn:aws:iam::123456789012:user/x`).
 pub fn account_of(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or("")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_matches;
-
-    #[test]
-    fn globs() {
-        assert!(glob_matches("*", "GET /a"));
-        assert!(glob_matches("GET /pets/*", "GET /pets/{id}"));
-        assert!(!glob_matches("GET /pets/*", "POST /pets/{id}"));
-        assert!(glob_matches("* /a*c", "PUT /abc"));
-        assert!(!glob_matches("GET /a", "GET /ab"));
-        assert!(!glob_matches("*ab*ab", "xab"));
-    }
 }
