@@ -64,7 +64,8 @@ async fn route_policies_allow_and_deny_and_the_api_policy_still_applies() {
 #[tokio::test]
 async fn a_policy_for_one_route_is_not_escaped_through_another() {
     let stack = TestStack::start(&quiet(TOML), &shipped_registry()).await;
-    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (
             "spoofed X-Forwarded-For",
             "/private",

@@ -186,7 +186,16 @@ async fn bypass_attempts_fail_closed() {
     const OTHER_BODY_HASH: &str =
         "a3f1c5d0e2b4968778695a4b3c2d1e0f0e1d2c3b4a5968778695a4b3c2d1e0f0";
     let signed_custom = with(&|s| s.headers.push(("x-custom", "a".into())));
-    let cases: Vec<(&str, &str, Vec<(String, String)>, &[u8], String, &str)> = vec![
+    /// (case, path sent, headers sent, body sent, expected message, expected error type)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(String, String)>,
+        &'a [u8],
+        String,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "no Authorization header",
             "/orders",
