@@ -120,17 +120,12 @@ where
         route_key = &route.key.text;
         resource_path = &route.key.resource;
         let limit = stack.config.server.max_body_bytes;
-        let mut body = Some(body);
         // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
-        let body_first = match body.take() {
-            Some(unread) if mount.auth.needs_body(route.auth.as_ref()) => {
-                check_declared_length(&parts.headers, limit)?;
-                Some(read_body(unread, limit).await?)
-            }
-            unread => {
-                body = unread;
-                None
-            }
+        let body = if mount.auth.needs_body(route.auth.as_ref()) {
+            check_declared_length(&parts.headers, limit)?;
+            PendingBody::Read(read_body(body, limit).await?)
+        } else {
+            PendingBody::Unread(body)
         };
         let auth_request = crate::auth::AuthRequest {
             method: &parts.method,
@@ -138,7 +133,10 @@ where
             query: parts.uri.query().unwrap_or(""),
             raw_path: path,
             route_key: &route.key.text,
-            body: body_first.as_deref(),
+            body: match &body {
+                PendingBody::Read(bytes) => Some(bytes),
+                PendingBody::Unread(_) => None,
+            },
             stage_path,
             resource: &route.key.resource,
             source_ip: remote.ip(),
@@ -183,16 +181,12 @@ where
             };
             let started = Instant::now();
             let result = match (route.validator.as_ref().filter(|v| v.body.is_some()), body) {
-                (None, Some(body)) => {
+                (None, PendingBody::Unread(body)) => {
                     super::http_proxy::forward(target, &stack.clock, forward, body).await
                 }
                 // A body model needs the whole body before anything is forwarded.
-                (validator, unread) => {
-                    let body = match (body_first, unread) {
-                        (Some(read), _) => read,
-                        (None, Some(unread)) => read_body(unread, limit).await?,
-                        (None, None) => Bytes::new(),
-                    };
+                (validator, body) => {
+                    let body = body.read(limit).await?;
                     if let Some(validator) = validator {
                         validator.check_body(&body)?;
                     }
@@ -206,11 +200,7 @@ where
                 head
             });
         }
-        let body = match (body_first, body) {
-            (Some(read), _) => read,
-            (None, Some(unread)) => read_body(unread, limit).await?,
-            (None, None) => Bytes::new(),
-        };
+        let body = body.read(limit).await?;
         if let Some(validator) = &route.validator {
             validator.check_body(&body)?;
         }
@@ -480,6 +470,26 @@ where
         group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
+}
+
+/// The request body: still streaming, or already read (IAM routes read it to authorize).
+enum PendingBody<B> {
+    Unread(B),
+    Read(Bytes),
+}
+
+impl<B> PendingBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    /// The whole body, read within the limit unless it already was.
+    async fn read(self, limit: u64) -> Result<Bytes, (GatewayError, String)> {
+        match self {
+            PendingBody::Read(bytes) => Ok(bytes),
+            PendingBody::Unread(body) => read_body(body, limit).await,
+        }
+    }
 }
 
 /// Refuses a declared `Content-Length` over the limit before any byte is read.
