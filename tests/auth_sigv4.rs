@@ -424,3 +424,48 @@ authorization_scopes = ["a"]
         assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
     }
 }
+
+/// An IAM route in front of an HTTP proxy integration: the body read to check the signature
+/// is the body forwarded upstream.
+#[tokio::test]
+async fn an_iam_route_forwards_the_signed_body_to_an_http_upstream() {
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(|body: String| async move { format!("upstream got {body}") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let toml = quiet(&format!(
+        r#"
+[apis.shop]
+type = "http"
+[apis.shop.authorizers.signed]
+type = "iam"
+{}
+[[apis.shop.routes]]
+route = "POST /orders-proxied"
+http = "http://{upstream}/echo"
+authorizer = "signed"
+"#,
+        credentials_toml()
+    ));
+    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
+    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock).await;
+    let body = b"{\"n\":7}";
+    let signed = ToSign::new("POST", "/orders-proxied", stack.addr.to_string(), body);
+    let res = send(&stack, "POST", "/orders-proxied", &signed.headers(), body).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.text(), "upstream got {\"n\":7}");
+    let res = send(
+        &stack,
+        "POST",
+        "/orders-proxied",
+        &signed.headers(),
+        b"{\"n\":8}",
+    )
+    .await;
+    assert_refused(&res, MISMATCH, "InvalidSignatureException", "tampered body");
+}
