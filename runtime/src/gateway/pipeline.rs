@@ -8,7 +8,8 @@
 //!    refused callers never touch throttles, quotas, the body or the integration.
 //!    Then admission: API key, then account → stage/route → usage-plan throttles, then the quota
 //!    (after route match and the authorizer, before the body is read or anything invoked).
-//! 5. body: read within the limit once the route is known to be allowed.
+//! 5. body: read within the limit once the route is known to be allowed — except on IAM
+//!    routes, which read it just before the authorizer because the SigV4 signature covers it.
 //! 6. cache: the stage's response cache answers, or the integration fills it (one call for
 //!    concurrent misses of a key); unauthorized `Cache-Control: max-age=0` may get 403 here.
 //! 7. integration: build the proxy event and invoke the function under the integration timeout.
