@@ -13,11 +13,17 @@ use crate::Clock;
 
 /// A Lambda authorizer as one request calls it.
 pub(super) struct LambdaCall<'a> {
+    /// The authorizer function.
     pub function: &'a str,
+    /// TOKEN (true) or REQUEST.
     pub token: bool,
+    /// Result cache lifetime; zero: no cache.
     pub ttl: std::time::Duration,
+    /// TOKEN: the anchored `identity_validation_expression`.
     pub validation: Option<&'a regex_lite::Regex>,
+    /// The authorizer's result cache.
     pub cache: Option<&'a ResultCache>,
+    /// The request's method ARN.
     pub method_arn: &'a str,
     /// The refusal when the decision denies the method (REST and HTTP APIs differ).
     pub denied: GatewayError,
