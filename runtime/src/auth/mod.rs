@@ -222,7 +222,6 @@ impl ApiAuth {
         let Some(decl) = self.config.authorizers.get(name) else {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
-        let method_arn = method_arn(req);
         let denied = if req.http_api {
             GatewayError::AuthorizerDenied
         } else {
@@ -230,7 +229,8 @@ impl ApiAuth {
         };
         match &decl.kind {
             AuthorizerKind::Iam(credentials) => {
-                let identity = sigv4::verify(credentials, req, &method_arn, clock.now_millis())?;
+                let identity =
+                    sigv4::verify(credentials, req, &method_arn(req), clock.now_millis())?;
                 Ok(Some(AuthContext {
                     iam: Some(Arc::new(identity)),
                     ..AuthContext::default()
@@ -271,6 +271,7 @@ impl ApiAuth {
                 validation,
             } => {
                 let identity = identity::identity_values(&decl.identity_source, req)?;
+                let method_arn = method_arn(req);
                 let call = lambda_call::LambdaCall {
                     function,
                     token: *token,
