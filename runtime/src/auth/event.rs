@@ -1,15 +1,26 @@
 //! `requestContext.authorizer` of the proxy events, as API Gateway fills it.
 
 use aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
+    ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayRequestIdentity,
 };
 use serde_json::Value;
 
 use super::AuthContext;
 
-/// Payload 2.0: `{"jwt": {"claims", "scopes"}}` or `{"lambda": context}`.
+/// Payload 2.0: `{"jwt": {"claims", "scopes"}}`, `{"iam": {...}}` or `{"lambda": context}`.
 pub fn v2(auth: &AuthContext) -> ApiGatewayRequestAuthorizer {
     let mut out = ApiGatewayRequestAuthorizer::default();
+    if let Some(signer) = &auth.iam {
+        let mut iam = ApiGatewayRequestAuthorizerIamDescription::default();
+        iam.access_key = Some(signer.access_key.clone());
+        iam.account_id = Some(signer.account_id.clone());
+        iam.caller_id = Some(signer.caller.clone());
+        iam.user_arn = Some(signer.user_arn.clone());
+        iam.user_id = Some(signer.caller.clone());
+        out.iam = Some(iam);
+        return out;
+    }
     match &auth.jwt {
         Some(verified) => {
             let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
@@ -25,6 +36,10 @@ pub fn v2(auth: &AuthContext) -> ApiGatewayRequestAuthorizer {
 /// Payload 1.0: `{"claims": {...}}` (JWT / Cognito) or `{"principalId", ...context}`.
 pub fn v1(auth: &AuthContext) -> ApiGatewayRequestAuthorizer {
     let mut out = ApiGatewayRequestAuthorizer::default();
+    if auth.iam.is_some() {
+        // IAM callers appear in `requestContext.identity` instead (see `v1_identity`).
+        return out;
+    }
     match &auth.jwt {
         Some(verified) => {
             let claims = verified
@@ -47,4 +62,15 @@ pub fn v1(auth: &AuthContext) -> ApiGatewayRequestAuthorizer {
         }
     }
     out
+}
+
+/// Payload 1.0, IAM authorizers: the signer goes in `requestContext.identity`.
+pub fn v1_identity(auth: &AuthContext, identity: &mut ApiGatewayRequestIdentity) {
+    if let Some(signer) = &auth.iam {
+        identity.access_key = Some(signer.access_key.clone());
+        identity.account_id = Some(signer.account_id.clone());
+        identity.caller = Some(signer.caller.clone());
+        identity.user = Some(signer.caller.clone());
+        identity.user_arn = Some(signer.user_arn.clone());
+    }
 }

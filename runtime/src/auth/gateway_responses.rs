@@ -18,6 +18,7 @@ pub const RESPONSE_TYPES: &[&str] = &[
     "INTEGRATION_FAILURE",
     "INTEGRATION_TIMEOUT",
     "INVALID_API_KEY",
+    "INVALID_SIGNATURE",
     "MISSING_AUTHENTICATION_TOKEN",
     "QUOTA_EXCEEDED",
     "REQUEST_TOO_LARGE",
@@ -46,7 +47,11 @@ pub fn response_type(err: &GatewayError) -> &'static str {
         GatewayError::Unauthorized => "UNAUTHORIZED",
         GatewayError::AccessDenied
         | GatewayError::AuthorizerDenied
-        | GatewayError::PolicyDenied => "ACCESS_DENIED",
+        | GatewayError::PolicyDenied
+        | GatewayError::IamDenied(_) => "ACCESS_DENIED",
+        GatewayError::IncompleteSignature(_)
+        | GatewayError::InvalidSignature(_)
+        | GatewayError::UnrecognizedClient => "INVALID_SIGNATURE",
         GatewayError::AuthorizerFailure => "AUTHORIZER_FAILURE",
         GatewayError::TooManyRequests { .. } => "THROTTLED",
         GatewayError::LimitExceeded { .. } => "QUOTA_EXCEEDED",

@@ -66,6 +66,36 @@ impl Jwks {
     }
 }
 
+impl Jwks {
+    /// Whether the set holds the key `kid`.
+    pub fn has(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+}
+
+/// Where a JWT authorizer's keys come from.
+#[derive(Debug, Clone)]
+pub enum JwksSource {
+    /// Read from a file at config load.
+    File(std::sync::Arc<Jwks>),
+    /// Fetched from a URL, cached and refreshed on an unknown `kid`.
+    Url(std::sync::Arc<super::jwks_remote::RemoteJwks>),
+}
+
+/// The token without a `Bearer ` prefix.
+fn bare(token: &str) -> &str {
+    token
+        .strip_prefix("Bearer ")
+        .or_else(|| token.strip_prefix("bearer "))
+        .unwrap_or(token)
+        .trim()
+}
+
+/// The `kid` a token's header names, if it parses.
+pub fn token_kid(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(bare(token)).ok()?.kid
+}
+
 /// A verified token's claims and scopes.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -85,11 +115,7 @@ pub fn verify(
     audiences: &[String],
     now_secs: u64,
 ) -> Result<Verified, JwtError> {
-    let token = token
-        .strip_prefix("Bearer ")
-        .or_else(|| token.strip_prefix("bearer "))
-        .unwrap_or(token)
-        .trim();
+    let token = bare(token);
     let invalid = |e: jsonwebtoken::errors::Error| JwtError::Invalid(e.to_string());
     // `alg: none` does not parse as an Algorithm, so it fails here.
     let header = jsonwebtoken::decode_header(token).map_err(invalid)?;
@@ -186,27 +212,25 @@ pub struct VerifiedCache {
 const CACHE_LIMIT: usize = 10_000;
 
 impl VerifiedCache {
-    /// Verifies through the cache.
-    pub fn verify(
+    /// A token verified before: `Some(Ok)` while unexpired, `Some(Err(Expired))` after.
+    pub fn lookup(
         &self,
         token: &str,
-        jwks: &Jwks,
-        issuer: &str,
-        audiences: &[String],
         now_secs: u64,
-    ) -> Result<std::sync::Arc<Verified>, JwtError> {
+    ) -> Option<Result<std::sync::Arc<Verified>, JwtError>> {
         let hit = self
             .entries
             .lock()
             .ok()
-            .and_then(|entries| entries.get(token).cloned());
-        if let Some(verified) = hit {
-            if now_secs >= verified.exp {
-                return Err(JwtError::Expired);
-            }
-            return Ok(verified);
+            .and_then(|entries| entries.get(token).cloned())?;
+        if now_secs >= hit.exp {
+            return Some(Err(JwtError::Expired));
         }
-        let verified = std::sync::Arc::new(verify(token, jwks, issuer, audiences, now_secs)?);
+        Some(Ok(hit))
+    }
+
+    /// Remembers a verified token.
+    pub fn store(&self, token: &str, verified: std::sync::Arc<Verified>, now_secs: u64) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CACHE_LIMIT {
                 entries.retain(|_, v| now_secs < v.exp);
@@ -214,8 +238,34 @@ impl VerifiedCache {
                     entries.clear();
                 }
             }
-            entries.insert(token.into(), verified.clone());
+            entries.insert(token.into(), verified);
         }
-        Ok(verified)
     }
+}
+
+/// Verifies a JWT through the authorizer's cache of verified tokens, fetching a URL JWKS
+/// only on a miss (and, rate-limited, when the token names an unknown `kid`).
+pub async fn verify_cached(
+    token: &str,
+    jwks: &JwksSource,
+    issuer: &str,
+    audiences: &[String],
+    cache: Option<&VerifiedCache>,
+    clock: &crate::Clock,
+) -> Result<std::sync::Arc<Verified>, String> {
+    let now = clock.now_millis() / 1000;
+    if let Some(hit) = cache.and_then(|c| c.lookup(token, now)) {
+        return hit.map_err(|e| e.to_string());
+    }
+    let keys = match jwks {
+        JwksSource::File(keys) => keys.clone(),
+        JwksSource::Url(remote) => remote.keys_for(token_kid(token).as_deref(), clock).await?,
+    };
+    let verified = std::sync::Arc::new(
+        verify(token, &keys, issuer, audiences, now).map_err(|e| e.to_string())?,
+    );
+    if let Some(cache) = cache {
+        cache.store(token, verified.clone(), now);
+    }
+    Ok(verified)
 }

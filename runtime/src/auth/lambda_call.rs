@@ -5,10 +5,92 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::lambda_authorizer::{Decision, RequestFacts};
-use super::{AuthRequest, Refusal};
+use super::lambda_authorizer::{Decision, RequestFacts, ResultCache};
+use super::{lambda_authorizer, AuthContext, AuthRequest, Refusal};
 use crate::gateway::error::GatewayError;
 use crate::invoke::{Function, Invocation, Payload};
+use crate::Clock;
+
+/// A Lambda authorizer as one request calls it.
+pub(super) struct LambdaCall<'a> {
+    /// The authorizer function.
+    pub function: &'a str,
+    /// TOKEN (true) or REQUEST.
+    pub token: bool,
+    /// Result cache lifetime; zero: no cache.
+    pub ttl: std::time::Duration,
+    /// TOKEN: the anchored `identity_validation_expression`.
+    pub validation: Option<&'a regex_lite::Regex>,
+    /// The authorizer's result cache.
+    pub cache: Option<&'a ResultCache>,
+    /// The request's method ARN.
+    pub method_arn: &'a str,
+    /// The refusal when the decision denies the method (REST and HTTP APIs differ).
+    pub denied: GatewayError,
+}
+
+/// Runs a TOKEN / REQUEST authorizer: the validation expression, the result cache, the call.
+pub(super) async fn authorize(
+    call: LambdaCall<'_>,
+    identity: Vec<String>,
+    req: &AuthRequest<'_>,
+    functions: &HashMap<String, Arc<Function>>,
+    clock: &Clock,
+) -> Result<Option<AuthContext>, Refusal> {
+    if let Some(re) = call.validation {
+        if !re.is_match(&identity[0]) {
+            return Err((
+                GatewayError::Unauthorized,
+                "the token does not match identity_validation_expression".into(),
+            ));
+        }
+    }
+    let key = identity.join("\u{1f}");
+    let now_ms = clock.now_millis();
+    let cache = call.cache;
+    let cached = cache
+        .filter(|_| !call.ttl.is_zero())
+        .and_then(|c| c.get(&key, now_ms));
+    let decision = match cached {
+        Some(d) => d,
+        None => {
+            let event = if call.token {
+                lambda_authorizer::token_event(&identity[0], call.method_arn)
+            } else {
+                lambda_authorizer::request_event(facts(req, call.method_arn, identity))
+            };
+            let decision = Arc::new(invoke(functions, call.function, event).await?);
+            if let Some(cache) = cache.filter(|_| !call.ttl.is_zero()) {
+                let until = now_ms + call.ttl.as_millis() as u64;
+                cache.put(key, until, now_ms, decision.clone());
+            }
+            decision
+        }
+    };
+    if !decision.allows(call.method_arn) {
+        return Err((
+            call.denied,
+            format!("the authorizer denied {}", call.method_arn),
+        ));
+    }
+    Ok(Some(match decision.as_ref() {
+        Decision::Simple { context, .. } => AuthContext {
+            context: context.clone(),
+            ..AuthContext::default()
+        },
+        Decision::Policy {
+            principal_id,
+            context,
+            usage_identifier_key,
+            ..
+        } => AuthContext {
+            principal_id: principal_id.clone(),
+            context: context.clone(),
+            usage_identifier_key: usage_identifier_key.clone(),
+            ..AuthContext::default()
+        },
+    }))
+}
 
 /// The REQUEST event's inputs.
 pub(super) fn facts<'a>(

@@ -1,5 +1,6 @@
-//! Authorization at the front door: resource policies (source IP), CORS, JWT authorizers
-//! and Lambda authorizers (TOKEN / REQUEST, with a result cache on the gateway's Clock).
+//! Authorization at the front door: resource policies (source IP), CORS, JWT authorizers,
+//! Lambda authorizers (TOKEN / REQUEST, with a result cache on the gateway's Clock) and IAM
+//! authorizers (SigV4-signed requests).
 //!
 //! [`ApiAuth`] is built once per API; [`ApiAuth::authorize`] runs in the pipeline after route
 //! match and before admission (API key, throttles).
@@ -8,10 +9,14 @@ pub mod cors;
 pub mod event;
 pub mod gateway_responses;
 mod identity;
+pub mod jwks_remote;
 pub mod jwt;
 pub mod lambda_authorizer;
 mod lambda_call;
 pub mod policy;
+pub mod sigv4;
+mod sigv4_canonical;
+mod sigv4_header;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,14 +28,14 @@ use serde_json::{Map, Value};
 
 pub use cors::CorsConfig;
 pub use identity::IdentitySource;
-pub use jwt::Jwks;
+pub use jwt::{Jwks, JwksSource};
 pub use policy::IpPolicy;
 
 use crate::config::auth::{ApiAuthConfig, RouteAuth};
 use crate::gateway::error::GatewayError;
 use crate::invoke::{Function, ACCOUNT_ID, REGION};
 use crate::Clock;
-use lambda_authorizer::{Decision, ResultCache};
+use lambda_authorizer::ResultCache;
 
 /// An authorizer as configured.
 #[derive(Debug, Clone)]
@@ -53,7 +58,7 @@ pub enum AuthorizerKind {
         /// Accepted `aud` / `client_id`.
         audiences: Vec<String>,
         /// Verification keys.
-        jwks: Jwks,
+        jwks: JwksSource,
     },
     /// A Lambda authorizer.
     Lambda {
@@ -63,7 +68,11 @@ pub enum AuthorizerKind {
         token: bool,
         /// Result cache lifetime; zero disables the cache.
         ttl: Duration,
+        /// TOKEN: the (anchored) regex a token must match before the function is invoked.
+        validation: Option<regex_lite::Regex>,
     },
+    /// An IAM authorizer: SigV4 signatures with the declared keys.
+    Iam(sigv4::IamCredentials),
 }
 
 /// What the authorizer established, handed to the function in `requestContext.authorizer`.
@@ -77,6 +86,8 @@ pub struct AuthContext {
     pub context: Map<String, Value>,
     /// A Lambda authorizer's `usageIdentifierKey`.
     pub usage_identifier_key: Option<String>,
+    /// The signer of a SigV4 request (IAM authorizers).
+    pub iam: Option<Arc<sigv4::IamIdentity>>,
 }
 
 /// An API's authorization at run time: config plus the authorizers' result caches.
@@ -95,6 +106,12 @@ pub struct AuthRequest<'a> {
     pub headers: &'a HeaderMap,
     /// Raw query string.
     pub query: &'a str,
+    /// The path as sent (with the stage, still percent-encoded).
+    pub raw_path: &'a str,
+    /// The matched route's key as written (`GET /pets/{id}`).
+    pub route_key: &'a str,
+    /// The body, read beforehand for routes whose authorizer needs it (IAM).
+    pub body: Option<&'a [u8]>,
     /// Path within the stage.
     pub stage_path: &'a str,
     /// The route's resource (`/pets/{id}`) or route key.
@@ -160,6 +177,15 @@ impl ApiAuth {
         self.config.cors.as_ref()
     }
 
+    /// Whether the route's authorizer needs the body (SigV4 signs it), so the pipeline reads
+    /// it before authorizing; other routes keep reading it only once they are allowed.
+    pub fn needs_body(&self, route: Option<&RouteAuth>) -> bool {
+        route
+            .and_then(|r| r.authorizer.as_ref())
+            .and_then(|name| self.config.authorizers.get(name))
+            .is_some_and(|d| matches!(d.kind, AuthorizerKind::Iam(_)))
+    }
+
     /// Resource policy, then the route's authorizer. `Ok(None)`: allowed, nothing to pass on.
     pub async fn authorize(
         &self,
@@ -179,28 +205,54 @@ impl ApiAuth {
         let Some(route) = route else {
             return Ok(None);
         };
-        let Some(decl) = self.config.authorizers.get(&route.authorizer) else {
+        if let Some(policy) = &route.policy {
+            if !policy.permits(req.source_ip) {
+                return Err((
+                    GatewayError::PolicyDenied,
+                    format!(
+                        "source {} refused by the route's resource policy",
+                        req.source_ip
+                    ),
+                ));
+            }
+        }
+        let Some(name) = &route.authorizer else {
+            return Ok(None);
+        };
+        let Some(decl) = self.config.authorizers.get(name) else {
             return Err((GatewayError::AuthorizerFailure, "authorizer missing".into()));
         };
-        let identity = identity::identity_values(&decl.identity_source, req)?;
         let denied = if req.http_api {
             GatewayError::AuthorizerDenied
         } else {
             GatewayError::AccessDenied
         };
         match &decl.kind {
+            AuthorizerKind::Iam(credentials) => {
+                let identity =
+                    sigv4::verify(credentials, req, &method_arn(req), clock.now_millis())?;
+                Ok(Some(AuthContext {
+                    iam: Some(Arc::new(identity)),
+                    ..AuthContext::default()
+                }))
+            }
             AuthorizerKind::Jwt {
                 issuer,
                 audiences,
                 jwks,
             } => {
-                let now = clock.now_millis() / 1000;
+                let identity = identity::identity_values(&decl.identity_source, req)?;
                 let token = identity.first().map(String::as_str).unwrap_or("");
-                let verified = match self.tokens.get(&decl.name) {
-                    Some(cache) => cache.verify(token, jwks, issuer, audiences, now),
-                    None => jwt::verify(token, jwks, issuer, audiences, now).map(Arc::new),
-                }
-                .map_err(|e| (GatewayError::Unauthorized, e.to_string()))?;
+                let verified = jwt::verify_cached(
+                    token,
+                    jwks,
+                    issuer,
+                    audiences,
+                    self.tokens.get(&decl.name),
+                    clock,
+                )
+                .await
+                .map_err(|e| (GatewayError::Unauthorized, e))?;
                 if !route.scopes.is_empty()
                     && !route.scopes.iter().any(|s| verified.scopes.contains(s))
                 {
@@ -216,62 +268,32 @@ impl ApiAuth {
                 function,
                 token,
                 ttl,
+                validation,
             } => {
-                let method_arn = format!(
-                    "arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{}/{}/{}/{}",
-                    req.api_id,
-                    req.stage,
-                    req.method,
-                    req.stage_path.trim_start_matches('/')
-                );
-                let key = identity.join("\u{1f}");
-                let now_ms = clock.now_millis();
-                let cache = self.caches.get(&decl.name);
-                let cached = cache
-                    .filter(|_| !ttl.is_zero())
-                    .and_then(|c| c.get(&key, now_ms));
-                let decision = match cached {
-                    Some(d) => d,
-                    None => {
-                        let event = if *token {
-                            lambda_authorizer::token_event(&identity[0], &method_arn)
-                        } else {
-                            lambda_authorizer::request_event(lambda_call::facts(
-                                req,
-                                &method_arn,
-                                identity,
-                            ))
-                        };
-                        let decision =
-                            Arc::new(lambda_call::invoke(functions, function, event).await?);
-                        if let Some(cache) = cache.filter(|_| !ttl.is_zero()) {
-                            let until = now_ms + ttl.as_millis() as u64;
-                            cache.put(key, until, now_ms, decision.clone());
-                        }
-                        decision
-                    }
+                let identity = identity::identity_values(&decl.identity_source, req)?;
+                let method_arn = method_arn(req);
+                let call = lambda_call::LambdaCall {
+                    function,
+                    token: *token,
+                    ttl: *ttl,
+                    validation: validation.as_ref(),
+                    cache: self.caches.get(&decl.name),
+                    method_arn: &method_arn,
+                    denied,
                 };
-                if !decision.allows(&method_arn) {
-                    return Err((denied, format!("the authorizer denied {method_arn}")));
-                }
-                Ok(Some(match decision.as_ref() {
-                    Decision::Simple { context, .. } => AuthContext {
-                        context: context.clone(),
-                        ..AuthContext::default()
-                    },
-                    Decision::Policy {
-                        principal_id,
-                        context,
-                        usage_identifier_key,
-                        ..
-                    } => AuthContext {
-                        principal_id: principal_id.clone(),
-                        context: context.clone(),
-                        usage_identifier_key: usage_identifier_key.clone(),
-                        jwt: None,
-                    },
-                }))
+                lambda_call::authorize(call, identity, req, functions, clock).await
             }
         }
     }
+}
+
+/// The method ARN of a request, as authorizers and IAM messages name it.
+fn method_arn(req: &AuthRequest<'_>) -> String {
+    format!(
+        "arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{}/{}/{}/{}",
+        req.api_id,
+        req.stage,
+        req.method,
+        req.stage_path.trim_start_matches('/')
+    )
 }

@@ -3,14 +3,12 @@
 //! as written and resolved (every error collected with its place).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::Errors;
-use crate::auth::{AuthorizerDecl, AuthorizerKind, CorsConfig, IdentitySource, IpPolicy, Jwks};
+use crate::auth::{AuthorizerDecl, CorsConfig, IpPolicy};
 
 /// `[apis.NAME.authorizers.X]`
 #[derive(Debug, Deserialize)]
@@ -26,6 +24,8 @@ pub struct AuthorizerSection {
     pub audiences: Vec<String>,
     /// JWT: the JWKS file, relative to the config file.
     pub jwks_file: Option<Spanned<String>>,
+    /// JWT: the JWKS URL (`http://`), fetched on first use and on an unknown `kid`.
+    pub jwks_url: Option<Spanned<String>>,
     /// Where the identity comes from (`$request.header.Authorization`,
     /// `$request.querystring.x`, `$stageVariables.x`; REST's `method.request.header.X` too).
     pub identity_source: Option<Spanned<Vec<String>>>,
@@ -33,6 +33,27 @@ pub struct AuthorizerSection {
     pub function: Option<Spanned<String>>,
     /// Lambda authorizers: how long a result is cached per identity (default `300s`, `0s` off).
     pub ttl: Option<Spanned<String>>,
+    /// TOKEN authorizers: a regex the whole token must match, else 401 without invoking.
+    pub identity_validation_expression: Option<Spanned<String>>,
+    /// IAM authorizers: the access keys requests may be signed with.
+    #[serde(default)]
+    pub credentials: Vec<Spanned<CredentialSection>>,
+}
+
+/// One access key of an IAM authorizer: `credentials = [{ access_key_id = ..., ... }]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSection {
+    /// The access key id (`AKIA...`).
+    pub access_key_id: String,
+    /// Its secret access key.
+    pub secret_access_key: String,
+    /// The principal's ARN (`arn:aws:iam::123456789012:user/alice`).
+    pub principal: String,
+    /// The IAM unique id reported as `caller` / `user` (default: the access key id).
+    pub user_id: Option<String>,
+    /// Route keys the principal may invoke; `*` matches any run of characters.
+    pub routes: Vec<String>,
 }
 
 /// `[apis.NAME.cors]`
@@ -83,13 +104,15 @@ pub struct ApiAuthConfig {
     pub api_key_from_authorizer: bool,
 }
 
-/// A route's authorization: which authorizer and which scopes.
-#[derive(Debug, Clone)]
+/// A route's authorization: its own resource policy, which authorizer and which scopes.
+#[derive(Debug, Clone, Default)]
 pub struct RouteAuth {
-    /// The authorizer's name in its API.
-    pub authorizer: String,
+    /// The authorizer's name in its API, if the route has one.
+    pub authorizer: Option<String>,
     /// Any one of these scopes is required (JWT); empty: none.
     pub scopes: Vec<String>,
+    /// The route's resource policy; the API's applies too (deny wins in either).
+    pub policy: Option<IpPolicy>,
 }
 
 /// Inputs of [`resolve`]: the API's sections.
@@ -111,9 +134,14 @@ pub(super) fn resolve(
 ) -> ApiAuthConfig {
     let mut out = ApiAuthConfig::default();
     for (name, section) in sections.authorizers {
-        if let Some(decl) =
-            resolve_authorizer(api, name, section, config_file, function_exists, errors)
-        {
+        if let Some(decl) = super::auth_authorizer::resolve_authorizer(
+            api,
+            name,
+            section,
+            config_file,
+            function_exists,
+            errors,
+        ) {
             out.authorizers.insert(name.clone(), decl);
         }
     }
@@ -163,211 +191,11 @@ pub(super) fn resolve(
         }
     }
     if let Some(policy) = sections.policy {
-        let p = policy.get_ref();
-        let mut parse = |list: &Option<Spanned<Vec<String>>>| {
-            let mut nets = Vec::new();
-            let Some(list) = list else {
-                return nets;
-            };
-            for cidr in list.get_ref() {
-                match crate::auth::policy::Cidr::parse(cidr) {
-                    Some(net) => nets.push(net),
-                    None => errors.at(
-                        Some(list.span().start),
-                        format!("api `{api}`: resource_policy: `{cidr}` is not a CIDR range like 10.0.0.0/8"),
-                    ),
-                }
-            }
-            nets
-        };
-        out.policy = Some(IpPolicy {
-            allow: parse(&p.allow_source_ips),
-            deny: parse(&p.deny_source_ips),
-        });
+        out.policy = Some(super::auth_route::resolve_policy(
+            &format!("api `{api}`"),
+            policy.get_ref(),
+            errors,
+        ));
     }
     out
-}
-
-fn resolve_authorizer(
-    api: &str,
-    name: &str,
-    section: &Spanned<AuthorizerSection>,
-    config_file: &str,
-    function_exists: &dyn Fn(&str) -> bool,
-    errors: &mut Errors<'_>,
-) -> Option<AuthorizerDecl> {
-    let before = errors.list.len();
-    let at = Some(section.span().start);
-    let s = section.get_ref();
-    let what = format!("api `{api}`: authorizer `{name}`");
-    let sources = match &s.identity_source {
-        Some(list) => {
-            let mut out = Vec::new();
-            for raw in list.get_ref() {
-                match IdentitySource::parse(raw) {
-                    Some(src) => out.push(src),
-                    None => errors.at(Some(list.span().start), format!("{what}: identity source `{raw}` is not one of $request.header.NAME, $request.querystring.NAME, $stageVariables.NAME")),
-                }
-            }
-            if out.is_empty() && list.get_ref().is_empty() {
-                errors.at(
-                    Some(list.span().start),
-                    format!("{what}: `identity_source` needs at least one source"),
-                );
-            }
-            out
-        }
-        None => vec![IdentitySource::Header("authorization".into())],
-    };
-    let kind = match s.kind.get_ref().as_str() {
-        "jwt" => {
-            let issuer = s.issuer.as_ref().map(|i| i.get_ref().clone());
-            if issuer.is_none() {
-                errors.at(at, format!("{what}: a JWT authorizer needs `issuer`"));
-            }
-            if s.audiences.is_empty() {
-                errors.at(
-                    at,
-                    format!("{what}: a JWT authorizer needs `audiences = [...]`"),
-                );
-            }
-            let jwks = match &s.jwks_file {
-                Some(file) => {
-                    let base = Path::new(config_file).parent().unwrap_or(Path::new("."));
-                    let path = base.join(file.get_ref());
-                    match std::fs::read_to_string(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|text| Jwks::parse(&text))
-                    {
-                        Ok(jwks) => Some(jwks),
-                        Err(e) => {
-                            errors.at(
-                                Some(file.span().start),
-                                format!("{what}: JWKS `{}`: {e}", path.display()),
-                            );
-                            None
-                        }
-                    }
-                }
-                None => {
-                    errors.at(at, format!("{what}: a JWT authorizer needs `jwks_file`"));
-                    None
-                }
-            };
-            if s.function.is_some() || s.ttl.is_some() {
-                errors.at(
-                    at,
-                    format!("{what}: `function` and `ttl` apply to Lambda authorizers only"),
-                );
-            }
-            AuthorizerKind::Jwt {
-                issuer: issuer.unwrap_or_default(),
-                audiences: s.audiences.clone(),
-                jwks: jwks.unwrap_or_default(),
-            }
-        }
-        kind @ ("token" | "request") => {
-            let function = match &s.function {
-                Some(f) if function_exists(f.get_ref()) => f.get_ref().clone(),
-                Some(f) => {
-                    errors.at(Some(f.span().start), format!("{what}: function `{}` is neither declared under [functions] nor registered", f.get_ref()));
-                    String::new()
-                }
-                None => {
-                    errors.at(at, format!("{what}: a Lambda authorizer needs `function`"));
-                    String::new()
-                }
-            };
-            if kind == "token" && sources.len() != 1 {
-                errors.at(
-                    at,
-                    format!("{what}: a TOKEN authorizer takes exactly one identity source"),
-                );
-            }
-            if s.issuer.is_some() || s.jwks_file.is_some() || !s.audiences.is_empty() {
-                errors.at(
-                    at,
-                    format!("{what}: `issuer`, `audiences` and `jwks_file` apply to JWT authorizers only"),
-                );
-            }
-            let ttl = match &s.ttl {
-                Some(t) => match super::parse_duration(t.get_ref()) {
-                    Ok(d) if d <= Duration::from_secs(3600) => d,
-                    Ok(_) => {
-                        errors.at(
-                            Some(t.span().start),
-                            format!("{what}: `ttl` is at most 3600s"),
-                        );
-                        Duration::ZERO
-                    }
-                    Err(e) => {
-                        errors.at(Some(t.span().start), format!("{what}: `ttl`: {e}"));
-                        Duration::ZERO
-                    }
-                },
-                None => Duration::from_secs(300),
-            };
-            AuthorizerKind::Lambda {
-                function,
-                token: kind == "token",
-                ttl,
-            }
-        }
-        other => {
-            errors.at(
-                Some(s.kind.span().start),
-                format!("{what}: `type = \"{other}\"` must be \"jwt\", \"token\" or \"request\""),
-            );
-            return None;
-        }
-    };
-    (errors.list.len() == before).then(|| AuthorizerDecl {
-        name: name.to_owned(),
-        kind,
-        identity_source: sources,
-    })
-}
-
-/// Resolves a route's `authorizer` and `authorization_scopes`.
-pub(super) fn resolve_route(
-    api: &str,
-    key: &super::RouteKey,
-    route: &super::schema::RouteSection,
-    authorizers: &BTreeMap<String, Spanned<AuthorizerSection>>,
-    errors: &mut Errors<'_>,
-) -> Option<RouteAuth> {
-    let Some(name) = &route.authorizer else {
-        if !route.authorization_scopes.is_empty() {
-            errors.at(
-                Some(route.route.span().start),
-                format!("api `{api}`: route `{key}`: `authorization_scopes` needs an `authorizer`"),
-            );
-        }
-        return None;
-    };
-    match authorizers.get(name.get_ref()) {
-        None => {
-            errors.at(
-                Some(name.span().start),
-                format!(
-                    "api `{api}`: route `{key}` names authorizer `{}`, which is not declared under [apis.{api}.authorizers]",
-                    name.get_ref()
-                ),
-            );
-            None
-        }
-        Some(a)
-            if a.get_ref().kind.get_ref() != "jwt" && !route.authorization_scopes.is_empty() =>
-        {
-            errors.at(
-                Some(name.span().start),
-                format!("api `{api}`: route `{key}`: `authorization_scopes` apply to JWT authorizers only"),
-            );
-            None
-        }
-        Some(_) => Some(RouteAuth {
-            authorizer: name.get_ref().clone(),
-            scopes: route.authorization_scopes.clone(),
-        }),
-    }
 }

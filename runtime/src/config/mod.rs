@@ -3,6 +3,9 @@
 
 mod access_log;
 pub mod auth;
+mod auth_authorizer;
+mod auth_iam;
+mod auth_route;
 mod cache;
 mod custom_integration;
 pub mod domains;

@@ -347,7 +347,8 @@ fn resolve_api(
             .as_ref()
             .and_then(|c| super::cache::resolve_route(name, &key, stage_has_cache, c, errors));
         let validator = super::integration::resolve_validator(name, &key, route, errors);
-        let route_auth = super::auth::resolve_route(name, &key, route, &defs.authorizers, errors);
+        let route_auth =
+            super::auth_route::resolve_route(name, &key, route, &defs.authorizers, errors);
         routes.push(Route {
             key,
             target,

@@ -209,6 +209,8 @@ pub struct RouteSection {
     pub throttle: Option<ThrottleSettings>,
     /// The API authorizer protecting the route.
     pub authorizer: Option<Spanned<String>>,
+    /// The route's own resource policy (the API's applies too).
+    pub resource_policy: Option<Spanned<super::auth::ResourcePolicySection>>,
     /// JWT authorizers: any one of these scopes is required.
     #[serde(default)]
     pub authorization_scopes: Vec<String>,

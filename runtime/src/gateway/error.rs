@@ -68,6 +68,18 @@ pub enum GatewayError {
         /// Seconds until the next quota period, for `Retry-After`.
         retry_after_secs: u64,
     },
+    /// IAM routes: the `Authorization` header lacks a SigV4 part (AWS's message).
+    #[error("{0}")]
+    IncompleteSignature(std::sync::Arc<str>),
+    /// IAM routes: bad or expired signature, or a wrong credential scope (AWS's message).
+    #[error("{0}")]
+    InvalidSignature(std::sync::Arc<str>),
+    /// IAM routes: the access key is not declared.
+    #[error("The security token included in the request is invalid.")]
+    UnrecognizedClient,
+    /// IAM routes: the signer's principal may not invoke the route (AWS's message).
+    #[error("{0}")]
+    IamDenied(std::sync::Arc<str>),
     /// HTTP API: the Lambda integration was throttled.
     #[error("Too Many Requests")]
     LambdaThrottled,
@@ -105,7 +117,11 @@ impl GatewayError {
             | GatewayError::Forbidden
             | GatewayError::AccessDenied
             | GatewayError::AuthorizerDenied
-            | GatewayError::PolicyDenied => StatusCode::FORBIDDEN,
+            | GatewayError::PolicyDenied
+            | GatewayError::IncompleteSignature(_)
+            | GatewayError::InvalidSignature(_)
+            | GatewayError::UnrecognizedClient
+            | GatewayError::IamDenied(_) => StatusCode::FORBIDDEN,
             GatewayError::TooManyRequests { .. } | GatewayError::LimitExceeded { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -123,9 +139,12 @@ impl GatewayError {
             }
             GatewayError::Forbidden | GatewayError::AuthorizerDenied => Some("ForbiddenException"),
             GatewayError::Unauthorized => Some("UnauthorizedException"),
-            GatewayError::AccessDenied | GatewayError::PolicyDenied => {
-                Some("AccessDeniedException")
-            }
+            GatewayError::AccessDenied
+            | GatewayError::PolicyDenied
+            | GatewayError::IamDenied(_) => Some("AccessDeniedException"),
+            GatewayError::IncompleteSignature(_) => Some("IncompleteSignatureException"),
+            GatewayError::InvalidSignature(_) => Some("InvalidSignatureException"),
+            GatewayError::UnrecognizedClient => Some("UnrecognizedClientException"),
             GatewayError::AuthorizerFailure => Some("AuthorizerConfigurationException"),
             GatewayError::TooManyRequests { .. } => Some("TooManyRequestsException"),
             GatewayError::LimitExceeded { .. } => Some("LimitExceededException"),
@@ -154,6 +173,7 @@ impl GatewayError {
 
     /// The JSON body: `{"message":"..."}`.
     pub fn body(&self) -> String {
-        format!("{{\"message\":\"{self}\"}}")
+        // Some messages carry request facts (a path, a date), so they are JSON-escaped.
+        serde_json::json!({ "message": self.to_string() }).to_string()
     }
 }

@@ -26,6 +26,9 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     let mut identity = ApiGatewayRequestIdentity::default();
     identity.source_ip = Some(req.source_ip.clone());
     identity.user_agent = req.user_agent().map(String::from);
+    if let Some(auth) = req.authorizer {
+        crate::auth::event::v1_identity(auth, &mut identity);
+    }
 
     let mut ctx = ApiGatewayProxyRequestContext::default();
     ctx.account_id = Some(ACCOUNT_ID.to_owned());

@@ -8,7 +8,8 @@
 //!    refused callers never touch throttles, quotas, the body or the integration.
 //!    Then admission: API key, then account → stage/route → usage-plan throttles, then the quota
 //!    (after route match and the authorizer, before the body is read or anything invoked).
-//! 5. body: read within the limit once the route is known to be allowed.
+//! 5. body: read within the limit once the route is known to be allowed — except on IAM
+//!    routes, which read it just before the authorizer because the SigV4 signature covers it.
 //! 6. cache: the stage's response cache answers, or the integration fills it (one call for
 //!    concurrent misses of a key); unauthorized `Cache-Control: max-age=0` may get 403 here.
 //! 7. integration: build the proxy event and invoke the function under the integration timeout.
@@ -128,10 +129,24 @@ where
         };
         route_key = &route.key.text;
         resource_path = &route.key.resource;
+        let limit = stack.config.server.max_body_bytes;
+        // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
+        let body = if mount.auth.needs_body(route.auth.as_ref()) {
+            check_declared_length(&parts.headers, limit)?;
+            PendingBody::Read(read_body(body, limit).await?)
+        } else {
+            PendingBody::Unread(body)
+        };
         let auth_request = crate::auth::AuthRequest {
             method: &parts.method,
             headers: &parts.headers,
             query: parts.uri.query().unwrap_or(""),
+            raw_path: path,
+            route_key: &route.key.text,
+            body: match &body {
+                PendingBody::Read(bytes) => Some(bytes),
+                PendingBody::Unread(_) => None,
+            },
             stage_path,
             resource: &route.key.resource,
             source_ip: remote.ip(),
@@ -160,23 +175,12 @@ where
             trace.segment("admission", admission_started, refused);
         }
         admitted?;
-        let limit = stack.config.server.max_body_bytes;
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err((
-                GatewayError::PayloadTooLarge,
-                format!("content-length over {limit} bytes"),
-            ));
-        }
+        check_declared_length(&parts.headers, limit)?;
         if let Some(validator) = &route.validator {
             validator.check_parameters(&parts, &params)?;
         }
         if let Target::Custom(custom) = &route.target {
-            let body = read_body(body, limit).await?;
+            let body = body.read(limit).await?;
             if let Some(validator) = &route.validator {
                 validator.check_body(&body)?;
             }
@@ -220,12 +224,16 @@ where
                 default_timeout: stack.config.server.integration_timeout,
             };
             let started = Instant::now();
-            let result = match route.validator.as_ref().filter(|v| v.body.is_some()) {
-                None => super::http_proxy::forward(target, &stack.clock, forward, body).await,
+            let result = match (route.validator.as_ref().filter(|v| v.body.is_some()), body) {
+                (None, PendingBody::Unread(body)) => {
+                    super::http_proxy::forward(target, &stack.clock, forward, body).await
+                }
                 // A body model needs the whole body before anything is forwarded.
-                Some(validator) => {
-                    let body = read_body(body, limit).await?;
-                    validator.check_body(&body)?;
+                (validator, body) => {
+                    let body = body.read(limit).await?;
+                    if let Some(validator) = validator {
+                        validator.check_body(&body)?;
+                    }
                     let body = http_body_util::Full::new(body);
                     super::http_proxy::forward(target, &stack.clock, forward, body).await
                 }
@@ -236,7 +244,7 @@ where
                 head
             });
         }
-        let body = read_body(body, limit).await?;
+        let body = body.read(limit).await?;
         if let Some(validator) = &route.validator {
             validator.check_body(&body)?;
         }
@@ -516,6 +524,44 @@ where
         group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
     }
     response
+}
+
+/// The request body: still streaming, or already read (IAM routes read it to authorize).
+enum PendingBody<B> {
+    Unread(B),
+    Read(Bytes),
+}
+
+impl<B> PendingBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    /// The whole body, read within the limit unless it already was.
+    async fn read(self, limit: u64) -> Result<Bytes, (GatewayError, String)> {
+        match self {
+            PendingBody::Read(bytes) => Ok(bytes),
+            PendingBody::Unread(body) => read_body(body, limit).await,
+        }
+    }
+}
+
+/// Refuses a declared `Content-Length` over the limit before any byte is read.
+fn check_declared_length(
+    headers: &http::HeaderMap,
+    limit: u64,
+) -> Result<(), (GatewayError, String)> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err((
+            GatewayError::PayloadTooLarge,
+            format!("content-length over {limit} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the body within the limit.
