@@ -221,6 +221,15 @@ impl TaskInvoker for StackTasks {
         function: &str,
         payload: serde_json::Value,
     ) -> Result<serde_json::Value, TaskFailure> {
+        self.invoke_traced(function, payload, None).await
+    }
+
+    async fn invoke_traced(
+        &self,
+        function: &str,
+        payload: serde_json::Value,
+        trace_header: Option<String>,
+    ) -> Result<serde_json::Value, TaskFailure> {
         let Some(stack) = self.0.upgrade() else {
             return Err(TaskFailure {
                 error: "States.Runtime".into(),
@@ -230,7 +239,9 @@ impl TaskInvoker for StackTasks {
         let Some(f) = stack.function(function).cloned() else {
             return Err(crate::workflow::task::missing_function(function));
         };
-        let outcome = f.invoke(Invocation::new(Payload::Json(payload))).await;
+        let mut invocation = Invocation::new(Payload::Json(payload));
+        invocation.trace_id = trace_header;
+        let outcome = f.invoke(invocation).await;
         match outcome.result {
             Ok(result) => result.into_value().map_err(|e| TaskFailure {
                 error: "Runtime.MarshalError".into(),
