@@ -38,6 +38,7 @@ pub(crate) struct StackInner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) traffic: Arc<TrafficState>,
     pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
+    pub(crate) otlp: Option<crate::observe::otlp::OtlpExporter>,
     control: axum::Router,
 }
 
@@ -93,6 +94,9 @@ impl<'a> StackBuilder<'a> {
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
                 traces: Arc::default(),
+                otlp: config.logs.otlp_endpoint.as_deref().and_then(|endpoint| {
+                    crate::observe::otlp::OtlpExporter::start(endpoint, clock.clone())
+                }),
                 workflows,
                 metrics,
                 config,
@@ -179,6 +183,11 @@ impl Stack {
     /// The most recent requests' timelines.
     pub fn traces(&self) -> &crate::observe::traces::TraceStore {
         &self.inner.traces
+    }
+
+    /// The OTLP exporter, when `[logs] otlp_endpoint` is set.
+    pub fn otlp_exporter(&self) -> Option<&crate::observe::otlp::OtlpExporter> {
+        self.inner.otlp.as_ref()
     }
 
     /// Every metric series.

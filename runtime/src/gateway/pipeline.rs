@@ -406,13 +406,17 @@ where
         headers.insert(TRACE_HEADER, v);
     }
     if tracing {
-        stack.traces.push(trace.finish(
+        let finished = trace.finish(
             trace_id.clone(),
             request_id.clone(),
             time_epoch_ms,
             format!("{} {path}", parts.method),
             response.status().as_u16(),
-        ));
+        );
+        if let Some(exporter) = &stack.otlp {
+            exporter.submit(finished.clone());
+        }
+        stack.traces.push(finished);
     }
     if let Some(metrics) = route_metrics.filter(|_| stack.config.logs.metrics) {
         let latency_us = started.elapsed().as_micros() as u64;
