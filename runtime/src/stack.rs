@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::Config;
+use crate::config::{Config, EmfDestination};
 use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
@@ -68,7 +68,17 @@ impl<'a> StackBuilder<'a> {
             std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
         });
         crate::invoke::build::warm_provisioned(&functions);
-        let metrics = Arc::new(Metrics::new(clock.clone()));
+        let emf = config.logs.emf.as_ref().map(|destination| {
+            let group = match destination {
+                EmfDestination::Stdout => logs.group_writing_to(
+                    crate::observe::metrics::emf::STDOUT_GROUP,
+                    Box::new(std::io::stdout()),
+                ),
+                EmfDestination::Group(name) => logs.group(name),
+            };
+            crate::observe::metrics::emf::EmfSink::new(group, clock.clone())
+        });
+        let metrics = Arc::new(Metrics::new(clock.clone()).with_emf(emf));
         for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
             let _ = f
                 .metrics

@@ -48,13 +48,21 @@ pub(super) fn resolve_otlp(
     }
 }
 
-/// `emf = "stdout"` or `emf = "group:NAME"`.
+/// `emf = "stdout"` or `emf = "group:NAME"`; samples exist only with `metrics = true`.
 pub(super) fn resolve_emf(
     emf: Option<&Spanned<String>>,
+    metrics: bool,
     errors: &mut Errors<'_>,
 ) -> Option<EmfDestination> {
     let spanned = emf?;
     let text = spanned.get_ref();
+    if !metrics {
+        errors.at(
+            Some(spanned.span().start),
+            "`emf` needs `metrics = true`: EMF lines are written as metrics are recorded",
+        );
+        return None;
+    }
     if text == "stdout" {
         return Some(EmfDestination::Stdout);
     }

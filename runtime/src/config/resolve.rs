@@ -41,7 +41,11 @@ pub(super) fn resolve(
         metrics: parsed.logs.metrics.unwrap_or(true),
         traces: parsed.logs.traces.unwrap_or(false) || otlp_endpoint.is_some(),
         otlp_endpoint,
-        emf: super::observability::resolve_emf(parsed.logs.emf.as_ref(), &mut errors),
+        emf: super::observability::resolve_emf(
+            parsed.logs.emf.as_ref(),
+            parsed.logs.metrics.unwrap_or(true),
+            &mut errors,
+        ),
     };
     let mut functions = BTreeMap::new();
     for (name, section) in &parsed.functions {

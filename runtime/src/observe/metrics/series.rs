@@ -35,6 +35,7 @@ pub struct Series {
     slots: Box<[Slot]>,
     lifetime_count: AtomicU64,
     lifetime_sum: AtomicU64,
+    emf: Option<super::emf::EmfTag>,
 }
 
 /// The statistics CloudWatch offers for a period.
@@ -119,7 +120,14 @@ impl Series {
             slots,
             lifetime_count: AtomicU64::new(0),
             lifetime_sum: AtomicU64::new(0),
+            emf: None,
         }
+    }
+
+    /// The same series, also writing each sample as an EMF line.
+    pub(super) fn with_emf(mut self, tag: Option<super::emf::EmfTag>) -> Self {
+        self.emf = tag;
+        self
     }
 
     /// Counter or distribution.
@@ -153,6 +161,9 @@ impl Series {
         }
         self.lifetime_count.fetch_add(1, Ordering::Relaxed);
         self.lifetime_sum.fetch_add(value, Ordering::Relaxed);
+        if let Some(emf) = &self.emf {
+            emf.emit(value);
+        }
     }
 
     /// Statistics over the minutes `from..=to` that are still retained.
