@@ -64,15 +64,24 @@ impl LogGroup {
         if let Some(tx) = &self.stdout {
             let _ = tx.send(body.clone());
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() == ENTRIES_PER_GROUP {
-            entries.pop_front();
-        }
-        entries.push_back(Entry {
+        let entry = Entry {
             timestamp,
             stream: stream.clone(),
             body,
-        });
+        };
+        let evicted = {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let evicted = if entries.len() == ENTRIES_PER_GROUP {
+                entries.pop_front()
+            } else {
+                None
+            };
+            entries.push_back(entry);
+            evicted
+        };
+        // Freed after the lock is released: a full group evicts on every push, and freeing a
+        // record (its strings) inside the lock made every other request wait for it.
+        drop(evicted);
     }
 
     /// Waits until every line pushed so far has been written to the group's output (stdout

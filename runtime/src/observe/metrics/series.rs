@@ -154,8 +154,15 @@ impl Series {
         }
         slot.count.fetch_add(1, Ordering::Relaxed);
         slot.sum.fetch_add(value, Ordering::Relaxed);
-        slot.min.fetch_min(value, Ordering::Relaxed);
-        slot.max.fetch_max(value, Ordering::Relaxed);
+        // Read before writing: a new minimum or maximum is rare (never for the 0/1 counters),
+        // and an atomic read-modify-write on a line both workers write costs far more than a
+        // read. A stale read can only be further from the extreme, so the check is safe.
+        if value < slot.min.load(Ordering::Relaxed) {
+            slot.min.fetch_min(value, Ordering::Relaxed);
+        }
+        if value > slot.max.load(Ordering::Relaxed) {
+            slot.max.fetch_max(value, Ordering::Relaxed);
+        }
         if let Some(h) = &slot.histogram {
             h.record(value);
         }
