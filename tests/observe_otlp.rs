@@ -198,8 +198,22 @@ async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
         tokio::task::yield_now().await;
     }
     assert!(rx.try_recv().is_err(), "no retry before the backoff");
-    clock.advance(Duration::from_millis(200));
-    let (_, _, second) = next(&mut rx).await;
+    // Moved in backoff-sized steps while anything sleeps, so that another sleeper registered
+    // first cannot make the retry's wake-up be missed.
+    let retried = async {
+        loop {
+            if let Ok(received) = rx.try_recv() {
+                break received.2;
+            }
+            if clock.sleepers() > 0 {
+                clock.advance(Duration::from_millis(200));
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let second = tokio::time::timeout(Duration::from_secs(30), retried)
+        .await
+        .expect("no retry arrived");
     assert_eq!(first, second, "the same batch is sent again");
     let exporter = stack.stack.otlp_exporter().unwrap();
     let counters = exporter.counters();
