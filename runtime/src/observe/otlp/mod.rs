@@ -57,7 +57,12 @@ impl OtlpExporter {
     }
 
     fn start_with_capacity(endpoint: &str, clock: Clock, capacity: usize) -> Option<Self> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(
+                "otlp_endpoint is set but the stack was built outside a Tokio runtime: no export"
+            );
+            return None;
+        };
         let url: http::Uri = format!("{endpoint}/v1/traces").parse().ok()?;
         let (queue, rx) = mpsc::channel(capacity);
         let counters = Arc::new(ExportCounters::default());
