@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::Config;
+use crate::config::{Config, EmfDestination};
 use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
@@ -38,6 +38,7 @@ pub(crate) struct StackInner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) traffic: Arc<TrafficState>,
     pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
+    pub(crate) otlp: Option<crate::observe::otlp::OtlpExporter>,
     control: axum::Router,
 }
 
@@ -67,7 +68,17 @@ impl<'a> StackBuilder<'a> {
             std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
         });
         crate::invoke::build::warm_provisioned(&functions);
-        let metrics = Arc::new(Metrics::new(clock.clone()));
+        let emf = config.logs.emf.as_ref().map(|destination| {
+            let group = match destination {
+                EmfDestination::Stdout => logs.group_writing_to(
+                    crate::observe::metrics::emf::STDOUT_GROUP,
+                    Box::new(std::io::stdout()),
+                ),
+                EmfDestination::Group(name) => logs.group(name),
+            };
+            crate::observe::metrics::emf::EmfSink::new(group, clock.clone())
+        });
+        let metrics = Arc::new(Metrics::new(clock.clone()).with_emf(emf));
         for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
             let _ = f
                 .metrics
@@ -93,6 +104,9 @@ impl<'a> StackBuilder<'a> {
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
                 traces: Arc::default(),
+                otlp: config.logs.otlp_endpoint.as_deref().and_then(|endpoint| {
+                    crate::observe::otlp::OtlpExporter::start(endpoint, clock.clone())
+                }),
                 workflows,
                 metrics,
                 config,
@@ -181,6 +195,11 @@ impl Stack {
         &self.inner.traces
     }
 
+    /// The OTLP exporter, when `[logs] otlp_endpoint` is set.
+    pub fn otlp_exporter(&self) -> Option<&crate::observe::otlp::OtlpExporter> {
+        self.inner.otlp.as_ref()
+    }
+
     /// Every metric series.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
@@ -221,6 +240,15 @@ impl TaskInvoker for StackTasks {
         function: &str,
         payload: serde_json::Value,
     ) -> Result<serde_json::Value, TaskFailure> {
+        self.invoke_traced(function, payload, None).await
+    }
+
+    async fn invoke_traced(
+        &self,
+        function: &str,
+        payload: serde_json::Value,
+        trace_header: Option<String>,
+    ) -> Result<serde_json::Value, TaskFailure> {
         let Some(stack) = self.0.upgrade() else {
             return Err(TaskFailure {
                 error: "States.Runtime".into(),
@@ -230,7 +258,9 @@ impl TaskInvoker for StackTasks {
         let Some(f) = stack.function(function).cloned() else {
             return Err(crate::workflow::task::missing_function(function));
         };
-        let outcome = f.invoke(Invocation::new(Payload::Json(payload))).await;
+        let mut invocation = Invocation::new(Payload::Json(payload));
+        invocation.trace_id = trace_header;
+        let outcome = f.invoke(invocation).await;
         match outcome.result {
             Ok(result) => result.into_value().map_err(|e| TaskFailure {
                 error: "Runtime.MarshalError".into(),

@@ -62,9 +62,10 @@ async fn dashboard_page() -> impl axum::response::IntoResponse {
     axum::response::Html(include_str!("dashboard.html"))
 }
 
-async fn prometheus_text(State(metrics): State<Arc<Metrics>>) -> impl axum::response::IntoResponse {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        prometheus::render(&metrics),
-    )
+async fn prometheus_text(State(state): State<AdminState>) -> impl axum::response::IntoResponse {
+    let mut text = prometheus::render(&state.metrics);
+    if let Some(exporter) = state.stack.otlp_exporter() {
+        text.push_str(&prometheus::render_export_counters(exporter.counters()));
+    }
+    ([("content-type", "text/plain; version=0.0.4")], text)
 }

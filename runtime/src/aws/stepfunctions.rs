@@ -13,6 +13,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::workflow::timestamp::epoch_seconds;
+use crate::workflow::trace::{check_header, ExecutionTrace};
 use crate::workflow::validate::validate_definition_for;
 use crate::workflow::{
     Execution, ExecutionStatus, MachineType, NewStateMachine, ServiceError, StateMachine,
@@ -90,6 +91,21 @@ fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
     })
 }
 
+/// The `traceHeader` of a start request: ASCII, at most 256 characters, as AWS checks it.
+fn trace_header(req: &Value) -> Result<Option<ExecutionTrace>, ApiError> {
+    match req.get("traceHeader") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(h)) => {
+            check_header(h).map_err(|m| ApiError::new("ValidationException", m))?;
+            Ok(Some(ExecutionTrace::header(h.as_str())))
+        }
+        Some(_) => Err(ApiError::new(
+            "SerializationException",
+            "traceHeader must be a string",
+        )),
+    }
+}
+
 async fn dispatch(
     svc: &WorkflowService,
     headers: &HeaderMap,
@@ -154,19 +170,21 @@ async fn dispatch(
             Ok(json!({}))
         }
         "StartExecution" => {
-            let (arn, start) = svc.start_execution(
+            let (arn, start) = svc.start_execution_traced(
                 required(&req, "stateMachineArn")?,
                 s(&req, "name").map(str::to_string),
                 s(&req, "input").map(str::to_string),
+                trace_header(&req)?,
             )?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
         }
         "StartSyncExecution" => {
             let e = svc
-                .start_sync_execution(
+                .start_sync_execution_traced(
                     required(&req, "stateMachineArn")?,
                     s(&req, "name").map(str::to_string),
                     s(&req, "input").map(str::to_string),
+                    trace_header(&req)?,
                 )
                 .await?;
             let mut v = describe_execution(&e);
@@ -274,6 +292,9 @@ fn describe_execution(e: &Execution) -> Value {
     }
     if let Some(c) = &e.cause {
         o.insert("cause".into(), json!(c));
+    }
+    if let Some(t) = &e.trace_header {
+        o.insert("traceHeader".into(), json!(t));
     }
     o.insert("redriveCount".into(), json!(0));
     o.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));

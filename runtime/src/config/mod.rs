@@ -14,6 +14,7 @@ mod error;
 mod function;
 pub mod gateway_responses;
 mod integration;
+mod observability;
 mod openapi_source;
 mod resolve;
 mod route;
@@ -31,6 +32,7 @@ pub use access_log::{AccessDestination, AccessLogConfig, ExecutionLogLevel};
 pub use cache::StageCacheConfig;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use observability::EmfDestination;
 pub use route::{RouteKey, Segment};
 
 use crate::invoke::{AliasRouting, FunctionSettings, Registry};
@@ -100,8 +102,12 @@ pub struct Logs {
     pub access_log: bool,
     /// Record metrics.
     pub metrics: bool,
-    /// Keep request timelines.
+    /// Keep request timelines (also on when `otlp_endpoint` is set).
     pub traces: bool,
+    /// Export finished traces to this OTLP/HTTP collector base URL.
+    pub otlp_endpoint: Option<String>,
+    /// Also write each metric sample as an Embedded Metric Format line here.
+    pub emf: Option<EmfDestination>,
 }
 
 /// A function: the handler it runs and its settings.

@@ -36,11 +36,19 @@ pub(super) fn resolve(
         server.tls = super::tls::load(tls.get_ref(), "[server.tls]", file, &mut errors);
     }
     let account_concurrency = super::function::account_concurrency(&parsed.lambda, &mut errors);
+    let otlp_endpoint =
+        super::observability::resolve_otlp(parsed.logs.otlp_endpoint.as_ref(), &mut errors);
     let logs = Logs {
         stdout: parsed.logs.stdout.unwrap_or(true),
         access_log: parsed.logs.access_log.unwrap_or(true),
         metrics: parsed.logs.metrics.unwrap_or(true),
-        traces: parsed.logs.traces.unwrap_or(false),
+        traces: parsed.logs.traces.unwrap_or(false) || otlp_endpoint.is_some(),
+        otlp_endpoint,
+        emf: super::observability::resolve_emf(
+            parsed.logs.emf.as_ref(),
+            parsed.logs.metrics.unwrap_or(true),
+            &mut errors,
+        ),
     };
     let mut functions = BTreeMap::new();
     for (name, section) in &parsed.functions {

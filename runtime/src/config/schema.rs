@@ -85,6 +85,12 @@ pub struct LogsSection {
     /// Keep a timeline of each recent request for `GET /traces` (default false: like X-Ray
     /// tracing on an API Gateway stage, it is opted into).
     pub traces: Option<bool>,
+    /// Export each finished trace to an OpenTelemetry collector over OTLP/HTTP JSON:
+    /// `"http://127.0.0.1:4318"` (spans go to `/v1/traces` under it). Turns timelines on.
+    pub otlp_endpoint: Option<Spanned<String>>,
+    /// Also write each metric sample as a CloudWatch Embedded Metric Format line:
+    /// `"stdout"` or `"group:LOG_GROUP_NAME"` (default: off).
+    pub emf: Option<Spanned<String>>,
 }
 
 /// `[functions.NAME]`

@@ -37,8 +37,9 @@ use crate::config::{ApiKind, Target};
 use crate::invoke::{Invocation, Payload};
 use crate::observe::access_log::AccessRecord;
 use crate::observe::ids;
-use crate::observe::traces::TraceBuilder;
+use crate::observe::traces::{with_parent, TraceBuilder};
 use crate::stack::StackInner;
+use crate::workflow::ExecutionTrace;
 
 const TRACE_HEADER: &str = "x-amzn-trace-id";
 
@@ -252,10 +253,22 @@ where
             Target::Function(name) => name,
             Target::Workflow { name, sync } => {
                 let started = Instant::now();
-                let result = super::workflow_integration::run(stack, name, *sync, &body).await;
+                // The execution runs under the request's trace; its states join this timeline.
+                let execution_trace = if tracing {
+                    let span = trace.reserve_span();
+                    ExecutionTrace {
+                        header: with_parent(&trace_id, span),
+                        states: Some(trace.states(span)),
+                    }
+                } else {
+                    ExecutionTrace::header(trace_id.as_str())
+                };
+                let result =
+                    super::workflow_integration::run(stack, name, *sync, &body, execution_trace)
+                        .await;
                 integration_us = Some(started.elapsed().as_micros() as u64);
-                if tracing {
-                    trace.segment("workflow", started, Some(name.clone()));
+                if let Some(span) = tracing.then(|| trace.states_parent()).flatten() {
+                    trace.segment_with_span("workflow", started, Some(name.clone()), span);
                 }
                 return result;
             }
@@ -454,13 +467,17 @@ where
         headers.insert(TRACE_HEADER, v);
     }
     if tracing {
-        stack.traces.push(trace.finish(
+        let finished = trace.finish(
             trace_id.clone(),
             request_id.clone(),
             time_epoch_ms,
             format!("{} {path}", parts.method),
             response.status().as_u16(),
-        ));
+        );
+        if let Some(exporter) = &stack.otlp {
+            exporter.submit(finished.clone());
+        }
+        stack.traces.push(finished);
     }
     if let Some(metrics) = route_metrics.filter(|_| stack.config.logs.metrics) {
         let latency_us = started.elapsed().as_micros() as u64;

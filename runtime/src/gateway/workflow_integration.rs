@@ -8,7 +8,7 @@ use serde_json::json;
 use super::error::GatewayError;
 use super::response::ProxyResponse;
 use crate::stack::StackInner;
-use crate::workflow::{Execution, ExecutionStatus};
+use crate::workflow::{Execution, ExecutionStatus, ExecutionTrace};
 
 /// Runs a workflow route's integration.
 pub(crate) async fn run(
@@ -16,6 +16,7 @@ pub(crate) async fn run(
     name: &str,
     sync: bool,
     body: &Bytes,
+    trace: ExecutionTrace,
 ) -> Result<ProxyResponse, (GatewayError, String)> {
     let input = if body.iter().all(u8::is_ascii_whitespace) {
         "{}".to_owned()
@@ -37,7 +38,7 @@ pub(crate) async fn run(
     if !sync {
         let (execution_arn, start) = stack
             .workflows
-            .start_execution(&arn, None, Some(input))
+            .start_execution_traced(&arn, None, Some(input), Some(trace))
             .map_err(|e| {
                 (
                     GatewayError::BadGateway,
@@ -55,7 +56,7 @@ pub(crate) async fn run(
     }
     let execution = stack
         .workflows
-        .start_sync_execution(&arn, None, Some(input))
+        .start_sync_execution_traced(&arn, None, Some(input), Some(trace))
         .await
         .map_err(|e| {
             (

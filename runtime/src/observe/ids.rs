@@ -86,6 +86,11 @@ pub fn http_api_request_id() -> String {
     s
 }
 
+/// A new span id: 64 random bits, never zero (zero means "no parent" in OTLP).
+pub fn span_id() -> u64 {
+    next_u64() | 1
+}
+
 /// A new X-Ray trace header value: `Root=1-{epoch hex}-{96-bit random}`.
 pub fn trace_id(epoch_seconds: u64) -> String {
     let mut s = String::with_capacity(40);

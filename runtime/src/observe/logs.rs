@@ -71,15 +71,16 @@ impl LogGroup {
         };
         let evicted = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            let evicted = match entries.len() == ENTRIES_PER_GROUP {
-                true => entries.pop_front(),
-                false => None,
+            let evicted = if entries.len() == ENTRIES_PER_GROUP {
+                entries.pop_front()
+            } else {
+                None
             };
             entries.push_back(entry);
             evicted
         };
-        // Freeing the oldest record (its strings, its captured lines) happens outside the lock,
-        // so concurrent requests do not queue behind it.
+        // Freed after the lock is released: a full group evicts on every push, and freeing a
+        // record (its strings) inside the lock made every other request wait for it.
         drop(evicted);
     }
 

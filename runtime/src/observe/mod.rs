@@ -8,7 +8,9 @@ pub mod lambda_metrics;
 pub mod logs;
 mod memory;
 pub mod metrics;
+pub mod otlp;
 pub mod timefmt;
+pub mod trace_states;
 pub mod traces;
 pub mod workflow_metrics;
 

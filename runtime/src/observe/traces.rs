@@ -1,12 +1,16 @@
 //! Per-request timelines keyed by `X-Amzn-Trace-Id`: the gateway, admission, cache and
-//! integration (function or workflow) segments of each request, kept for the most recent
-//! requests in bounded memory and read from the admin API.
+//! integration (function or workflow) segments of each request, and one segment per workflow
+//! state entered, kept for the most recent requests in bounded memory and read from the admin
+//! API (and exported over OTLP when a collector is configured).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{json, Value};
+
+pub use super::trace_states::{parent_of, with_parent, StateTimeline};
 
 /// How many requests' timelines are kept.
 pub const TRACES_KEPT: usize = 1000;
@@ -14,8 +18,15 @@ pub const TRACES_KEPT: usize = 1000;
 /// One timed step of a request.
 #[derive(Debug, Clone)]
 pub struct Segment {
-    /// `gateway`, `admission`, `cache`, `function`, `workflow`.
-    pub name: &'static str,
+    /// `gateway`, `admission`, `cache`, `function`, `workflow`, or a workflow state's name.
+    pub name: Cow<'static, str>,
+    /// A workflow state's type (`Task`, `Pass`, `Choice`, ...); `None` for the other steps.
+    pub state_type: Option<&'static str>,
+    /// This step's span id (64 random bits).
+    pub span_id: u64,
+    /// The enclosing step's span id: the gateway for its steps, the `workflow` step for
+    /// states, the caller's `Parent=` (if any) for the gateway itself.
+    pub parent_span: Option<u64>,
     /// Start, µs after the request arrived.
     pub start_us: u64,
     /// Length in µs.
@@ -39,6 +50,8 @@ pub struct Trace {
     pub status: u16,
     /// The steps, in start order.
     pub segments: Vec<Segment>,
+    /// The states of a workflow this request started; they may still be running.
+    pub states: Option<Arc<StateTimeline>>,
 }
 
 impl Trace {
@@ -47,14 +60,32 @@ impl Trace {
         root_of(&self.trace_id)
     }
 
+    /// Every step, workflow states included, in start order (outer steps first on ties).
+    pub fn all_segments(&self) -> Vec<Segment> {
+        let mut all = self.segments.clone();
+        if let Some(states) = &self.states {
+            all.extend(states.segments());
+        }
+        all.sort_by_key(|s| (s.start_us, std::cmp::Reverse(s.duration_us)));
+        all
+    }
+
     /// The timeline as JSON.
     pub fn to_json(&self) -> Value {
         json!({
             "traceId": self.root(), "header": self.trace_id, "requestId": self.request_id,
             "startTime": self.start_ms, "request": self.request, "status": self.status,
-            "segments": self.segments.iter().map(|s| json!({
-                "name": s.name, "startUs": s.start_us, "durationUs": s.duration_us, "detail": s.detail,
-            })).collect::<Vec<_>>(),
+            "segments": self.all_segments().iter().map(|s| {
+                let mut v = json!({
+                    "name": s.name, "startUs": s.start_us, "durationUs": s.duration_us,
+                    "detail": s.detail, "spanId": format!("{:016x}", s.span_id),
+                    "parentId": s.parent_span.map(|p| format!("{p:016x}")),
+                });
+                if let (Some(t), Some(o)) = (s.state_type, v.as_object_mut()) {
+                    o.insert("type".into(), json!(t));
+                }
+                v
+            }).collect::<Vec<_>>(),
         })
     }
 }
@@ -71,7 +102,9 @@ pub fn root_of(header: &str) -> &str {
 /// Collects a request's segments relative to its arrival.
 pub struct TraceBuilder {
     arrived: Instant,
+    gateway_span: u64,
     segments: Vec<Segment>,
+    states: Option<Arc<StateTimeline>>,
 }
 
 impl TraceBuilder {
@@ -79,19 +112,60 @@ impl TraceBuilder {
     pub fn new(arrived: Instant) -> Self {
         TraceBuilder {
             arrived,
-            segments: Vec::with_capacity(4),
+            gateway_span: 0,
+            segments: Vec::new(),
+            states: None,
         }
+    }
+
+    /// When the request arrived.
+    pub fn arrived(&self) -> Instant {
+        self.arrived
+    }
+
+    /// A fresh span id for a step whose children start before it ends (a workflow).
+    pub fn reserve_span(&self) -> u64 {
+        super::ids::span_id()
     }
 
     /// Adds a step that ran from `start` until now.
     pub fn segment(&mut self, name: &'static str, start: Instant, detail: Option<String>) {
+        self.segment_with_span(name, start, detail, super::ids::span_id());
+    }
+
+    /// Adds a step with a span id taken from [`TraceBuilder::reserve_span`].
+    pub fn segment_with_span(
+        &mut self,
+        name: &'static str,
+        start: Instant,
+        detail: Option<String>,
+        span_id: u64,
+    ) {
+        if self.gateway_span == 0 {
+            self.gateway_span = super::ids::span_id();
+        }
         let now = Instant::now();
         self.segments.push(Segment {
-            name,
+            name: Cow::Borrowed(name),
+            state_type: None,
+            span_id,
+            parent_span: Some(self.gateway_span),
             start_us: start.saturating_duration_since(self.arrived).as_micros() as u64,
             duration_us: now.saturating_duration_since(start).as_micros() as u64,
             detail,
         });
+    }
+
+    /// The span id of the workflow step whose states are recorded, if any.
+    pub fn states_parent(&self) -> Option<u64> {
+        self.states.as_ref().map(|s| s.parent_span())
+    }
+
+    /// A timeline for the states of the workflow whose step has `span_id`.
+    pub fn states(&mut self, span_id: u64) -> Arc<StateTimeline> {
+        let states = StateTimeline::new(self.arrived, span_id);
+        self.states = Some(states.clone());
+        states
     }
 
     /// The finished timeline, with the whole request as its `gateway` segment.
@@ -104,7 +178,14 @@ impl TraceBuilder {
         status: u16,
     ) -> Trace {
         let arrived = self.arrived;
-        self.segment("gateway", arrived, None);
+        if self.gateway_span == 0 {
+            self.gateway_span = super::ids::span_id();
+        }
+        let gateway_span = self.gateway_span;
+        self.segment_with_span("gateway", arrived, None, gateway_span);
+        if let Some(gateway) = self.segments.last_mut() {
+            gateway.parent_span = parent_of(&trace_id);
+        }
         self.segments
             .sort_by_key(|s| (s.start_us, std::cmp::Reverse(s.duration_us)));
         Trace {
@@ -114,6 +195,7 @@ impl TraceBuilder {
             request,
             status,
             segments: self.segments,
+            states: self.states,
         }
     }
 }

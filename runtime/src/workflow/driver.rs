@@ -53,6 +53,8 @@ pub struct Runner {
     pub history: History,
     /// Execution identity.
     pub info: Arc<ExecutionInfo>,
+    /// The X-Ray trace it runs under, if any.
+    pub trace: Option<Arc<super::trace::ExecutionTrace>>,
 }
 
 const PREFIX: &str = "An error occurred while executing the state";
@@ -92,7 +94,16 @@ impl Runner {
                     entered_type,
                     Some(history::entered(&state.name, &input)),
                 );
-                let done = match self.run_state(state, &input, &vars, entered_at).await {
+                let timeline = self.trace.as_ref().and_then(|t| t.states.as_ref());
+                let span = timeline.map(|_| crate::observe::ids::span_id());
+                let began = std::time::Instant::now();
+                let ran = self.run_state(state, &input, &vars, entered_at, span).await;
+                if let (Some(timeline), Some(span)) = (timeline, span) {
+                    let failed = ran.as_ref().err().map(|e| e.error.clone());
+                    let ty = super::trace::state_type(state);
+                    timeline.record(&state.name, ty, span, began, failed);
+                }
+                let done = match ran {
                     Ok(d) => d,
                     Err(mut e) => {
                         let runtime =
@@ -160,6 +171,7 @@ impl Runner {
         raw: &Value,
         vars: &Map<String, Value>,
         entered: SystemTime,
+        span: Option<u64>,
     ) -> Result<Done, StateError> {
         let mut retry_count = 0u32;
         let mut attempts = vec![0u64; state.retry.len()];
@@ -183,7 +195,7 @@ impl Runner {
                 Action::Work(effective) => effective,
             };
             let outcome = match &state.kind {
-                Kind::Task { .. } => self.task(state, effective, &env).await,
+                Kind::Task { .. } => self.task(state, effective, &env, span).await,
                 Kind::Parallel { branches } => {
                     self.parallel(state, branches, effective, vars).await
                 }

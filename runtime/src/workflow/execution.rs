@@ -74,6 +74,8 @@ pub struct Execution {
     pub error: Option<String>,
     /// Cause text on failure.
     pub cause: Option<String>,
+    /// The X-Ray trace header it was started with (DescribeExecution's `traceHeader`).
+    pub trace_header: Option<String>,
 }
 
 /// A live execution: its record, history and the handle to stop it.

@@ -17,6 +17,7 @@ pub mod step;
 pub mod task;
 pub mod template;
 pub mod timestamp;
+pub mod trace;
 pub mod validate;
 
 pub use definition::Definition;
@@ -26,4 +27,5 @@ pub use history::HistoryEvent;
 pub use plan::Plan;
 pub use service::{MachineType, NewStateMachine, ServiceError, StateMachine, WorkflowService};
 pub use task::{NoFunctions, TaskFailure, TaskInvoker};
+pub use trace::ExecutionTrace;
 pub use validate::{validate_definition, ValidationResult};

@@ -12,6 +12,7 @@ use super::execution::{self, Entry, Execution, ExecutionStatus, Outcome};
 use super::history::{not_truncated, History, HistoryEvent};
 use super::plan::Plan;
 use super::task::TaskInvoker;
+use super::trace::ExecutionTrace;
 use super::validate;
 use crate::clock::Clock;
 use crate::observe;
@@ -275,6 +276,7 @@ impl WorkflowService {
         machine_arn: &str,
         name: Option<String>,
         input: Option<String>,
+        trace: Option<ExecutionTrace>,
     ) -> Result<(Runner, Arc<Plan>, Arc<Entry>), ServiceError> {
         let sm = self.describe_state_machine(machine_arn)?;
         let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -302,6 +304,7 @@ impl WorkflowService {
             output: None,
             error: None,
             cause: None,
+            trace_header: trace.as_ref().map(|t| t.header.clone()),
         };
         let entry = Entry::new(record, history.clone());
         {
@@ -338,6 +341,7 @@ impl WorkflowService {
                 machine_id: sm.arn.clone(),
                 machine_name: sm.name.clone(),
             }),
+            trace: trace.map(Arc::new),
         };
         Ok((runner, sm.plan.clone(), entry))
     }
@@ -349,7 +353,18 @@ impl WorkflowService {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<(String, SystemTime), ServiceError> {
-        let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
+        self.start_execution_traced(machine_arn, name, input, None)
+    }
+
+    /// StartExecution under an X-Ray trace (its `traceHeader`).
+    pub fn start_execution_traced(
+        &self,
+        machine_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+        trace: Option<ExecutionTrace>,
+    ) -> Result<(String, SystemTime), ServiceError> {
+        let (runner, plan, entry) = self.prepare(machine_arn, name, input, trace)?;
         let snapshot = entry.snapshot();
         let (metrics, finished) = (self.metrics.get().cloned(), entry.clone());
         let handle = tokio::spawn(async move {
@@ -367,13 +382,25 @@ impl WorkflowService {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Execution, ServiceError> {
+        self.start_sync_execution_traced(machine_arn, name, input, None)
+            .await
+    }
+
+    /// StartSyncExecution under an X-Ray trace (its `traceHeader`).
+    pub async fn start_sync_execution_traced(
+        &self,
+        machine_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+        trace: Option<ExecutionTrace>,
+    ) -> Result<Execution, ServiceError> {
         let sm = self.describe_state_machine(machine_arn)?;
         if sm.kind != MachineType::Express {
             return Err(ServiceError::StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine".into(),
             ));
         }
-        let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
+        let (runner, plan, entry) = self.prepare(machine_arn, name, input, trace)?;
         execution::run(runner, plan, entry.clone()).await;
         let snapshot = entry.snapshot();
         observe::workflow_metrics::finished(self.metrics.get(), &snapshot);

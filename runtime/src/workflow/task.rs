@@ -17,6 +17,16 @@ pub struct TaskFailure {
 pub trait TaskInvoker: Send + Sync {
     /// Invoke a registered function by plain name with a JSON payload.
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, TaskFailure>;
+    /// Invoke with the `X-Amzn-Trace-Id` the function's context gets (ignored by default).
+    async fn invoke_traced(
+        &self,
+        function: &str,
+        payload: Value,
+        trace_header: Option<String>,
+    ) -> Result<Value, TaskFailure> {
+        let _ = trace_header;
+        self.invoke(function, payload).await
+    }
     /// Whether a function with this name is registered.
     fn exists(&self, function: &str) -> bool;
 }

@@ -5,6 +5,7 @@
 //! Recorders resolve a [`Series`] handle once (at start-up, or on first use of a key) and then
 //! record with atomics only.
 
+pub mod emf;
 mod histogram;
 pub mod prometheus;
 mod series;
@@ -31,6 +32,7 @@ pub struct SeriesKey {
 pub struct Metrics {
     clock: Clock,
     series: RwLock<BTreeMap<SeriesKey, Arc<Series>>>,
+    emf: Option<Arc<emf::EmfSink>>,
 }
 
 impl Metrics {
@@ -39,7 +41,14 @@ impl Metrics {
         Metrics {
             clock,
             series: RwLock::new(BTreeMap::new()),
+            emf: None,
         }
+    }
+
+    /// Also writes every sample as an Embedded Metric Format line to `sink`.
+    pub fn with_emf(mut self, sink: Option<Arc<emf::EmfSink>>) -> Self {
+        self.emf = sink;
+        self
     }
 
     /// The series for a key, created on first use.
@@ -64,9 +73,10 @@ impl Metrics {
         {
             return s.clone();
         }
+        let tag = self.emf.as_ref().map(|s| emf::EmfTag::new(s.clone(), &key));
         let mut all = self.series.write().unwrap_or_else(|p| p.into_inner());
         all.entry(key)
-            .or_insert_with(|| Arc::new(Series::new(kind)))
+            .or_insert_with(|| Arc::new(Series::new(kind).with_emf(tag)))
             .clone()
     }
 

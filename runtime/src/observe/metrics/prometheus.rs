@@ -5,7 +5,41 @@ use std::fmt::Write;
 
 use super::{Kind, Metrics};
 
-/// Renders every series in the Prometheus text format (version 0.0.4).
+/// The OTLP exporter's counters as Prometheus text.
+pub fn render_export_counters(c: &crate::observe::otlp::ExportCounters) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "portico_otlp_traces_exported_total",
+            "Traces the OTLP collector accepted.",
+            c.exported.load(Relaxed),
+        ),
+        (
+            "portico_otlp_traces_dropped_total",
+            "Traces dropped because the export queue was full.",
+            c.dropped.load(Relaxed),
+        ),
+        (
+            "portico_otlp_traces_failed_total",
+            "Traces given up after every export try failed.",
+            c.failed.load(Relaxed),
+        ),
+        (
+            "portico_otlp_retries_total",
+            "OTLP export requests retried.",
+            c.retries.load(Relaxed),
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        );
+    }
+    out
+}
+
+/// Every series as Prometheus text.
 pub fn render(metrics: &Metrics) -> String {
     let now = metrics.minute();
     let mut out = String::new();

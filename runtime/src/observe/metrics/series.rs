@@ -35,6 +35,7 @@ pub struct Series {
     slots: Box<[Slot]>,
     lifetime_count: AtomicU64,
     lifetime_sum: AtomicU64,
+    emf: Option<super::emf::EmfTag>,
 }
 
 /// The statistics CloudWatch offers for a period.
@@ -119,7 +120,14 @@ impl Series {
             slots,
             lifetime_count: AtomicU64::new(0),
             lifetime_sum: AtomicU64::new(0),
+            emf: None,
         }
+    }
+
+    /// The same series, also writing each sample as an EMF line.
+    pub(super) fn with_emf(mut self, tag: Option<super::emf::EmfTag>) -> Self {
+        self.emf = tag;
+        self
     }
 
     /// Counter or distribution.
@@ -146,13 +154,23 @@ impl Series {
         }
         slot.count.fetch_add(1, Ordering::Relaxed);
         slot.sum.fetch_add(value, Ordering::Relaxed);
-        slot.min.fetch_min(value, Ordering::Relaxed);
-        slot.max.fetch_max(value, Ordering::Relaxed);
+        // Read before writing: a new minimum or maximum is rare (never for the 0/1 counters),
+        // and an atomic read-modify-write on a line both workers write costs far more than a
+        // read. A stale read can only be further from the extreme, so the check is safe.
+        if value < slot.min.load(Ordering::Relaxed) {
+            slot.min.fetch_min(value, Ordering::Relaxed);
+        }
+        if value > slot.max.load(Ordering::Relaxed) {
+            slot.max.fetch_max(value, Ordering::Relaxed);
+        }
         if let Some(h) = &slot.histogram {
             h.record(value);
         }
         self.lifetime_count.fetch_add(1, Ordering::Relaxed);
         self.lifetime_sum.fetch_add(value, Ordering::Relaxed);
+        if let Some(emf) = &self.emf {
+            emf.emit(value);
+        }
     }
 
     /// Statistics over the minutes `from..=to` that are still retained.

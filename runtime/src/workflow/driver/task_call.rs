@@ -18,6 +18,7 @@ impl Runner {
         state: &State,
         input: Value,
         env: &Env<'_>,
+        span: Option<u64>,
     ) -> Result<Value, StateError> {
         let Kind::Task {
             resource, timeout, ..
@@ -78,7 +79,8 @@ impl Runner {
             if !self.invoker.exists(&function) {
                 return Err(missing_function(&function));
             }
-            self.invoker.invoke(&function, payload).await
+            let trace = self.trace.as_ref().map(|t| t.for_state(span));
+            self.invoker.invoke_traced(&function, payload, trace).await
         };
         let outcome = match timeout {
             Some(d) => match self.clock.timeout(d, call).await {

@@ -1,0 +1,264 @@
+//! OTLP export: a collector started by the test (on port 0) receives each request's spans as
+//! OTLP/HTTP JSON with the request's trace id and the parent links of its timeline; a failed
+//! export is retried with backoff on the stack's clock; a bad endpoint is a config error.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use common::{quiet, shipped_registry, TestStack};
+use portico_runtime::{async_trait, Clock, Config, Context, FunctionError, Handler, Registry};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+struct WhoAmI;
+
+#[async_trait]
+impl Handler for WhoAmI {
+    async fn call(&self, _event: Value, ctx: Context) -> Result<Value, FunctionError> {
+        Ok(json!({"trace": ctx.xray_trace_id}))
+    }
+}
+
+const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+const OTLP_TRACE_ID: &str = "5759e988bd862e3fe1be46a994272793";
+
+/// What the collector received: the path, the content type and the parsed body.
+type Received = (String, String, Value);
+
+struct Collector {
+    received: mpsc::UnboundedSender<Received>,
+    /// Statuses to answer, in order; 200 once used up.
+    answers: std::sync::Mutex<Vec<u16>>,
+}
+
+async fn collect(
+    State(c): State<std::sync::Arc<Collector>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let _ = c.received.send((uri.path().to_owned(), content_type, body));
+    let mut answers = c.answers.lock().unwrap();
+    let status = if answers.is_empty() {
+        200
+    } else {
+        answers.remove(0)
+    };
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// A collector on 127.0.0.1:0 answering `answers` first; returns its base URL.
+async fn collector(answers: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let state = std::sync::Arc::new(Collector {
+        received: tx,
+        answers: std::sync::Mutex::new(answers),
+    });
+    let app = axum::Router::new()
+        .route("/otel/v1/traces", axum::routing::post(collect))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/otel", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+fn toml(endpoint: &str) -> String {
+    format!(
+        r#"
+[logs]
+stdout = false
+otlp_endpoint = "{endpoint}"
+
+[workflows.quick]
+definition = "tests/fixtures/traces/flow.json"
+type = "EXPRESS"
+
+[apis.shop]
+type = "http"
+[[apis.shop.routes]]
+route = "POST /quick"
+workflow = "quick"
+sync = true
+"#
+    )
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+    // A bound on a hung exporter, not a wait for time to pass.
+    tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("the collector received nothing")
+        .expect("collector stopped")
+}
+
+fn spans(body: &Value) -> Vec<Value> {
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn by_name<'a>(spans: &'a [Value], name: &str) -> &'a Value {
+    spans
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no span `{name}` in {spans:?}"))
+}
+
+#[tokio::test]
+async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
+    let (endpoint, mut rx) = collector(vec![]).await;
+    let mut registry = Registry::new();
+    registry.register("whoami", WhoAmI);
+    let stack = TestStack::start(&quiet(&toml(&endpoint)), &registry).await;
+    let res = stack
+        .request("POST", "/quick", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    let (path, content_type, body) = next(&mut rx).await;
+    assert_eq!(path, "/otel/v1/traces");
+    assert_eq!(content_type, "application/json");
+    assert_eq!(
+        body["resourceSpans"][0]["resource"]["attributes"][0],
+        json!({"key": "service.name", "value": {"stringValue": "portico"}})
+    );
+    let spans = spans(&body);
+    let names: Vec<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "POST /quick",
+            "admission",
+            "workflow",
+            "state Prepare",
+            "state Greet",
+            "state Decide",
+            "state Done"
+        ]
+    );
+    for s in &spans {
+        assert_eq!(s["traceId"], OTLP_TRACE_ID, "{s}");
+        assert_eq!(s["spanId"].as_str().unwrap().len(), 16);
+        let start: u128 = s["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        let end: u128 = s["endTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        assert!(start > 1_600_000_000_000_000_000 && end >= start, "{s}");
+    }
+    let gateway = by_name(&spans, "POST /quick");
+    assert_eq!(gateway["kind"], 2, "SERVER");
+    assert_eq!(
+        gateway["parentSpanId"], "53995c3f42cd8ad8",
+        "the caller's span"
+    );
+    let attrs = gateway["attributes"].as_array().unwrap();
+    assert!(
+        attrs.contains(&json!({"key": "http.response.status_code", "value": {"intValue": "200"}}))
+    );
+    let workflow = by_name(&spans, "workflow");
+    assert_eq!(
+        by_name(&spans, "admission")["parentSpanId"],
+        gateway["spanId"]
+    );
+    assert_eq!(workflow["parentSpanId"], gateway["spanId"]);
+    for state in ["Prepare", "Greet", "Decide", "Done"] {
+        let s = by_name(&spans, &format!("state {state}"));
+        assert_eq!(s["parentSpanId"], workflow["spanId"], "{state}");
+    }
+    // The Task's function saw the Greet span as its parent: one trace end to end.
+    let greet = by_name(&spans, "state Greet");
+    let seen = res.json()["trace"].as_str().unwrap().to_owned();
+    assert!(seen.contains(&format!(";Parent={};", greet["spanId"].as_str().unwrap())));
+}
+
+#[tokio::test]
+async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
+    let (endpoint, mut rx) = collector(vec![503]).await;
+    let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let mut registry = Registry::new();
+    registry.register("whoami", WhoAmI);
+    let stack =
+        TestStack::start_with_clock(&quiet(&toml(&endpoint)), &registry, clock.clone()).await;
+    let res = stack
+        .request("POST", "/quick", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 200);
+    let (_, _, first) = next(&mut rx).await;
+    // The exporter waits on the clock before its retry; nothing is sent until it moves.
+    while clock.sleepers() == 0 {
+        tokio::task::yield_now().await;
+    }
+    assert!(rx.try_recv().is_err(), "no retry before the backoff");
+    // Moved in backoff-sized steps while anything sleeps, so that another sleeper registered
+    // first cannot make the retry's wake-up be missed.
+    let retried = async {
+        loop {
+            if let Ok(received) = rx.try_recv() {
+                break received.2;
+            }
+            if clock.sleepers() > 0 {
+                clock.advance(Duration::from_millis(200));
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let second = tokio::time::timeout(Duration::from_secs(30), retried)
+        .await
+        .expect("no retry arrived");
+    assert_eq!(first, second, "the same batch is sent again");
+    let exporter = stack.stack.otlp_exporter().unwrap();
+    let counters = exporter.counters();
+    while counters.exported.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        counters.retries.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        counters.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert_eq!(
+        counters.failed.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+#[test]
+fn a_bad_endpoint_is_a_config_error_at_its_place() {
+    for (endpoint, problem) in [
+        ("not a url", "is not a URL"),
+        ("https://collector:4318", "must start with http://"),
+        ("ftp://collector", "must start with http://"),
+        ("http://collector:4318/?x=1", "must not have a query"),
+    ] {
+        let toml = format!("[logs]\nstdout = false\notlp_endpoint = \"{endpoint}\"\n");
+        let errors = match Config::from_toml(&toml, "bad.toml", &shipped_registry()) {
+            Ok(_) => panic!("`{endpoint}` was accepted"),
+            Err(e) => e.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("bad.toml:3:17: `otlp_endpoint"),
+            "{errors:?}"
+        );
+        assert!(errors[0].contains(problem), "{errors:?}");
+    }
+    let ok = "[logs]\notlp_endpoint = \"http://127.0.0.1:4318/\"\n";
+    let config = Config::from_toml(ok, "ok.toml", &shipped_registry()).unwrap();
+    assert_eq!(
+        config.logs.otlp_endpoint.as_deref(),
+        Some("http://127.0.0.1:4318")
+    );
+    assert!(config.logs.traces, "an exporter needs timelines");
+}
