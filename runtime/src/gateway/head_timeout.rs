@@ -134,7 +134,7 @@ async fn sweep(watchdog: Weak<Watchdog>) {
         let Some(clock) = watchdog.upgrade().map(|w| w.clock.clone()) else {
             return;
         };
-        clock.sleep(SWEEP_EVERY).await;
+        clock.sleep_in_background(SWEEP_EVERY).await;
         let Some(watchdog) = watchdog.upgrade() else {
             return;
         };
