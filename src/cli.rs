@@ -14,7 +14,15 @@ pub const USAGE: &str = "usage:
   portico usage --endpoint URL --plan ID [--key ID] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
                                                    a running server's usage plan usage, as a table
   portico logs GROUP [--follow] [--since 10m] [--filter TEXT] [--endpoint http://127.0.0.1:9090]
-                                                   print (and follow) a log group via the admin API";
+                                                   print (and follow) a log group via the admin API
+  portico deploy API [--stage STAGE] [--description TEXT] [--canary PERCENT] [--endpoint URL]
+                                                   snapshot an API as a deployment; point the stage
+                                                   (or, with --canary, its canary) at it
+  portico rollback API --stage STAGE --to ID [--endpoint URL]
+                                                   point a stage at an earlier deployment
+  portico deployments API [--endpoint URL]         list deployments and the stages serving each
+  portico canary API --stage STAGE --promote|--discard [--endpoint URL]
+                                                   end a stage's canary, keeping or dropping it";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -31,6 +39,7 @@ pub enum Command {
     },
     Usage(crate::usage::UsageArgs),
     Logs(crate::logs::LogsArgs),
+    Lifecycle(crate::deploy::LifecycleArgs),
     Help,
 }
 
@@ -73,6 +82,9 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
         },
         "usage" => crate::usage::parse(rest).map(Command::Usage),
         "logs" => crate::logs::parse(rest).map(Command::Logs),
+        "deploy" | "rollback" | "deployments" | "canary" => {
+            crate::deploy::parse(verb, rest).map(Command::Lifecycle)
+        }
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -98,6 +110,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
         Command::Serve { config, listen } => serve(config, listen, registry).await,
         Command::Usage(args) => crate::usage::run(args).await,
         Command::Logs(args) => crate::logs::run(args).await,
+        Command::Lifecycle(args) => crate::deploy::run(args).await,
         Command::ConvertWorkflow { file } => convert_workflow(&file),
     }
 }
@@ -168,7 +181,26 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         },
         Err(_) => config.server.admin_listen,
     };
-    let stack = Stack::builder(config, registry).build();
+    let stack = match Stack::builder(config, registry)
+        .config_path(path.clone())
+        .try_build()
+    {
+        Ok(stack) => stack,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    // Hot reload: a changed file (polled) or SIGHUP; both end with the process.
+    tokio::spawn(portico_runtime::lifecycle::watch::watch_file(
+        stack.clone(),
+        path.clone(),
+        portico_runtime::lifecycle::watch::POLL_INTERVAL,
+    ));
+    #[cfg(unix)]
+    tokio::spawn(portico_runtime::lifecycle::watch::reload_on_sighup(
+        stack.clone(),
+    ));
     if let Some(addr) = admin_addr {
         match tokio::net::TcpListener::bind(addr).await {
             Ok(admin) => {

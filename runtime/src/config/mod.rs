@@ -4,6 +4,7 @@
 mod access_log;
 pub mod auth;
 mod cache;
+mod canary;
 mod duration;
 mod error;
 mod function;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 pub use access_log::{AccessDestination, AccessLogConfig, ExecutionLogLevel};
 pub use cache::StageCacheConfig;
+pub use canary::{check_percent as check_canary_percent, CanaryConfig};
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use route::{RouteKey, Segment};
@@ -54,6 +56,10 @@ pub struct Config {
     pub traffic: crate::traffic::TrafficConfig,
     /// Workflows to register at start-up.
     pub workflows: BTreeMap<String, WorkflowDecl>,
+    /// The file's text, from which deployments snapshot an API's section.
+    pub source: std::sync::Arc<str>,
+    /// The file's name as given, for error messages.
+    pub file: std::sync::Arc<str>,
 }
 
 /// A workflow from config, validated.
@@ -78,6 +84,8 @@ pub struct Server {
     pub integration_timeout: Duration,
     /// Where the admin API listens, if anywhere.
     pub admin_listen: Option<SocketAddr>,
+    /// Where deployment history is kept.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// `[logs]`, resolved.
@@ -149,6 +157,8 @@ pub struct Stage {
     pub access_log: Option<AccessLogConfig>,
     /// The stage's execution log level, if configured.
     pub execution_log: Option<ExecutionLogLevel>,
+    /// The stage's canary release from config, if any.
+    pub canary: Option<CanaryConfig>,
 }
 
 /// A route and what serves it.

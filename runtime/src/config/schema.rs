@@ -63,6 +63,8 @@ pub struct ServerSection {
     pub integration_timeout: Option<Spanned<String>>,
     /// Address of the admin listener (metrics, logs); none when absent.
     pub admin_listen: Option<Spanned<String>>,
+    /// Where deployment history is kept (default `.portico/`).
+    pub data_dir: Option<Spanned<String>>,
 }
 
 /// `[logs]`
@@ -164,6 +166,8 @@ pub struct StageSection {
     pub access_log: Option<Spanned<super::access_log::AccessLogSection>>,
     /// The stage's execution log level, `ERROR` or `INFO`; none when absent.
     pub execution_log: Option<Spanned<String>>,
+    /// A canary release: a share of the stage's requests served by another deployment.
+    pub canary: Option<Spanned<super::canary::CanarySection>>,
 }
 
 /// `[[apis.NAME.routes]]`
