@@ -129,14 +129,20 @@ impl Running {
 
     /// A request to the admin listener.
     pub async fn admin(&self, method: &str, path: &str, body: Value) -> TestResponse {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<http_body_util::Full<bytes::Bytes>>();
         let body = if body.is_null() {
             String::new()
         } else {
             body.to_string()
         };
+        self.admin_raw(method, path, &body).await
+    }
+
+    /// A request to the admin listener with a body as given.
+    pub async fn admin_raw(&self, method: &str, path: &str, body: &str) -> TestResponse {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let body = body.to_owned();
         let req = http::Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.admin))
