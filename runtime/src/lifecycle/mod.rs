@@ -11,11 +11,13 @@ pub mod history;
 pub(crate) mod live;
 mod operations;
 mod plan;
+mod reload;
 pub mod watch;
 
 pub use history::{CanarySetting, CanaryState, Deployment, History, StageState};
-pub use operations::{DeploymentList, NewDeployment, ReloadReport, StageChange, StageView};
+pub use operations::{DeploymentList, NewDeployment, StageChange, StageView};
 pub use plan::snapshot;
+pub use reload::ReloadReport;
 
 use crate::config::ConfigErrors;
 
