@@ -18,7 +18,15 @@ pub const USAGE: &str = "usage:
   portico openapi import FILE [--api NAME] [--config PATH]
                                                    print the gateway.toml API section of an OpenAPI 3 JSON file
   portico openapi export API [--stage NAME] [--config PATH]
-                                                   print a configured API as OpenAPI 3 with API Gateway's extensions";
+                                                   print a configured API as OpenAPI 3 with API Gateway's extensions
+  portico deploy API [--stage STAGE] [--description TEXT] [--canary PERCENT] [--endpoint URL]
+                                                   snapshot an API as a deployment; point the stage
+                                                   (or, with --canary, its canary) at it
+  portico rollback API --stage STAGE --to ID [--endpoint URL]
+                                                   point a stage at an earlier deployment
+  portico deployments API [--endpoint URL]         list deployments and the stages serving each
+  portico canary API --stage STAGE --promote|--discard [--endpoint URL]
+                                                   end a stage's canary, keeping or dropping it";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -36,6 +44,7 @@ pub enum Command {
     Usage(crate::usage::UsageArgs),
     Logs(crate::logs::LogsArgs),
     OpenApi(crate::openapi_cli::OpenApiArgs),
+    Lifecycle(crate::deploy::LifecycleArgs),
     Help,
 }
 
@@ -79,6 +88,9 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
         "usage" => crate::usage::parse(rest).map(Command::Usage),
         "logs" => crate::logs::parse(rest).map(Command::Logs),
         "openapi" => crate::openapi_cli::parse(rest).map(Command::OpenApi),
+        "deploy" | "rollback" | "deployments" | "canary" => {
+            crate::deploy::parse(verb, rest).map(Command::Lifecycle)
+        }
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -105,6 +117,7 @@ pub async fn run(command: Command, registry: &Registry) -> ExitCode {
         Command::Usage(args) => crate::usage::run(args).await,
         Command::Logs(args) => crate::logs::run(args).await,
         Command::OpenApi(args) => crate::openapi_cli::run(args, registry),
+        Command::Lifecycle(args) => crate::deploy::run(args).await,
         Command::ConvertWorkflow { file } => convert_workflow(&file),
     }
 }
@@ -175,7 +188,26 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         },
         Err(_) => config.server.admin_listen,
     };
-    let stack = Stack::builder(config, registry).build();
+    let stack = match Stack::builder(config, registry)
+        .config_path(path.clone())
+        .try_build()
+    {
+        Ok(stack) => stack,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    // Hot reload: a changed file (polled) or SIGHUP; both end with the process.
+    tokio::spawn(portico_runtime::lifecycle::watch::watch_file(
+        stack.clone(),
+        path.clone(),
+        portico_runtime::lifecycle::watch::POLL_INTERVAL,
+    ));
+    #[cfg(unix)]
+    tokio::spawn(portico_runtime::lifecycle::watch::reload_on_sighup(
+        stack.clone(),
+    ));
     if let Some(addr) = admin_addr {
         match tokio::net::TcpListener::bind(addr).await {
             Ok(admin) => {
@@ -195,7 +227,7 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         }
     }
     let shutdown = shutdown_signal();
-    let scheme = if portico_runtime::gateway::tls::acceptor(stack.config()).is_some() {
+    let scheme = if portico_runtime::gateway::tls::acceptor(&stack.config()).is_some() {
         "https"
     } else {
         "http"

@@ -1,6 +1,7 @@
 //! `portico`: run the stack in gateway.toml, check a config file, or read usage plan usage.
 
 mod cli;
+mod deploy;
 mod logs;
 mod openapi_cli;
 mod usage;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod gateway;
 pub mod invoke;
+pub mod lifecycle;
 pub mod observe;
 pub mod openapi;
 mod stack;

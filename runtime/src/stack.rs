@@ -1,18 +1,22 @@
 //! A `Stack` is everything assembled from a [`Config`] and a [`Registry`]: the functions, the
 //! router, the logs and the AWS APIs. It answers requests; [`serve`] puts it on a socket.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Weak};
+
+use arc_swap::ArcSwap;
 
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::{Config, EmfDestination};
-use crate::gateway::{pipeline, Router, TrafficState};
+use crate::config::{Config, ConfigError, ConfigErrors, EmfDestination};
+use crate::gateway::{pipeline, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
+use crate::lifecycle::history::History;
+use crate::lifecycle::live::{Env, Live};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
@@ -23,13 +27,22 @@ pub use crate::gateway::server::serve;
 /// The running stack; cheap to clone.
 #[derive(Clone)]
 pub struct Stack {
-    inner: Arc<StackInner>,
+    pub(crate) inner: Arc<StackInner>,
 }
 
+/// The stack's shared state.
 pub(crate) struct StackInner {
-    pub(crate) config: Config,
-    pub(crate) router: Router,
-    pub(crate) functions: HashMap<String, Arc<Function>>,
+    /// The routing state; a request loads it once (one atomic increment) and keeps it, so a
+    /// swap never changes a request in flight.
+    live: ArcSwap<Live>,
+    /// The handlers, to build functions again on reload.
+    pub(crate) registry: Registry,
+    /// The deployment history; its lock also serializes every lifecycle change.
+    pub(crate) changes: tokio::sync::Mutex<History>,
+    /// Where the deployment history is saved.
+    pub(crate) data_dir: PathBuf,
+    /// The file `reload` reads, when the stack was started from one.
+    pub(crate) config_path: Option<PathBuf>,
     pub(crate) logs: Arc<LogStore>,
     pub(crate) clock: Clock,
     pub(crate) access_stream: Arc<str>,
@@ -47,6 +60,7 @@ pub struct StackBuilder<'a> {
     config: Config,
     registry: &'a Registry,
     clock: Clock,
+    config_path: Option<PathBuf>,
 }
 
 impl<'a> StackBuilder<'a> {
@@ -56,18 +70,39 @@ impl<'a> StackBuilder<'a> {
         self
     }
 
-    /// Assembles the stack.
+    /// The file the config came from, which `reload` (SIGHUP, the file watch, `POST /reload`)
+    /// reads again.
+    pub fn config_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_path = Some(path.into());
+        self
+    }
+
+    /// Assembles the stack; panics when the deployment history cannot be read or does not
+    /// apply to the config (use [`StackBuilder::try_build`] to report that instead).
     pub fn build(self) -> Stack {
+        self.try_build()
+            .unwrap_or_else(|errors| panic!("cannot build the stack:\n{errors}"))
+    }
+
+    /// Assembles the stack, reporting a deployment history that cannot be read or that names
+    /// deployments the config cannot serve.
+    pub fn try_build(self) -> Result<Stack, ConfigErrors> {
         let StackBuilder {
             config,
             registry,
             clock,
+            config_path,
         } = self;
+        let data_dir = config.server.data_dir.clone();
+        let history = History::load(&data_dir).map_err(|message| {
+            ConfigErrors(vec![ConfigError {
+                file: data_dir.display().to_string(),
+                line: 0,
+                column: 0,
+                message,
+            }])
+        })?;
         let logs = Arc::new(LogStore::new(config.logs.stdout));
-        let functions = crate::invoke::build::functions(&config, registry, &logs, &clock, &|cmd| {
-            std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
-        });
-        crate::invoke::build::warm_provisioned(&functions);
         let emf = config.logs.emf.as_ref().map(|destination| {
             let group = match destination {
                 EmfDestination::Stdout => logs.group_writing_to(
@@ -79,20 +114,16 @@ impl<'a> StackBuilder<'a> {
             crate::observe::metrics::emf::EmfSink::new(group, clock.clone())
         });
         let metrics = Arc::new(Metrics::new(clock.clone()).with_emf(emf));
-        for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
-            let _ = f
-                .metrics
-                .set(crate::observe::lambda_metrics::LambdaMetrics::new(
-                    metrics.clone(),
-                    name,
-                ));
-        }
-        let mut router = Router::new(&config.apis, &metrics).with_domains(&config.domains);
-        crate::gateway::caching::attach(&mut router, &config.apis, &clock);
-        crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
+        let env = Env {
+            registry,
+            logs: &logs,
+            clock: &clock,
+            metrics: &metrics,
+        };
+        let (live, _) = Live::build(Arc::new(config), &history, &env, None)?;
         // Config::from_toml validated the traffic config; only the OS randomness that
         // generates key values can still fail here, and then no safe stack exists.
-        let traffic = TrafficState::new(&config.traffic, clock.clone())
+        let traffic = TrafficState::new(&live.config.traffic, clock.clone())
             .unwrap_or_else(|e| panic!("cannot set up traffic management: {e}"));
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
@@ -104,24 +135,32 @@ impl<'a> StackBuilder<'a> {
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
                 traces: Arc::default(),
-                otlp: config.logs.otlp_endpoint.as_deref().and_then(|endpoint| {
-                    crate::observe::otlp::OtlpExporter::start(endpoint, clock.clone())
-                }),
+                otlp: live
+                    .config
+                    .logs
+                    .otlp_endpoint
+                    .as_deref()
+                    .and_then(|endpoint| {
+                        crate::observe::otlp::OtlpExporter::start(endpoint, clock.clone())
+                    }),
                 workflows,
                 metrics,
-                config,
-                router,
-                functions,
+                live: ArcSwap::from_pointee(live),
+                registry: registry.clone(),
+                changes: tokio::sync::Mutex::new(history),
+                data_dir,
+                config_path,
                 logs,
                 clock,
                 access_stream: Arc::from("access"),
             }
         });
-        if inner.config.logs.metrics {
+        let config = inner.live().config.clone();
+        if config.logs.metrics {
             inner.workflows.attach_metrics(inner.metrics.clone());
         }
         // Registered once the stack exists: checking a definition asks it which functions exist.
-        for decl in inner.config.workflows.values() {
+        for decl in config.workflows.values() {
             let created = inner.workflows.create_state_machine(NewStateMachine {
                 name: decl.name.clone(),
                 definition: decl.definition.clone(),
@@ -133,17 +172,22 @@ impl<'a> StackBuilder<'a> {
                 tracing::error!(workflow = %decl.name, error = %e, "workflow not registered");
             }
         }
-        Stack { inner }
+        Ok(Stack { inner })
     }
 }
 
 impl Stack {
+    pub(crate) fn from_inner(inner: Arc<StackInner>) -> Stack {
+        Stack { inner }
+    }
+
     /// Starts building a stack from a validated config and the user's handlers.
     pub fn builder(config: Config, registry: &Registry) -> StackBuilder<'_> {
         StackBuilder {
             config,
             registry,
             clock: Clock::system(),
+            config_path: None,
         }
     }
 
@@ -165,9 +209,9 @@ impl Stack {
         pipeline::handle(&self.inner, req, remote).await
     }
 
-    /// The configuration the stack runs.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The configuration the stack runs now (a reload replaces it).
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.live().config.clone()
     }
 
     /// The log groups.
@@ -177,12 +221,12 @@ impl Stack {
 
     /// A function by name.
     pub fn function(&self, name: &str) -> Option<Arc<Function>> {
-        self.inner.functions.get(name).cloned()
+        self.inner.live().functions.get(name).cloned()
     }
 
     /// The names of every function.
     pub fn function_names(&self) -> Vec<String> {
-        self.inner.functions.keys().cloned().collect()
+        self.inner.live().functions.keys().cloned().collect()
     }
 
     /// The Step Functions service holding state machines and executions.
@@ -212,6 +256,9 @@ impl Stack {
             logs: self.inner.logs.clone(),
             stack: self.clone(),
         })
+        .merge(crate::lifecycle::api::admin_router(Arc::downgrade(
+            &self.inner,
+        )))
     }
 
     /// API keys, usage plans, throttles and quotas, with their counters.
@@ -226,7 +273,7 @@ impl Stack {
 
     /// Every stage's response cache with its CacheHitCount/CacheMissCount per stage and route.
     pub fn cache_metrics(&self) -> Vec<crate::gateway::caching::StageCacheInfo> {
-        crate::gateway::caching::stage_caches(&self.inner.router)
+        crate::gateway::caching::stage_caches(&self.inner.live().router)
     }
 }
 
@@ -255,7 +302,7 @@ impl TaskInvoker for StackTasks {
                 cause: "the stack is shutting down".into(),
             });
         };
-        let Some(f) = stack.function(function).cloned() else {
+        let Some(f) = stack.function(function) else {
             return Err(crate::workflow::task::missing_function(function));
         };
         let mut invocation = Invocation::new(Payload::Json(payload));
@@ -276,12 +323,23 @@ impl TaskInvoker for StackTasks {
     fn exists(&self, function: &str) -> bool {
         self.0
             .upgrade()
-            .is_some_and(|s| s.functions.contains_key(function))
+            .is_some_and(|s| s.live().functions.contains_key(function))
     }
 }
 
 impl StackInner {
-    pub(crate) fn function(&self, name: &str) -> Option<&Arc<Function>> {
-        self.functions.get(name)
+    /// A function by name, in the current generation.
+    pub(crate) fn function(&self, name: &str) -> Option<Arc<Function>> {
+        self.live().functions.get(name).cloned()
+    }
+
+    /// The current generation of the routing state.
+    pub(crate) fn live(&self) -> Arc<Live> {
+        self.live.load_full()
+    }
+
+    /// Makes `next` the generation new requests see.
+    pub(crate) fn swap(&self, next: Live) {
+        self.live.store(Arc::new(next));
     }
 }

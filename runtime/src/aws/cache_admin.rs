@@ -71,7 +71,8 @@ async fn flush_stage_cache(
 ) -> Result<StatusCode, CacheAdminError> {
     let stack = stack.upgrade().ok_or(CacheAdminError::ServiceUnavailable)?;
     // The API's id as API Gateway reports it, or (for local use) its name in gateway.toml.
-    let mounts: Vec<_> = stack
+    let live = stack.live();
+    let mounts: Vec<_> = live
         .router
         .mounts()
         .iter()
@@ -84,7 +85,7 @@ async fn flush_stage_cache(
         .into_iter()
         .find(|m| m.stage == stage)
         .ok_or(CacheAdminError::StageNotFound)?;
-    let found = caching::stage_caches(&stack.router)
+    let found = caching::stage_caches(&live.router)
         .into_iter()
         .find(|c| c.api_id == mount.api_id && c.stage == mount.stage)
         .ok_or(CacheAdminError::NoCache(stage))?;

@@ -44,12 +44,8 @@ async fn get_export(
         );
     };
     // By id, as AWS; by name too, as the cache API accepts.
-    let Some(api) = stack
-        .config
-        .apis
-        .iter()
-        .find(|a| a.id == id || a.name == id)
-    else {
+    let live = stack.live();
+    let Some(api) = live.config.apis.iter().find(|a| a.id == id || a.name == id) else {
         return error(
             StatusCode::NOT_FOUND,
             "NotFoundException",

@@ -32,6 +32,7 @@ pub(crate) fn router(stack: Weak<StackInner>, workflows: axum::Router) -> axum::
     axum::Router::new()
         .merge(lambda::router(stack.clone()))
         .merge(cache_admin::router(stack.clone()))
+        .merge(crate::lifecycle::api::router(stack.clone()))
         .merge(apigateway::router(stack.clone()))
         .merge(exports::router(stack))
         .merge(workflows)

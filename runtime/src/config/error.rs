@@ -67,6 +67,17 @@ impl<'a> Errors<'a> {
         }
     }
 
+    /// An error at a byte offset with no message yet, for problems found after validation.
+    pub(crate) fn location(&self, offset: usize) -> ConfigError {
+        let (line, column) = line_col(self.source, offset);
+        ConfigError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            message: String::new(),
+        }
+    }
+
     /// Records a problem at a byte offset of the source (`None`: no single place).
     pub(crate) fn at(&mut self, offset: Option<usize>, message: impl Into<String>) {
         let mut message = message.into();

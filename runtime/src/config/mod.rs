@@ -7,6 +7,7 @@ mod auth_authorizer;
 mod auth_iam;
 mod auth_route;
 mod cache;
+mod canary;
 mod custom_integration;
 pub mod domains;
 mod duration;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use access_log::{AccessDestination, AccessLogConfig, ExecutionLogLevel};
 pub use cache::StageCacheConfig;
+pub use canary::{check_percent as check_canary_percent, CanaryConfig};
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use observability::EmfDestination;
@@ -65,6 +67,10 @@ pub struct Config {
     pub workflows: BTreeMap<String, WorkflowDecl>,
     /// Custom domain names with their base path mappings.
     pub domains: Vec<domains::Domain>,
+    /// The file's text, from which deployments snapshot an API's section.
+    pub source: std::sync::Arc<str>,
+    /// The file's name as given, for error messages.
+    pub file: std::sync::Arc<str>,
 }
 
 /// A workflow from config, validated.
@@ -91,6 +97,8 @@ pub struct Server {
     pub admin_listen: Option<SocketAddr>,
     /// `[server.tls]`: the listener serves HTTPS with this certificate by default.
     pub tls: Option<tls::TlsIdentity>,
+    /// Where deployment history is kept.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// `[logs]`, resolved.
@@ -168,6 +176,8 @@ pub struct Stage {
     pub access_log: Option<AccessLogConfig>,
     /// The stage's execution log level, if configured.
     pub execution_log: Option<ExecutionLogLevel>,
+    /// The stage's canary release from config, if any.
+    pub canary: Option<CanaryConfig>,
 }
 
 /// A route and what serves it.

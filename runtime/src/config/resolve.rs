@@ -16,6 +16,7 @@ use crate::invoke::Registry;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+const DEFAULT_DATA_DIR: &str = ".portico";
 const DEFAULT_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 pub(super) fn resolve(
@@ -98,6 +99,8 @@ pub(super) fn resolve(
             workflows,
             traffic,
             domains,
+            source: std::sync::Arc::from(source),
+            file: std::sync::Arc::from(file),
         })
     } else {
         let mut list = errors.list;
@@ -116,6 +119,7 @@ fn unreachable_server() -> Server {
         integration_timeout: DEFAULT_INTEGRATION_TIMEOUT,
         admin_listen: None,
         tls: None,
+        data_dir: DEFAULT_DATA_DIR.into(),
     }
 }
 
@@ -183,12 +187,22 @@ fn resolve_server(section: &schema::ServerSection, errors: &mut Errors<'_>) -> O
         },
         None => None,
     };
+    let data_dir = match &section.data_dir {
+        Some(d) if d.get_ref().trim().is_empty() => {
+            errors.at(Some(d.span().start), "`data_dir` must not be empty");
+            ok = false;
+            DEFAULT_DATA_DIR.into()
+        }
+        Some(d) => d.get_ref().into(),
+        None => DEFAULT_DATA_DIR.into(),
+    };
     ok.then_some(Server {
         listen,
         max_body_bytes,
         integration_timeout,
         admin_listen,
         tls: None,
+        data_dir,
     })
 }
 
@@ -250,12 +264,16 @@ fn resolve_api(
                 .execution_log
                 .as_ref()
                 .and_then(|l| super::access_log::resolve_execution_log(name, stage, l, errors)),
+            canary: s
+                .canary
+                .as_ref()
+                .and_then(|c| super::canary::resolve(name, stage, c, errors)),
         })
         .collect();
     let stage_has_cache = stage_sections.values().any(|s| s.cache.is_some());
     if stages.is_empty() {
         match kind {
-            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None, access_log: None, execution_log: None }),
+            ApiKind::Http => stages.push(Stage { name: "$default".into(), variables: BTreeMap::new(), cache: None, access_log: None, execution_log: None, canary: None }),
             ApiKind::Rest => errors.at(Some(at), format!("api `{name}`: a REST API needs at least one stage, e.g. [apis.{name}.stages.dev]")),
         }
     }

@@ -68,6 +68,8 @@ pub struct ServerSection {
     pub admin_listen: Option<Spanned<String>>,
     /// `[server.tls]`: serve HTTPS with this certificate (and the domains' own, by SNI).
     pub tls: Option<Spanned<super::tls::TlsSection>>,
+    /// Where deployment history is kept (default `.portico/`).
+    pub data_dir: Option<Spanned<String>>,
 }
 
 /// `[logs]`
@@ -178,6 +180,8 @@ pub struct StageSection {
     pub access_log: Option<Spanned<super::access_log::AccessLogSection>>,
     /// The stage's execution log level, `ERROR` or `INFO`; none when absent.
     pub execution_log: Option<Spanned<String>>,
+    /// A canary release: a share of the stage's requests served by another deployment.
+    pub canary: Option<Spanned<super::canary::CanarySection>>,
 }
 
 /// `[[apis.NAME.routes]]`

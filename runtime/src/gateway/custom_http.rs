@@ -98,8 +98,8 @@ pub(crate) async fn send(
 ) -> Result<(http::response::Parts, Bytes), Failure> {
     let timeout = target
         .timeout
-        .unwrap_or(call.stack.config.server.integration_timeout);
-    let limit = call.stack.config.server.max_body_bytes as usize;
+        .unwrap_or(call.live.config.server.integration_timeout);
+    let limit = call.live.config.server.max_body_bytes as usize;
     let started = Instant::now();
     let exchange = async {
         let response = target.send(req).await.map_err(|e| e.to_string())?;

@@ -78,8 +78,10 @@ impl Eq for CustomIntegration {}
 
 /// One request on its way through a custom integration.
 pub(crate) struct Call<'a> {
-    /// The stack: functions, clock, limits.
+    /// The stack: clock, logs, traffic.
     pub stack: &'a StackInner,
+    /// The routing generation serving the request: config limits and functions.
+    pub live: &'a crate::lifecycle::live::Live,
     /// The method request's head.
     pub parts: &'a http::request::Parts,
     /// Raw path parameters.
@@ -220,7 +222,7 @@ async fn invoke(
             e.to_string(),
         ));
     }
-    let Some(function) = crate::invoke::resolve_target(&call.stack.functions, name) else {
+    let Some(function) = crate::invoke::resolve_target(&call.live.functions, name) else {
         return Err((
             GatewayError::BadGateway,
             format!("function `{name}` is not running"),
@@ -229,7 +231,7 @@ async fn invoke(
     let mut invocation = Invocation::new(Payload::Raw(Bytes::from(event)));
     invocation.trace_id = Some(call.trace_id.to_owned());
     invocation.force_cold_start = crate::invoke::forces_cold_start(&call.parts.headers);
-    let timeout = call.stack.config.server.integration_timeout;
+    let timeout = call.live.config.server.integration_timeout;
     // A function whose own timeout comes first needs no second timer.
     let outcome = if function.settings().timeout <= timeout {
         Ok(function.try_invoke(invocation).await)

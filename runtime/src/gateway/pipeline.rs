@@ -54,6 +54,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
 {
     let started = Instant::now();
+    // Read once: a reload or deployment swapping the state mid-request leaves this one as is.
+    let live = stack.live();
     let time_epoch_ms = stack.clock.now_millis();
     let (parts, body) = req.into_parts();
     let trace_id = match parts
@@ -69,7 +71,7 @@ where
         .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
-    let routed = stack.router.route_for_host(&parts.method, host, path);
+    let routed = live.route(&parts.method, host, path);
     let (kind, route_metrics) = match &routed {
         Routed::Route { mount, metrics, .. } => (mount.kind, Some(*metrics)),
         Routed::NoRoute(mount) => (mount.kind, Some(&mount.unmatched_metrics)),
@@ -83,7 +85,7 @@ where
         Routed::Route { mount, .. } | Routed::NoRoute(mount) => Some(&*mount.logs),
         Routed::NoApi | Routed::NoMapping => None,
     };
-    let tracing = stack.config.logs.traces;
+    let tracing = live.config.logs.traces;
     let mut trace = TraceBuilder::new(started);
     let mut route_key = "-";
     let mut resource_path = "-";
@@ -130,7 +132,7 @@ where
         };
         route_key = &route.key.text;
         resource_path = &route.key.resource;
-        let limit = stack.config.server.max_body_bytes;
+        let limit = live.config.server.max_body_bytes;
         // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
         let body = if mount.auth.needs_body(route.auth.as_ref()) {
             check_declared_length(&parts.headers, limit)?;
@@ -161,7 +163,7 @@ where
             .authorize(
                 route.auth.as_ref(),
                 &auth_request,
-                &stack.functions,
+                &live.functions,
                 &stack.clock,
             )
             .await?;
@@ -196,6 +198,7 @@ where
             )?;
             let call = super::custom_integration::Call {
                 stack,
+                live: &live,
                 parts: &parts,
                 params: &params,
                 mount,
@@ -222,7 +225,7 @@ where
                 variables: &mount.variables,
                 remote,
                 max_body_bytes: limit,
-                default_timeout: stack.config.server.integration_timeout,
+                default_timeout: live.config.server.integration_timeout,
             };
             let started = Instant::now();
             let result = match (route.validator.as_ref().filter(|v| v.body.is_some()), body) {
@@ -296,7 +299,7 @@ where
                 ))
             }
         };
-        let Some(function) = crate::invoke::resolve_target(&stack.functions, function_name) else {
+        let Some(function) = crate::invoke::resolve_target(&live.functions, function_name) else {
             return Err((
                 GatewayError::BadGateway,
                 format!("function `{function_name}` is not running"),
@@ -354,7 +357,7 @@ where
             let mut invocation = Invocation::new(payload);
             invocation.trace_id = Some(trace_id.clone());
             invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
-            let timeout = stack.config.server.integration_timeout;
+            let timeout = live.config.server.integration_timeout;
             let integration_started = Instant::now();
             // A function whose own timeout comes first needs no second timer.
             let outcome = if function.settings().timeout <= timeout {
@@ -479,7 +482,7 @@ where
         }
         stack.traces.push(finished);
     }
-    if let Some(metrics) = route_metrics.filter(|_| stack.config.logs.metrics) {
+    if let Some(metrics) = route_metrics.filter(|_| live.config.logs.metrics) {
         let latency_us = started.elapsed().as_micros() as u64;
         if let Some(status) = cache_status {
             metrics.record_cache(&stack.metrics, time_epoch_ms / 60_000, status);
@@ -505,7 +508,7 @@ where
             group.push_record(&stack.access_stream, time_epoch_ms, Arc::new(record));
         }
     }
-    if stack.config.logs.access_log {
+    if live.config.logs.access_log {
         let (format, group) = match stage_logs.and_then(|l| l.access.as_ref()) {
             Some((format, group)) => (Some(format.clone()), group),
             None => (None, &stack.access_log),

@@ -150,6 +150,17 @@ impl Router {
         }
     }
 
+    /// Joins routers built separately (one per deployed definition of an API) into one,
+    /// longest prefix first again.
+    pub(crate) fn join(routers: Vec<Router>) -> Router {
+        let mut mounts: Vec<Mount> = routers.into_iter().flat_map(|r| r.mounts).collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
+        Router {
+            mounts,
+            domains: Default::default(),
+        }
+    }
+
     /// Routes a request.
     pub fn route<'a>(&'a self, method: &Method, path: &'a str) -> Routed<'a> {
         let Some(mount) = self.mounts.iter().find(|m| {

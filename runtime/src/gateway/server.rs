@@ -31,7 +31,7 @@ pub async fn serve(
     let builder = http1::Builder::new();
     // Slow heads are closed by the watchdog, not by a hyper timer per request.
     let (watchdog, _sweeper) = Watchdog::start(stack.clock().clone(), HEAD_TIMEOUT);
-    let tls = super::tls::acceptor(stack.config());
+    let tls = super::tls::acceptor(&stack.config());
     tokio::pin!(shutdown);
     loop {
         let (socket, remote) = tokio::select! {

@@ -23,8 +23,8 @@ pub(crate) fn functions(
     logs: &Arc<LogStore>,
     clock: &Clock,
     command: &CommandFactory<'_>,
+    account: &Arc<AccountConcurrency>,
 ) -> HashMap<String, Arc<Function>> {
-    let account = AccountConcurrency::new(config.account_concurrency);
     let make = |name: &str, handler: &str, settings: &FunctionSettings| {
         match &settings.command {
             Some(cmd) => Some(command(cmd)),

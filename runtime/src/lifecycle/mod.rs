@@ -1,0 +1,45 @@
+//! Lifecycle: hot reload of gateway.toml, deployments with rollback, and canary releases.
+//!
+//! The stack's routing state is one [`live::Live`] generation behind an atomic swap. A reload,
+//! a deployment, a rollback or a canary change builds a new generation from the config and the
+//! deployment history, validating everything first, and swaps it in; requests in flight keep
+//! the generation they started with.
+
+pub(crate) mod api;
+mod functions;
+pub mod history;
+pub(crate) mod live;
+mod operations;
+mod plan;
+mod reload;
+pub mod watch;
+
+pub use history::{CanarySetting, CanaryState, Deployment, History, StageState};
+pub use operations::{DeploymentList, NewDeployment, StageChange, StageView};
+pub use plan::snapshot;
+pub use reload::ReloadReport;
+
+use crate::config::ConfigErrors;
+
+/// An error of a lifecycle operation, mapped to HTTP in [`api`].
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// No API with that id or name.
+    #[error("Invalid API identifier specified {account}:{0}", account = crate::invoke::ACCOUNT_ID)]
+    ApiNotFound(String),
+    /// The API has no such stage.
+    #[error("Invalid stage identifier specified")]
+    StageNotFound,
+    /// No deployment with that id.
+    #[error("Invalid deployment identifier specified")]
+    DeploymentNotFound,
+    /// The request is malformed or not allowed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The new config (or the history applied to it) does not validate; nothing changed.
+    #[error("the configuration is invalid; the running one is kept")]
+    Invalid(ConfigErrors),
+    /// The deployment history could not be written; nothing changed.
+    #[error("the deployment history could not be saved")]
+    Storage(String),
+}
