@@ -5,8 +5,12 @@
 //! check-and-increment operations, never read-modify-write sequences split across calls, and
 //! expiry is an absolute instant so replicas agree on it.
 
+mod bucket;
+mod health;
 mod memory;
+pub mod redis;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -14,6 +18,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use bucket::TokenDecision;
+pub use health::{StoreHealth, UnavailableMode};
 pub use memory::MemoryStore;
 
 /// Errors from any [`Store`] implementation.
@@ -44,6 +50,12 @@ pub enum StoreError {
     /// The backend (file, network) failed.
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The backend cannot be reached (e.g. Redis is down); the store is failing closed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// This store does not implement the operation.
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// The outcome of [`Store::incr_if_below`].
@@ -102,6 +114,39 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every live record whose key starts with `prefix`, sorted by key. Counters are skipped.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError>;
+
+    /// Atomically takes one token from the bucket at `key`, which refills at `rate_per_sec`
+    /// up to `burst` tokens; `now` is the caller's clock reading.
+    ///
+    /// A bucket is created full on first use and forgotten once it has refilled completely.
+    /// Stores without shared buckets answer [`StoreError::Unsupported`].
+    async fn take_token(
+        &self,
+        key: &str,
+        rate_per_sec: f64,
+        burst: u64,
+        now: SystemTime,
+    ) -> Result<TokenDecision, StoreError> {
+        let _ = (key, rate_per_sec, burst, now);
+        Err(StoreError::Unsupported("token buckets"))
+    }
+
+    /// Whether other processes share this store, so limits must be counted in it rather
+    /// than in process memory.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Availability of a networked backend, for logs and metrics; `None` for local stores.
+    fn health(&self) -> Option<Arc<StoreHealth>> {
+        None
+    }
+}
+
+/// Whole microseconds since the Unix epoch (0 before it), the unit buckets are kept in.
+pub(crate) fn epoch_micros(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// JSON helpers available on every [`Store`].
