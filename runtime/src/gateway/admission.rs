@@ -126,6 +126,7 @@ pub(crate) async fn admit(
                     retry_after_secs: rejection.retry_after_secs().unwrap_or(1),
                 },
                 TrafficRejection::StoreFailed(_) => GatewayError::BadGateway,
+                TrafficRejection::StoreUnavailable(_) => GatewayError::ServiceUnavailable,
             };
             (err, detail)
         })

@@ -53,7 +53,7 @@ impl TrafficControl {
             .collect();
         Ok(TrafficControl {
             keys: ApiKeys::from_config(&config.api_keys, clock.clone())?,
-            throttles: Throttles::new(config, &plan_list, clock.clone()),
+            throttles: Throttles::new(config, &plan_list, &store, clock.clone()),
             plan_order: plan_list.iter().map(|p| p.id.clone()).collect(),
             plans: plan_list.into_iter().map(|p| (p.id.clone(), p)).collect(),
             quotas: Quotas::new(store.clone(), clock.clone()),
@@ -109,7 +109,9 @@ impl TrafficControl {
             None
         };
         let plan_key = keyed.as_ref().map(|(key, plan)| (&**plan, &key.id));
-        self.throttles.check(api, stage, route_key, plan_key)?;
+        self.throttles
+            .check(api, stage, route_key, plan_key)
+            .await?;
         let Some((key, plan)) = keyed else {
             return Ok(Admission::default());
         };

@@ -15,6 +15,7 @@ mod manage;
 mod period;
 mod plan;
 mod quota;
+mod shared_throttle;
 mod throttle;
 mod usage;
 mod validate;
