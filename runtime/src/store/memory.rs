@@ -228,6 +228,14 @@ impl Store for MemoryStore {
         found.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(found)
     }
+
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(MemoryStore::purge_expired(self))
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

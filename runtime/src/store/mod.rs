@@ -1,10 +1,11 @@
-//! The state behind quotas, usage metering and (later) executions and deployments.
+//! The state behind quotas, usage metering, API keys and workflow executions.
 //!
 //! [`Store`] is the one interface every mechanism uses for shared state. It is shaped so a
 //! durable file or a Redis implementation can honour it exactly: counter updates are atomic
 //! check-and-increment operations, never read-modify-write sequences split across calls, and
 //! expiry is an absolute instant so replicas agree on it.
 
+pub mod embedded;
 mod memory;
 
 use std::time::SystemTime;
@@ -14,7 +15,32 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use embedded::{EmbeddedStore, OpenError};
 pub use memory::MemoryStore;
+
+use std::sync::Arc;
+
+use crate::config::{StoreConfig, StoreKind};
+use crate::Clock;
+
+/// Opens the store `config` names; `default` is the kind when the file sets none.
+///
+/// Never falls back to another kind: a store that cannot open is an error naming its path.
+pub fn open(
+    config: &StoreConfig,
+    default: StoreKind,
+    clock: Clock,
+) -> Result<Arc<dyn Store>, OpenError> {
+    match config.kind.unwrap_or(default) {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(&config.path, clock)?)),
+        // Config validation refuses `kind = "redis"` in this version.
+        StoreKind::Redis => Err(OpenError {
+            path: config.path.clone(),
+            reason: "redis store not built in this version".into(),
+        }),
+    }
+}
 
 /// Errors from any [`Store`] implementation.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +128,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every live record whose key starts with `prefix`, sorted by key. Counters are skipped.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError>;
+
+    /// Drops every expired key and returns how many were dropped. Backends that expire keys
+    /// by themselves keep this default, which drops nothing.
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// How many keys are held (expired ones not yet purged included), when the backend can
+    /// tell without a round trip; `None` otherwise.
+    fn len_hint(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// JSON helpers available on every [`Store`].
