@@ -88,6 +88,9 @@ impl Reply {
 /// not a SQLite database, belongs to another program, or has another schema version.
 pub(super) fn open_connection(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open(path).map_err(|e| e.to_string())?;
+    // Another process on the same data directory holds the write lock only for a commit.
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
     let read = |pragma: &str| -> Result<i64, String> {
         conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
             .map_err(|e| e.to_string())
