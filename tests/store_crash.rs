@@ -224,6 +224,7 @@ async fn acknowledged_state_survives_sigkill() {
             used >= ok && used <= ok + other + cut,
             "key {key}: usage {used}, answered 2xx {ok}, other {other}, cut off {cut}"
         );
+        eprintln!("key {k}: used {used}, 2xx {ok}, other {other}, cut {cut}");
         total += ok;
     }
     assert!(
@@ -250,6 +251,11 @@ async fn acknowledged_state_survives_sigkill() {
     }
 
     let started = started.lock().unwrap().clone();
+    eprintln!(
+        "keys created {}, executions started {}",
+        created.len(),
+        started.len()
+    );
     assert!(
         !started.is_empty(),
         "no execution was started before the kill"
