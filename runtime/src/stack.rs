@@ -166,7 +166,12 @@ impl<'a> StackBuilder<'a> {
         if inner.config.logs.metrics {
             inner.workflows.attach_metrics(inner.metrics.clone());
         }
-        inner.workflows.attach_store(store);
+        inner.workflows.attach_store(store.clone());
+        for f in inner.functions.values() {
+            for version in std::iter::once(f).chain(f.versions()) {
+                let _ = version.events.set(store.clone());
+            }
+        }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in inner.config.workflows.values() {
             let created = inner.workflows.create_state_machine(NewStateMachine {
@@ -196,8 +201,9 @@ impl Stack {
         }
     }
 
-    /// Reads back the state the store holds: API keys created or changed at runtime, and
-    /// Standard executions (see [`crate::workflow::persist`]).
+    /// Reads back the state the store holds: API keys created or changed at runtime,
+    /// Standard executions (see [`crate::workflow::persist`]) and pending `Event`
+    /// invocations, which run again (see [`crate::invoke::event_store`]).
     pub async fn restore(&self) -> Result<(), StartError> {
         let keys = self
             .inner
@@ -212,8 +218,13 @@ impl Stack {
             .restore()
             .await
             .map_err(|e: StoreError| StartError::Restore(e.to_string()))?;
-        if keys + executions > 0 {
-            tracing::info!(keys, executions, "state read back from the store");
+        let events = crate::invoke::event_store::resume_all(&self.inner.store, |name| {
+            self.inner.functions.get(name).cloned()
+        })
+        .await
+        .map_err(|e| StartError::Restore(e.to_string()))?;
+        if keys + executions + events > 0 {
+            tracing::info!(keys, executions, events, "state read back from the store");
         }
         Ok(())
     }

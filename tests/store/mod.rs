@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -53,12 +53,23 @@ pub struct Portico {
 impl Portico {
     /// Starts `portico serve --config <config>` on a free port and waits until it listens.
     pub fn start(config: &Path) -> Portico {
+        Self::spawn(config, Stdio::null())
+    }
+
+    /// Like [`Portico::start`], handing back the process's stdout (function logs).
+    pub fn start_with_stdout(config: &Path) -> (Portico, BufReader<ChildStdout>) {
+        let mut portico = Self::spawn(config, Stdio::piped());
+        let stdout = BufReader::new(portico.child.stdout.take().unwrap());
+        (portico, stdout)
+    }
+
+    fn spawn(config: &Path, stdout: Stdio) -> Portico {
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(config)
             .env("PORTICO_LISTEN", "127.0.0.1:0")
             .env_remove("PORTICO_ADMIN_LISTEN")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -117,6 +128,27 @@ impl Portico {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
+    }
+
+    /// Lambda `Invoke` with `InvocationType: Event`: the status and the request id.
+    pub async fn invoke_event(&self, function: &str, body: &str) -> Result<(u16, String), String> {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                self.base
+            ))
+            .header("x-amz-invocation-type", "Event")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .map_err(|e| e.to_string())?;
+        let resp = self.client.request(req).await.map_err(|e| e.to_string())?;
+        let id = resp
+            .headers()
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok((resp.status().as_u16(), id))
     }
 
     /// A Step Functions API call.
