@@ -166,10 +166,12 @@ impl<'a> StackBuilder<'a> {
         if inner.config.logs.metrics {
             inner.workflows.attach_metrics(inner.metrics.clone());
         }
-        inner.workflows.attach_store(store.clone());
-        for f in inner.functions.values() {
-            for version in std::iter::once(f).chain(f.versions()) {
-                let _ = version.events.set(store.clone());
+        if store.durable() {
+            inner.workflows.attach_store(store.clone());
+            for f in inner.functions.values() {
+                for version in std::iter::once(f).chain(f.versions()) {
+                    let _ = version.events.set(store.clone());
+                }
             }
         }
         // Registered once the stack exists: checking a definition asks it which functions exist.

@@ -236,6 +236,10 @@ impl Store for MemoryStore {
     fn len_hint(&self) -> Option<usize> {
         Some(self.len())
     }
+
+    fn durable(&self) -> bool {
+        false
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -135,6 +135,12 @@ pub trait Store: Send + Sync + 'static {
         Ok(0)
     }
 
+    /// Whether what is written outlives the process. Executions and queued events are
+    /// written only to a durable store: copying them into process memory again gains nothing.
+    fn durable(&self) -> bool {
+        true
+    }
+
     /// How many keys are held (expired ones not yet purged included), when the backend can
     /// tell without a round trip; `None` otherwise.
     fn len_hint(&self) -> Option<usize> {
