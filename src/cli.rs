@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use portico_runtime::config::StoreKind;
 use portico_runtime::{Config, Registry, Stack};
 
 pub const USAGE: &str = "usage:
@@ -168,7 +169,17 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
         },
         Err(_) => config.server.admin_listen,
     };
-    let stack = Stack::builder(config, registry).build();
+    let stack = match Stack::builder(config, registry)
+        .default_store(StoreKind::Embedded)
+        .open()
+        .await
+    {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     if let Some(addr) = admin_addr {
         match tokio::net::TcpListener::bind(addr).await {
             Ok(admin) => {

@@ -10,11 +10,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
+use crate::store::{OpenError, Store, StoreError};
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
 use crate::Clock;
 
@@ -38,7 +39,23 @@ pub(crate) struct StackInner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) traffic: Arc<TrafficState>,
     pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
+    /// The one store every mechanism keeps its state in.
+    pub(crate) store: Arc<dyn Store>,
     control: axum::Router,
+}
+
+/// Why a stack could not start on its store.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The Redis store could not be reached (never replaced by a local store).
+    #[error("cannot start on the Redis store: {0}")]
+    Connect(#[from] crate::store::StoreError),
+    /// The state in the store could not be read back.
+    #[error("cannot read back the stored state: {0}")]
+    Restore(String),
 }
 
 /// Builds a [`Stack`], optionally with a manual clock.
@@ -46,6 +63,8 @@ pub struct StackBuilder<'a> {
     config: Config,
     registry: &'a Registry,
     clock: Clock,
+    store: Option<Arc<dyn Store>>,
+    default_store: StoreKind,
 }
 
 impl<'a> StackBuilder<'a> {
@@ -55,19 +74,72 @@ impl<'a> StackBuilder<'a> {
         self
     }
 
-    /// Assembles the stack.
+    /// Runs on `store` instead of the one `[store]` names.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The store kind used when the config sets no `[store] kind`: memory unless told
+    /// otherwise (`portico serve` passes embedded).
+    pub fn default_store(mut self, kind: StoreKind) -> Self {
+        self.default_store = kind;
+        self
+    }
+
+    /// Opens the store, assembles the stack and reads back the state the store holds (API
+    /// keys, Standard executions). Fails, naming the path, when the store cannot be opened
+    /// or its contents read; never falls back to memory.
+    pub async fn open(mut self) -> Result<Stack, StartError> {
+        let store = match self.store.take() {
+            Some(store) => store,
+            None => match self.config.store.kind.unwrap_or(self.default_store) {
+                StoreKind::Redis => {
+                    crate::store::redis::open(&self.config.store, self.clock.clone()).await?
+                }
+                _ => {
+                    crate::store::open(&self.config.store, self.default_store, self.clock.clone())?
+                }
+            },
+        };
+        let stack = self.store(store).build();
+        stack.restore().await?;
+        Ok(stack)
+    }
+
+    /// Assembles the stack on an empty in-memory store, or on the store given to
+    /// [`StackBuilder::store`], without reading anything back from it.
+    ///
+    /// # Panics
+    ///
+    /// When the config names a durable store and none was given: durable state must be
+    /// read back, which only [`StackBuilder::open`] does.
     pub fn build(self) -> Stack {
         let StackBuilder {
             config,
             registry,
             clock,
+            store,
+            default_store,
         } = self;
+        let store = match store {
+            Some(store) => store,
+            None => match config.store.kind.unwrap_or(default_store) {
+                StoreKind::Memory => Arc::new(crate::store::MemoryStore::new(clock.clone())),
+                kind => panic!(
+                    "a {kind:?} store is opened and read back by StackBuilder::open, not build"
+                ),
+            },
+        };
         let logs = Arc::new(LogStore::new(config.logs.stdout));
         let functions = crate::invoke::build::functions(&config, registry, &logs, &clock, &|cmd| {
             std::sync::Arc::new(crate::invoke::ExternalFactory::new(cmd))
         });
         crate::invoke::build::warm_provisioned(&functions);
         let metrics = Arc::new(Metrics::new(clock.clone()));
+        if let Some(health) = store.health() {
+            health.attach_metrics(&metrics);
+        }
         for (name, f) in functions.iter().filter(|_| config.logs.metrics) {
             let _ = f
                 .metrics
@@ -81,7 +153,7 @@ impl<'a> StackBuilder<'a> {
         crate::gateway::stage_logs::attach(&mut router, &config.apis, &logs);
         // Config::from_toml validated the traffic config; only the OS randomness that
         // generates key values can still fail here, and then no safe stack exists.
-        let traffic = TrafficState::new(&config.traffic, clock.clone())
+        let traffic = TrafficState::new(&config.traffic, store.clone(), clock.clone())
             .unwrap_or_else(|e| panic!("cannot set up traffic management: {e}"));
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
@@ -93,6 +165,7 @@ impl<'a> StackBuilder<'a> {
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),
                 traces: Arc::default(),
+                store: store.clone(),
                 workflows,
                 metrics,
                 config,
@@ -105,6 +178,14 @@ impl<'a> StackBuilder<'a> {
         });
         if inner.config.logs.metrics {
             inner.workflows.attach_metrics(inner.metrics.clone());
+        }
+        if store.durable() {
+            inner.workflows.attach_store(store.clone());
+            for f in inner.functions.values() {
+                for version in std::iter::once(f).chain(f.versions()) {
+                    let _ = version.events.set(store.clone());
+                }
+            }
         }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in inner.config.workflows.values() {
@@ -130,7 +211,42 @@ impl Stack {
             config,
             registry,
             clock: Clock::system(),
+            store: None,
+            default_store: StoreKind::Memory,
         }
+    }
+
+    /// Reads back the state the store holds: API keys created or changed at runtime,
+    /// Standard executions (see [`crate::workflow::persist`]) and pending `Event`
+    /// invocations, which run again (see [`crate::invoke::event_store`]).
+    pub async fn restore(&self) -> Result<(), StartError> {
+        let keys = self
+            .inner
+            .traffic
+            .control()
+            .restore_keys()
+            .await
+            .map_err(|e| StartError::Restore(e.to_string()))?;
+        let executions = self
+            .inner
+            .workflows
+            .restore()
+            .await
+            .map_err(|e: StoreError| StartError::Restore(e.to_string()))?;
+        let events = crate::invoke::event_store::resume_all(&self.inner.store, |name| {
+            self.inner.functions.get(name).cloned()
+        })
+        .await
+        .map_err(|e| StartError::Restore(e.to_string()))?;
+        if keys + executions + events > 0 {
+            tracing::info!(keys, executions, events, "state read back from the store");
+        }
+        Ok(())
+    }
+
+    /// The store holding the stack's state.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
     }
 
     /// Answers one request: the AWS APIs on their reserved paths, the gateway otherwise.

@@ -50,8 +50,13 @@ impl From<ServiceError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"__type": self.code, "message": self.message});
+        let status = if self.code == "InternalFailure" {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         (
-            StatusCode::BAD_REQUEST,
+            status,
             [(header::CONTENT_TYPE, CONTENT_TYPE)],
             body.to_string(),
         )
@@ -154,11 +159,13 @@ async fn dispatch(
             Ok(json!({}))
         }
         "StartExecution" => {
-            let (arn, start) = svc.start_execution(
-                required(&req, "stateMachineArn")?,
-                s(&req, "name").map(str::to_string),
-                s(&req, "input").map(str::to_string),
-            )?;
+            let (arn, start) = svc
+                .start_execution(
+                    required(&req, "stateMachineArn")?,
+                    s(&req, "name").map(str::to_string),
+                    s(&req, "input").map(str::to_string),
+                )
+                .await?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
         }
         "StartSyncExecution" => {
@@ -184,11 +191,13 @@ async fn dispatch(
             &svc.describe_execution(required(&req, "executionArn")?)?,
         )),
         "StopExecution" => {
-            let at = svc.stop_execution(
-                required(&req, "executionArn")?,
-                s(&req, "error").map(str::to_string),
-                s(&req, "cause").map(str::to_string),
-            )?;
+            let at = svc
+                .stop_execution(
+                    required(&req, "executionArn")?,
+                    s(&req, "error").map(str::to_string),
+                    s(&req, "cause").map(str::to_string),
+                )
+                .await?;
             Ok(json!({"stopDate": epoch_seconds(at)}))
         }
         "ListExecutions" => {

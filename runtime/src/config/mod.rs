@@ -12,6 +12,7 @@ mod integration;
 mod resolve;
 mod route;
 pub mod schema;
+mod store;
 mod traffic;
 mod workflows;
 
@@ -25,6 +26,7 @@ pub use cache::StageCacheConfig;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use route::{RouteKey, Segment};
+pub use store::{OnUnavailable, StoreConfig, StoreKind, DEFAULT_DATA_DIR};
 
 use crate::invoke::{AliasRouting, FunctionSettings, Registry};
 
@@ -54,6 +56,8 @@ pub struct Config {
     pub traffic: crate::traffic::TrafficConfig,
     /// Workflows to register at start-up.
     pub workflows: BTreeMap<String, WorkflowDecl>,
+    /// Where state lives (`[store]`).
+    pub store: StoreConfig,
 }
 
 /// A workflow from config, validated.

@@ -71,6 +71,7 @@ pub(super) fn resolve(
     }
     check_mounts(&apis, &parsed.apis, &mut errors);
     let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
+    let store = super::store::resolve(&parsed.store, file, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
@@ -80,6 +81,7 @@ pub(super) fn resolve(
             apis,
             workflows,
             traffic,
+            store,
         })
     } else {
         let mut list = errors.list;

@@ -38,6 +38,9 @@ pub struct File {
     /// Step Functions state machines, keyed by name.
     #[serde(default)]
     pub workflows: BTreeMap<String, Spanned<WorkflowSection>>,
+    /// `[store]`: where state lives.
+    #[serde(default)]
+    pub store: super::store::StoreSection,
 }
 
 /// `[workflows.NAME]`

@@ -38,6 +38,7 @@ pub(crate) async fn run(
         let (execution_arn, start) = stack
             .workflows
             .start_execution(&arn, None, Some(input))
+            .await
             .map_err(|e| {
                 (
                     GatewayError::BadGateway,

@@ -4,24 +4,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::config::OnUnavailable;
 use crate::observe::metrics::{Kind, Metrics, Series};
 
 const NAMESPACE: &str = "Portico/Store";
 
-/// What a networked store does while its backend is unreachable (`[store] on_unavailable`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum UnavailableMode {
-    /// Refuse what needs the store: requests get 503 and nothing is admitted beyond limits.
-    #[default]
-    FailClosed,
-    /// Count limits in process memory until the backend is back (each replica alone).
-    FailOpen,
-}
-
 /// Availability of one store backend, shared by the store and whoever reports on it.
 pub struct StoreHealth {
     backend: String,
-    mode: UnavailableMode,
+    mode: OnUnavailable,
     available: AtomicBool,
     series: OnceLock<HealthSeries>,
 }
@@ -34,7 +25,7 @@ struct HealthSeries {
 
 impl StoreHealth {
     /// A reachable backend described as `backend` in logs (never with credentials).
-    pub fn new(backend: String, mode: UnavailableMode) -> Self {
+    pub fn new(backend: String, mode: OnUnavailable) -> Self {
         StoreHealth {
             backend,
             mode,
@@ -49,7 +40,7 @@ impl StoreHealth {
     }
 
     /// What the store does while the backend is unreachable.
-    pub fn mode(&self) -> UnavailableMode {
+    pub fn mode(&self) -> OnUnavailable {
         self.mode
     }
 

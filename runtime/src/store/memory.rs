@@ -271,6 +271,18 @@ impl Store for MemoryStore {
         }
         Ok(decision)
     }
+
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(MemoryStore::purge_expired(self))
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        Some(self.len())
+    }
+
+    fn durable(&self) -> bool {
+        false
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

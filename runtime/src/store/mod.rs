@@ -1,4 +1,4 @@
-//! The state behind quotas, usage metering and (later) executions and deployments.
+//! The state behind quotas, usage metering, API keys and workflow executions.
 //!
 //! [`Store`] is the one interface every mechanism uses for shared state. It is shaped so a
 //! durable file or a Redis implementation can honour it exactly: counter updates are atomic
@@ -6,6 +6,7 @@
 //! expiry is an absolute instant so replicas agree on it.
 
 mod bucket;
+pub mod embedded;
 mod health;
 mod memory;
 pub mod redis;
@@ -19,8 +20,31 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use bucket::TokenDecision;
-pub use health::{StoreHealth, UnavailableMode};
+pub use embedded::{EmbeddedStore, OpenError};
+pub use health::StoreHealth;
 pub use memory::MemoryStore;
+
+use crate::config::{StoreConfig, StoreKind};
+use crate::Clock;
+
+/// Opens the store `config` names; `default` is the kind when the file sets none.
+///
+/// Never falls back to another kind: a store that cannot open is an error naming its path.
+pub fn open(
+    config: &StoreConfig,
+    default: StoreKind,
+    clock: Clock,
+) -> Result<Arc<dyn Store>, OpenError> {
+    match config.kind.unwrap_or(default) {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(&config.path, clock)?)),
+        // Connecting is async: `StackBuilder::open` calls `redis::open` for this kind.
+        StoreKind::Redis => Err(OpenError {
+            path: config.path.clone(),
+            reason: "a Redis store is connected with store::redis::open".into(),
+        }),
+    }
+}
 
 /// Errors from any [`Store`] implementation.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +163,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Availability of a networked backend, for logs and metrics; `None` for local stores.
     fn health(&self) -> Option<Arc<StoreHealth>> {
+        None
+    }
+
+    /// Drops every expired key and returns how many were dropped. Backends that expire keys
+    /// by themselves keep this default, which drops nothing.
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// Whether what is written outlives the process. Executions and queued events are
+    /// written only to a durable store: copying them into process memory again gains nothing.
+    fn durable(&self) -> bool {
+        true
+    }
+
+    /// How many keys are held (expired ones not yet purged included), when the backend can
+    /// tell without a round trip; `None` otherwise.
+    fn len_hint(&self) -> Option<usize> {
         None
     }
 }

@@ -25,6 +25,8 @@ pub struct TrafficControl {
     pub(crate) quotas: Quotas,
     pub(crate) usage: Usage,
     pub(crate) counters: TrafficCounters,
+    /// Where runtime-created keys are written through.
+    pub(crate) store: Arc<dyn Store>,
 }
 
 /// What [`TrafficControl::admit`] learned about an admitted request.
@@ -57,7 +59,8 @@ impl TrafficControl {
             plan_order: plan_list.iter().map(|p| p.id.clone()).collect(),
             plans: plan_list.into_iter().map(|p| (p.id.clone(), p)).collect(),
             quotas: Quotas::new(store.clone(), clock.clone()),
-            usage: Usage::new(store),
+            usage: Usage::new(store.clone()),
+            store,
             counters: TrafficCounters::default(),
             clock,
         })

@@ -13,6 +13,7 @@ mod keys;
 mod limiter;
 mod manage;
 mod period;
+mod persist;
 mod plan;
 mod quota;
 mod shared_throttle;

@@ -11,6 +11,7 @@ pub mod history;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod paths;
+pub mod persist;
 pub mod plan;
 pub mod service;
 pub mod step;

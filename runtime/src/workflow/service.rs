@@ -15,6 +15,7 @@ use super::task::TaskInvoker;
 use super::validate;
 use crate::clock::Clock;
 use crate::observe;
+use crate::store::Store;
 
 const REGION_ACCOUNT: &str = "us-east-1:123456789012";
 const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/portico";
@@ -52,6 +53,9 @@ pub enum ServiceError {
     /// The operation does not apply to this machine type.
     #[error("{0}")]
     StateMachineTypeNotSupported(String),
+    /// The store could not record the change; nothing was changed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ServiceError {
@@ -68,6 +72,7 @@ impl ServiceError {
             ServiceError::InvalidExecutionInput(_) => "InvalidExecutionInput",
             ServiceError::Validation(_) => "ValidationException",
             ServiceError::StateMachineTypeNotSupported(_) => "StateMachineTypeNotSupported",
+            ServiceError::Internal(_) => "InternalFailure",
         }
     }
 }
@@ -145,6 +150,8 @@ pub struct WorkflowService {
     invoker: Arc<dyn TaskInvoker>,
     inner: Mutex<Inner>,
     metrics: std::sync::OnceLock<Arc<crate::observe::metrics::Metrics>>,
+    /// Where Standard executions are written (see [`super::persist`]).
+    store: std::sync::OnceLock<Arc<dyn Store>>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -163,7 +170,36 @@ impl WorkflowService {
             invoker,
             inner: Mutex::new(Inner::default()),
             metrics: Default::default(),
+            store: Default::default(),
         })
+    }
+
+    /// Writes Standard executions to `store` from now on.
+    pub fn attach_store(&self, store: Arc<dyn Store>) {
+        let _ = self.store.set(store);
+    }
+
+    pub(crate) fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.get()
+    }
+
+    /// Takes in executions read back from the store, oldest first.
+    pub(crate) fn adopt(&self, entries: Vec<Arc<Entry>>) {
+        let mut inner = self.lock();
+        for entry in entries {
+            let arn = entry.snapshot().arn;
+            if inner.executions.insert(arn.clone(), entry).is_none() {
+                inner.order.push(arn);
+            }
+        }
+    }
+
+    /// Drops an execution whose start could not be recorded.
+    pub(crate) fn forget(&self, arn: &str) {
+        let mut inner = self.lock();
+        if inner.executions.remove(arn).is_some() {
+            inner.order.retain(|a| a != arn);
+        }
     }
 
     /// Records AWS/States metrics into `metrics` from now on.
@@ -343,18 +379,30 @@ impl WorkflowService {
     }
 
     /// StartExecution: runs in a spawned task; returns the execution ARN and start date.
-    pub fn start_execution(
+    ///
+    /// A Standard execution is in the store (when there is one) before this returns.
+    pub async fn start_execution(
         &self,
         machine_arn: &str,
         name: Option<String>,
         input: Option<String>,
     ) -> Result<(String, SystemTime), ServiceError> {
+        let standard = self.describe_state_machine(machine_arn)?.kind == MachineType::Standard;
         let (runner, plan, entry) = self.prepare(machine_arn, name, input)?;
+        let store = self.store().filter(|_| standard).cloned();
+        if store.is_some() {
+            self.save_started(&entry).await?;
+        }
         let snapshot = entry.snapshot();
         let (metrics, finished) = (self.metrics.get().cloned(), entry.clone());
         let handle = tokio::spawn(async move {
             execution::run(runner, plan, finished.clone()).await;
             observe::workflow_metrics::finished(metrics.as_ref(), &finished.snapshot());
+            if let Some(store) = store {
+                if let Err(e) = super::persist::save(store.as_ref(), &finished).await {
+                    tracing::error!(error = %e, "finished execution not recorded");
+                }
+            }
         });
         *entry.abort.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle.abort_handle());
         Ok((snapshot.arn, snapshot.start_date))
@@ -405,8 +453,9 @@ impl WorkflowService {
         Ok(self.entry(arn)?.snapshot())
     }
 
-    /// StopExecution: aborts a running execution; returns the stop date.
-    pub fn stop_execution(
+    /// StopExecution: aborts a running execution; returns the stop date once the stop is
+    /// recorded.
+    pub async fn stop_execution(
         &self,
         arn: &str,
         error: Option<String>,
@@ -418,6 +467,13 @@ impl WorkflowService {
             observe::workflow_metrics::finished(self.metrics.get(), &entry.snapshot());
             if let Some(h) = entry.abort.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 h.abort();
+            }
+            if let Some(store) = self.store() {
+                super::persist::save(store.as_ref(), &entry)
+                    .await
+                    .map_err(|e| {
+                        ServiceError::Internal(format!("the stop was not recorded: {e}"))
+                    })?;
             }
         }
         Ok(entry.snapshot().stop_date.unwrap_or(now))

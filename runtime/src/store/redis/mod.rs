@@ -8,7 +8,7 @@
 //!
 //! While Redis is unreachable no request waits on it: the first failure marks the store
 //! unavailable (logged once), a background probe pings with backoff until Redis answers
-//! (logged once as recovered), and meanwhile the configured [`UnavailableMode`] decides —
+//! (logged once as recovered), and meanwhile the configured [`OnUnavailable`] decides —
 //! fail closed answers [`StoreError::Unavailable`]; fail open counts limits in a local
 //! [`MemoryStore`] (each replica alone). Records need Redis in both modes.
 
@@ -24,7 +24,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::RedisError;
 
-use super::{MemoryStore, StoreError, StoreHealth, UnavailableMode};
+use super::{MemoryStore, StoreError, StoreHealth};
+use crate::config::{OnUnavailable, StoreConfig};
 use crate::Clock;
 use scripts::Scripts;
 
@@ -32,7 +33,7 @@ use scripts::Scripts;
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
     /// What to do while Redis is unreachable.
-    pub on_unavailable: UnavailableMode,
+    pub on_unavailable: OnUnavailable,
     /// How long one operation may take before Redis counts as unreachable.
     pub op_timeout: Duration,
     /// Prefix of every key, followed by `:`; replicas that share state use the same one.
@@ -42,7 +43,7 @@ pub struct RedisOptions {
 impl Default for RedisOptions {
     fn default() -> Self {
         RedisOptions {
-            on_unavailable: UnavailableMode::FailClosed,
+            on_unavailable: OnUnavailable::FailClosed,
             op_timeout: Duration::from_secs(1),
             namespace: "portico".to_owned(),
         }
@@ -124,9 +125,22 @@ pub async fn connect(
     })
 }
 
+/// Connects the Redis store `[store]` names (`url`, `on_unavailable`).
+pub async fn open(config: &StoreConfig, clock: Clock) -> Result<Arc<dyn super::Store>, StoreError> {
+    let url = config
+        .url
+        .as_deref()
+        .ok_or_else(|| StoreError::Backend("`[store] kind = \"redis\"` needs `url`".into()))?;
+    let options = RedisOptions {
+        on_unavailable: config.on_unavailable,
+        ..RedisOptions::default()
+    };
+    Ok(Arc::new(connect(url, options, clock).await?))
+}
+
 impl RedisStore {
     /// What this store does while Redis is unreachable.
-    pub fn mode(&self) -> UnavailableMode {
+    pub fn mode(&self) -> OnUnavailable {
         self.link.health.mode()
     }
 

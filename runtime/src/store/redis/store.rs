@@ -9,10 +9,9 @@ use bytes::Bytes;
 use redis::{RedisError, Value};
 
 use super::{Failure, RedisStore};
+use crate::config::OnUnavailable;
 use crate::store::bucket::TokenDecision;
-use crate::store::{
-    epoch_micros, CounterDecision, Store, StoreError, StoreHealth, UnavailableMode,
-};
+use crate::store::{epoch_micros, CounterDecision, Store, StoreError, StoreHealth};
 
 /// Keys fetched per SCAN step when listing.
 const SCAN_BATCH: usize = 500;
@@ -256,8 +255,8 @@ impl RedisStore {
             Failure::Down => {
                 self.link.health.count_degraded();
                 match self.link.health.mode() {
-                    UnavailableMode::FailOpen => Ok(()),
-                    UnavailableMode::FailClosed => Err(unavailable()),
+                    OnUnavailable::FailOpen => Ok(()),
+                    OnUnavailable::FailClosed => Err(unavailable()),
                 }
             }
         }
