@@ -14,6 +14,7 @@ pub struct StoreHealth {
     backend: String,
     mode: OnUnavailable,
     available: AtomicBool,
+    changes: tokio::sync::watch::Sender<bool>,
     series: OnceLock<HealthSeries>,
 }
 
@@ -30,6 +31,7 @@ impl StoreHealth {
             backend,
             mode,
             available: AtomicBool::new(true),
+            changes: tokio::sync::watch::Sender::new(true),
             series: OnceLock::new(),
         }
     }
@@ -37,6 +39,11 @@ impl StoreHealth {
     /// Whether the backend answered the last operation or probe.
     pub fn is_available(&self) -> bool {
         self.available.load(Ordering::Relaxed)
+    }
+
+    /// Follows availability changes (e.g. to wait for recovery without polling).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.changes.subscribe()
     }
 
     /// What the store does while the backend is unreachable.
@@ -57,6 +64,7 @@ impl StoreHealth {
     /// Marks the backend unreachable; logs and counts an outage only on the change.
     pub(crate) fn mark_unavailable(&self, reason: &str) {
         if self.available.swap(false, Ordering::Relaxed) {
+            self.changes.send_replace(false);
             tracing::error!(
                 backend = %self.backend,
                 mode = ?self.mode,
@@ -72,6 +80,7 @@ impl StoreHealth {
     /// Marks the backend reachable again; logs only on the change.
     pub(crate) fn mark_available(&self) {
         if !self.available.swap(true, Ordering::Relaxed) {
+            self.changes.send_replace(true);
             tracing::warn!(backend = %self.backend, "store recovered");
         }
     }

@@ -175,11 +175,18 @@ impl RedisStore {
     }
 }
 
-/// Whether the error is Redis's answer to the command (the connection is fine).
+/// Whether the error is an answer (Redis refused the command, or its reply did not fit),
+/// as opposed to a connection that failed.
 fn answered(e: &RedisError) -> bool {
     // Redis says these while it cannot serve yet; they mean "unavailable", not "refused".
     const NOT_READY: [&str; 4] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"];
-    e.code().is_some_and(|code| !NOT_READY.contains(&code))
+    let connection_failed = e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_unrecoverable_error()
+        || e.code().is_some_and(|code| NOT_READY.contains(&code));
+    !connection_failed
 }
 
 /// The URL without its password, for messages and logs.

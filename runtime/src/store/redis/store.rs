@@ -170,6 +170,9 @@ impl Store for RedisStore {
         // SCAN may return a key twice; the values come in one pipelined round trip.
         keys.sort_unstable();
         keys.dedup();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for key in &keys {
             pipe.cmd("HGET").arg(key).arg("v");
