@@ -188,7 +188,8 @@ async fn dispatch(
             Ok(v)
         }
         "DescribeExecution" => Ok(describe_execution(
-            &svc.describe_execution(required(&req, "executionArn")?)?,
+            &svc.describe_execution_anywhere(required(&req, "executionArn")?)
+                .await?,
         )),
         "StopExecution" => {
             let at = svc
@@ -223,7 +224,8 @@ async fn dispatch(
         }
         "GetExecutionHistory" => {
             let mut events: Vec<Value> = svc
-                .get_execution_history(required(&req, "executionArn")?)?
+                .get_execution_history_anywhere(required(&req, "executionArn")?)
+                .await?
                 .iter()
                 .map(|e| e.to_json())
                 .collect();

@@ -27,6 +27,8 @@ pub struct TrafficControl {
     pub(crate) counters: TrafficCounters,
     /// Where runtime-created keys are written through.
     pub(crate) store: Arc<dyn Store>,
+    /// When keys were last reloaded from a shared store.
+    pub(crate) key_reload: super::shared_keys::KeyReload,
 }
 
 /// What [`TrafficControl::admit`] learned about an admitted request.
@@ -61,6 +63,7 @@ impl TrafficControl {
             quotas: Quotas::new(store.clone(), clock.clone()),
             usage: Usage::new(store.clone()),
             store,
+            key_reload: Default::default(),
             counters: TrafficCounters::default(),
             clock,
         })
@@ -101,7 +104,7 @@ impl TrafficControl {
         presented: &mut Option<Arc<ApiKey>>,
     ) -> Result<Admission, TrafficRejection> {
         let keyed = if key_required {
-            let key = self.authenticate(api_key)?;
+            let key = self.authenticate(api_key).await?;
             *presented = Some(key.clone());
             if !key.enabled {
                 return Err(TrafficRejection::Forbidden(ForbiddenReason::DisabledKey));
@@ -157,11 +160,11 @@ impl TrafficControl {
         &self.clock
     }
 
-    fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<ApiKey>, TrafficRejection> {
+    async fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<ApiKey>, TrafficRejection> {
         let value = api_key.ok_or(TrafficRejection::Forbidden(ForbiddenReason::MissingKey))?;
         let key = self
-            .keys
-            .find_by_value(value)
+            .find_key(value)
+            .await
             .ok_or(TrafficRejection::Forbidden(ForbiddenReason::UnknownKey))?;
         Ok(key)
     }

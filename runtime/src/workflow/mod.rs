@@ -14,6 +14,7 @@ pub mod paths;
 pub mod persist;
 pub mod plan;
 pub mod service;
+mod shared;
 pub mod step;
 pub mod task;
 pub mod template;

@@ -131,6 +131,15 @@ pub(crate) async fn save(store: &dyn Store, entry: &Entry) -> Result<(), StoreEr
     store.put_json(&key, &record, None).await
 }
 
+/// Reads one stored execution (for replicas sharing a store: see `workflow/shared.rs`).
+pub(crate) async fn load(store: &dyn Store, arn: &str) -> Result<Option<Arc<Entry>>, StoreError> {
+    let key = format!("{EXECUTION_PREFIX}{arn}");
+    match store.get_json::<StoredExecution>(&key).await? {
+        Some(stored) => stored.into_entry(&key).map(Some),
+        None => Ok(None),
+    }
+}
+
 impl WorkflowService {
     /// Reads back every stored execution, marking those that were RUNNING as failed (see
     /// the module doc), and returns how many were loaded.
@@ -138,6 +147,11 @@ impl WorkflowService {
         let Some(store) = self.store() else {
             return Ok(0);
         };
+        // On a shared store a RUNNING execution may be running on another replica: it is
+        // read through from the store on demand instead (see `workflow/shared.rs`).
+        if store.is_shared() {
+            return Ok(0);
+        }
         let mut entries = Vec::new();
         for (key, bytes) in store.list(EXECUTION_PREFIX).await? {
             let stored: StoredExecution =
