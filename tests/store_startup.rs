@@ -119,8 +119,38 @@ fn bad_store_settings_are_config_errors_with_their_position() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let shown = redis.display().to_string();
     assert!(
         stderr.contains(&format!("{shown}:2:8:")) && stderr.contains("needs `url"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn redis_settings_on_another_kind_are_refused_not_ignored() {
+    let dir = TempDir::new("store-redis-settings");
+    let config = dir.write(
+        "gateway.toml",
+        "[store]\nkind = \"embedded\"\nurl = \"redis://127.0.0.1:6379\"\non_unavailable = \"fail_open\"\n",
+    );
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let shown = config.display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:3:7: `[store] url` only applies to `kind = \"redis\"`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:4:18: `[store] on_unavailable` only applies to `kind = \"redis\"`"
+        )),
         "{stderr}"
     );
 }

@@ -15,11 +15,14 @@ use crate::gateway::{pipeline, Router, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
-use crate::store::{OpenError, Store, StoreError};
+use crate::store::Store;
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
 use crate::Clock;
 
 pub use crate::gateway::server::serve;
+pub use open::StartError;
+
+mod open;
 
 /// The running stack; cheap to clone.
 #[derive(Clone)]
@@ -44,20 +47,6 @@ pub(crate) struct StackInner {
     control: axum::Router,
 }
 
-/// Why a stack could not start on its store.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The store could not be opened.
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    /// The Redis store could not be reached (never replaced by a local store).
-    #[error("cannot start on the Redis store: {0}")]
-    Connect(#[from] crate::store::StoreError),
-    /// The state in the store could not be read back.
-    #[error("cannot read back the stored state: {0}")]
-    Restore(String),
-}
-
 /// Builds a [`Stack`], optionally with a manual clock.
 pub struct StackBuilder<'a> {
     config: Config,
@@ -72,39 +61,6 @@ impl<'a> StackBuilder<'a> {
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
-    }
-
-    /// Runs on `store` instead of the one `[store]` names.
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// The store kind used when the config sets no `[store] kind`: memory unless told
-    /// otherwise (`portico serve` passes embedded).
-    pub fn default_store(mut self, kind: StoreKind) -> Self {
-        self.default_store = kind;
-        self
-    }
-
-    /// Opens the store, assembles the stack and reads back the state the store holds (API
-    /// keys, Standard executions). Fails, naming the path, when the store cannot be opened
-    /// or its contents read; never falls back to memory.
-    pub async fn open(mut self) -> Result<Stack, StartError> {
-        let store = match self.store.take() {
-            Some(store) => store,
-            None => match self.config.store.kind.unwrap_or(self.default_store) {
-                StoreKind::Redis => {
-                    crate::store::redis::open(&self.config.store, self.clock.clone()).await?
-                }
-                _ => {
-                    crate::store::open(&self.config.store, self.default_store, self.clock.clone())?
-                }
-            },
-        };
-        let stack = self.store(store).build();
-        stack.restore().await?;
-        Ok(stack)
     }
 
     /// Assembles the stack on an empty in-memory store, or on the store given to
@@ -214,39 +170,6 @@ impl Stack {
             store: None,
             default_store: StoreKind::Memory,
         }
-    }
-
-    /// Reads back the state the store holds: API keys created or changed at runtime,
-    /// Standard executions (see [`crate::workflow::persist`]) and pending `Event`
-    /// invocations, which run again (see [`crate::invoke::event_store`]).
-    pub async fn restore(&self) -> Result<(), StartError> {
-        let keys = self
-            .inner
-            .traffic
-            .control()
-            .restore_keys()
-            .await
-            .map_err(|e| StartError::Restore(e.to_string()))?;
-        let executions = self
-            .inner
-            .workflows
-            .restore()
-            .await
-            .map_err(|e: StoreError| StartError::Restore(e.to_string()))?;
-        let events = crate::invoke::event_store::resume_all(&self.inner.store, |name| {
-            self.inner.functions.get(name).cloned()
-        })
-        .await
-        .map_err(|e| StartError::Restore(e.to_string()))?;
-        if keys + executions + events > 0 {
-            tracing::info!(keys, executions, events, "state read back from the store");
-        }
-        Ok(())
-    }
-
-    /// The store holding the stack's state.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
     }
 
     /// Answers one request: the AWS APIs on their reserved paths, the gateway otherwise.

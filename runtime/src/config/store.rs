@@ -94,10 +94,15 @@ pub(super) fn resolve(
     };
     if let Some(kind) = &section.kind {
         match StoreKind::parse(kind.get_ref()) {
-            Some(StoreKind::Redis) if section.url.is_none() => errors.at(
-                Some(kind.span().start),
-                "`[store] kind = \"redis\"` needs `url = \"redis://host:port\"`",
-            ),
+            Some(StoreKind::Redis) => {
+                config.kind = Some(StoreKind::Redis);
+                if section.url.is_none() {
+                    errors.at(
+                        Some(kind.span().start),
+                        "`[store] kind = \"redis\"` needs `url = \"redis://host:port\"`",
+                    );
+                }
+            }
             Some(k) => config.kind = Some(k),
             None => errors.at(
                 Some(kind.span().start),
@@ -138,13 +143,31 @@ pub(super) fn resolve(
             ),
         }
     }
-    if config.kind == Some(StoreKind::Memory) && section.path.is_some() {
+    // Settings another kind would ignore are refused rather than silently dropped.
+    if config.kind == Some(StoreKind::Memory) {
         if let Some(path) = &section.path {
             errors.at(
                 Some(path.span().start),
                 "`[store] path` only applies to `kind = \"embedded\"`",
             );
         }
+    }
+    let redis = config.kind == Some(StoreKind::Redis);
+    if let (Some(url), true, false) = (&section.url, config.url.is_some(), redis) {
+        errors.at(
+            Some(url.span().start),
+            "`[store] url` only applies to `kind = \"redis\"`",
+        );
+    }
+    let mode_valid = section
+        .on_unavailable
+        .as_ref()
+        .filter(|m| matches!(m.get_ref().as_str(), "fail_closed" | "fail_open"));
+    if let (Some(mode), false) = (mode_valid, redis) {
+        errors.at(
+            Some(mode.span().start),
+            "`[store] on_unavailable` only applies to `kind = \"redis\"`",
+        );
     }
     config
 }

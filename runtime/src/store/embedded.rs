@@ -13,6 +13,7 @@
 //! commit instead of queueing behind one commit each, and nothing is acknowledged before it
 //! is in the log. `incr_if_below` reads and writes inside that transaction, so it is atomic.
 
+mod ops;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use tokio::sync::oneshot;
 
 use super::{CounterDecision, Store, StoreError};
 use crate::Clock;
-use writer::{Op, Reply};
+use ops::{Op, Reply};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "state.sqlite3";

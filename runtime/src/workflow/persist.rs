@@ -141,6 +141,34 @@ pub(crate) async fn load(store: &dyn Store, arn: &str) -> Result<Option<Arc<Entr
 }
 
 impl WorkflowService {
+    /// Writes Standard executions to `store` from now on.
+    pub fn attach_store(&self, store: Arc<dyn Store>) {
+        let _ = self.store.set(store);
+    }
+
+    pub(crate) fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.get()
+    }
+
+    /// Takes in executions read back from the store, oldest first.
+    pub(crate) fn adopt(&self, entries: Vec<Arc<Entry>>) {
+        let mut inner = self.lock();
+        for entry in entries {
+            let arn = entry.snapshot().arn;
+            if inner.executions.insert(arn.clone(), entry).is_none() {
+                inner.order.push(arn);
+            }
+        }
+    }
+
+    /// Drops an execution whose start could not be recorded.
+    pub(crate) fn forget(&self, arn: &str) {
+        let mut inner = self.lock();
+        if inner.executions.remove(arn).is_some() {
+            inner.order.retain(|a| a != arn);
+        }
+    }
+
     /// Reads back every stored execution, marking those that were RUNNING as failed (see
     /// the module doc), and returns how many were loaded.
     pub async fn restore(&self) -> Result<usize, StoreError> {

@@ -138,10 +138,10 @@ pub struct NewStateMachine {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(super) struct Inner {
     machines: BTreeMap<String, StateMachine>,
-    executions: BTreeMap<String, Arc<Entry>>,
-    order: Vec<String>,
+    pub(super) executions: BTreeMap<String, Arc<Entry>>,
+    pub(super) order: Vec<String>,
 }
 
 /// The workflow service: state machines and executions, in memory.
@@ -151,7 +151,7 @@ pub struct WorkflowService {
     inner: Mutex<Inner>,
     metrics: std::sync::OnceLock<Arc<crate::observe::metrics::Metrics>>,
     /// Where Standard executions are written (see [`super::persist`]).
-    store: std::sync::OnceLock<Arc<dyn Store>>,
+    pub(super) store: std::sync::OnceLock<Arc<dyn Store>>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -174,40 +174,12 @@ impl WorkflowService {
         })
     }
 
-    /// Writes Standard executions to `store` from now on.
-    pub fn attach_store(&self, store: Arc<dyn Store>) {
-        let _ = self.store.set(store);
-    }
-
-    pub(crate) fn store(&self) -> Option<&Arc<dyn Store>> {
-        self.store.get()
-    }
-
-    /// Takes in executions read back from the store, oldest first.
-    pub(crate) fn adopt(&self, entries: Vec<Arc<Entry>>) {
-        let mut inner = self.lock();
-        for entry in entries {
-            let arn = entry.snapshot().arn;
-            if inner.executions.insert(arn.clone(), entry).is_none() {
-                inner.order.push(arn);
-            }
-        }
-    }
-
-    /// Drops an execution whose start could not be recorded.
-    pub(crate) fn forget(&self, arn: &str) {
-        let mut inner = self.lock();
-        if inner.executions.remove(arn).is_some() {
-            inner.order.retain(|a| a != arn);
-        }
-    }
-
     /// Records AWS/States metrics into `metrics` from now on.
     pub fn attach_metrics(&self, metrics: Arc<crate::observe::metrics::Metrics>) {
         let _ = self.metrics.set(metrics);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use super::ops::{Op, Reply};
 use crate::store::{CounterDecision, StoreError};
 
 /// `PRAGMA application_id` of a Portico store ("PRTC"), so another SQLite file is refused.
@@ -16,73 +17,6 @@ const APPLICATION_ID: i64 = 0x5052_5443;
 const SCHEMA_VERSION: i64 = 1;
 /// Most operations committed in one transaction; bounds a caller's wait behind others.
 const MAX_BATCH: usize = 512;
-
-/// One request to the writer. Times are unix milliseconds on the stack's clock.
-#[derive(Debug)]
-pub(super) enum Op {
-    IncrIfBelow {
-        key: String,
-        limit: u64,
-        expires_ms: Option<i64>,
-        now_ms: i64,
-    },
-    GetCounter {
-        key: String,
-        now_ms: i64,
-    },
-    AddCounter {
-        key: String,
-        delta: u64,
-        expires_ms: Option<i64>,
-        now_ms: i64,
-    },
-    Get {
-        key: String,
-        now_ms: i64,
-    },
-    Put {
-        key: String,
-        value: Bytes,
-        expires_ms: Option<i64>,
-    },
-    Delete {
-        key: String,
-        now_ms: i64,
-    },
-    List {
-        prefix: String,
-        now_ms: i64,
-    },
-    Purge {
-        now_ms: i64,
-    },
-}
-
-/// The answer to one [`Op`], sent once its transaction committed.
-#[derive(Debug)]
-pub(super) enum Reply {
-    Decision(Result<CounterDecision, StoreError>),
-    Count(Result<u64, StoreError>),
-    Record(Result<Option<Bytes>, StoreError>),
-    Done(Result<bool, StoreError>),
-    Records(Result<Vec<(String, Bytes)>, StoreError>),
-    Purged(Result<usize, StoreError>),
-}
-
-impl Reply {
-    /// The reply `op` gets when its transaction failed.
-    fn failed(op: &Op, message: &str) -> Reply {
-        let err = || StoreError::Backend(message.to_owned());
-        match op {
-            Op::IncrIfBelow { .. } => Reply::Decision(Err(err())),
-            Op::GetCounter { .. } | Op::AddCounter { .. } => Reply::Count(Err(err())),
-            Op::Get { .. } => Reply::Record(Err(err())),
-            Op::Put { .. } | Op::Delete { .. } => Reply::Done(Err(err())),
-            Op::List { .. } => Reply::Records(Err(err())),
-            Op::Purge { .. } => Reply::Purged(Err(err())),
-        }
-    }
-}
 
 /// Opens the database file, creating the schema in a new one and refusing a file that is
 /// not a SQLite database, belongs to another program, or has another schema version.
