@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use portico_runtime::config::OnUnavailable;
+use portico_runtime::observe::metrics::Metrics;
 use portico_runtime::store::redis::{connect, RedisOptions, RedisStore};
 use portico_runtime::store::{CounterDecision, Store, StoreError, TokenDecision};
 use portico_runtime::Clock;
@@ -205,6 +206,8 @@ async fn while_redis_is_down_fail_closed_refuses_and_fail_open_counts_locally() 
     let closed = connect(&server.url(), closed, Clock::system())
         .await
         .unwrap();
+    let metrics = Arc::new(Metrics::new(Clock::system()));
+    closed.health().unwrap().attach_metrics(&metrics);
     assert_eq!(
         open.incr_if_below("q", 2, None).await.unwrap(),
         CounterDecision::Incremented(1)
@@ -216,6 +219,24 @@ async fn while_redis_is_down_fail_closed_refuses_and_fail_open_counts_locally() 
         Err(StoreError::Unavailable(_))
     ));
     assert!(!closed.health().unwrap().is_available());
+    assert!(matches!(
+        closed.incr_if_below("q", 2, None).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    let lifetime = |name| {
+        let found = metrics.find("Portico/Store", name, &[]);
+        found.iter().map(|(_, s)| s.lifetime().1).sum::<u64>()
+    };
+    assert_eq!(
+        lifetime("Outages"),
+        1,
+        "one outage, however many failed calls"
+    );
+    assert_eq!(
+        lifetime("Unavailable"),
+        2,
+        "every refused operation is counted"
+    );
     // Fail open: the local fallback starts from nothing and still enforces the limit.
     assert_eq!(
         open.incr_if_below("q", 2, None).await.unwrap(),
