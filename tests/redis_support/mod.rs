@@ -94,7 +94,12 @@ fn spawn(port: u16) -> Option<Child> {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server starts");
-    let mut out = BufReader::new(child.stdout.take()?);
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    let mut out = BufReader::new(stdout);
     let mut line = String::new();
     loop {
         line.clear();
