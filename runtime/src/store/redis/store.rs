@@ -2,12 +2,13 @@
 //! applied when Redis is unreachable.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redis::{RedisError, Value};
+use redis::Value;
 
+use super::codec::{expiry_ms, glob_escape, refused, unavailable};
 use super::{Failure, RedisStore};
 use crate::config::OnUnavailable;
 use crate::store::bucket::TokenDecision;
@@ -275,52 +276,4 @@ impl RedisStore {
             }
         }
     }
-}
-
-fn unavailable() -> StoreError {
-    StoreError::Unavailable("Redis is unreachable".to_owned())
-}
-
-fn refused(key: &str, expected: &'static str, e: RedisError) -> StoreError {
-    let text = e.to_string();
-    if e.code() == Some("WRONGTYPE") || text.contains("WRONGTYPE") {
-        let found = if expected == "record" {
-            "counter"
-        } else {
-            "record"
-        };
-        return StoreError::WrongType {
-            key: key.to_owned(),
-            expected,
-            found,
-        };
-    }
-    if text.contains("overflow") {
-        return StoreError::Overflow(key.to_owned());
-    }
-    StoreError::Backend(format!("Redis refused an operation on `{key}`: {text}"))
-}
-
-/// Milliseconds since the epoch for PEXPIREAT, or '' for no expiry.
-fn expiry_ms(at: Option<SystemTime>) -> String {
-    match at {
-        // An instant before the epoch has long passed: expire at once.
-        Some(at) => at
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_millis().max(1))
-            .to_string(),
-        None => String::new(),
-    }
-}
-
-/// `text` with SCAN's glob characters escaped, so a prefix matches only itself.
-fn glob_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
