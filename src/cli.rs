@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use portico_runtime::config::StoreKind;
+use portico_runtime::StartError;
 use portico_runtime::{Config, Registry, Stack};
 
 pub const USAGE: &str = "usage:
@@ -190,12 +192,18 @@ async fn serve(path: PathBuf, listen: Option<String>, registry: &Registry) -> Ex
     };
     let stack = match Stack::builder(config, registry)
         .config_path(path.clone())
-        .try_build()
+        .default_store(StoreKind::Embedded)
+        .open()
+        .await
     {
         Ok(stack) => stack,
-        Err(errors) => {
+        Err(StartError::Config(errors)) => {
             eprintln!("{errors}");
             return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
         }
     };
     // Hot reload: a changed file (polled) or SIGHUP; both end with the process.

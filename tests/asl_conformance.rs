@@ -56,6 +56,7 @@ async fn run_case(case: &Value) -> Result<(), String> {
     let input = case["input"].as_str().map(str::to_string);
     let (arn, _) = svc
         .start_execution(&sm.arn, Some("exec".into()), input)
+        .await
         .map_err(|e| format!("start failed: {e}"))?;
     let mut spins = 0u32;
     let exec = loop {

@@ -260,7 +260,7 @@ async fn step_functions_executions_by_outcome_and_time() {
         .await
         .unwrap();
     assert_eq!(e.status, ExecutionStatus::Failed);
-    let (arn, _) = service.start_execution(&slow, None, None).unwrap();
+    let (arn, _) = service.start_execution(&slow, None, None).await.unwrap();
     let finished = service.wait_for(&arn);
     tokio::pin!(finished);
     loop {

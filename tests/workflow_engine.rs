@@ -29,6 +29,7 @@ async fn run(def: &str, input: &str) -> Execution {
         .expect("valid definition");
     let (arn, _) = svc
         .start_execution(&sm.arn, None, Some(input.into()))
+        .await
         .expect("started");
     loop {
         let e = svc.describe_execution(&arn).unwrap();
@@ -138,6 +139,7 @@ async fn non_json_input_is_rejected() {
         .unwrap();
     let err = svc
         .start_execution(&sm.arn, None, Some("not json".into()))
+        .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::InvalidExecutionInput(_)));
 }

@@ -23,7 +23,7 @@ pub mod workflow;
 pub use clock::Clock;
 pub use config::Config;
 pub use invoke::{Context, FunctionError, Handler, Registry};
-pub use stack::{serve, Stack, StackBuilder};
+pub use stack::{serve, Stack, StackBuilder, StartError};
 
 /// Re-exported so user crates register `lambda_runtime`-style handlers without naming it.
 pub use lambda_runtime::{Diagnostic, LambdaEvent};

@@ -12,17 +12,21 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::{Config, ConfigError, ConfigErrors, EmfDestination};
+use crate::config::{Config, ConfigError, ConfigErrors, EmfDestination, StoreKind};
 use crate::gateway::{pipeline, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::lifecycle::history::History;
 use crate::lifecycle::live::{Env, Live};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
+use crate::store::Store;
 use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
 use crate::Clock;
 
 pub use crate::gateway::server::serve;
+pub use open::StartError;
+
+mod open;
 
 /// The running stack; cheap to clone.
 #[derive(Clone)]
@@ -52,6 +56,8 @@ pub(crate) struct StackInner {
     pub(crate) traffic: Arc<TrafficState>,
     pub(crate) traces: Arc<crate::observe::traces::TraceStore>,
     pub(crate) otlp: Option<crate::observe::otlp::OtlpExporter>,
+    /// The one store every mechanism keeps its state in.
+    pub(crate) store: Arc<dyn Store>,
     control: axum::Router,
 }
 
@@ -61,6 +67,8 @@ pub struct StackBuilder<'a> {
     registry: &'a Registry,
     clock: Clock,
     config_path: Option<PathBuf>,
+    store: Option<Arc<dyn Store>>,
+    default_store: StoreKind,
 }
 
 impl<'a> StackBuilder<'a> {
@@ -77,8 +85,14 @@ impl<'a> StackBuilder<'a> {
         self
     }
 
-    /// Assembles the stack; panics when the deployment history cannot be read or does not
+    /// Assembles the stack on an empty in-memory store, or on the store given to
+    /// [`StackBuilder::store`], without reading anything back from it; panics when the deployment history cannot be read or does not
     /// apply to the config (use [`StackBuilder::try_build`] to report that instead).
+    ///
+    /// # Panics
+    ///
+    /// When the config names a durable store and none was given: durable state must be
+    /// read back, which only [`StackBuilder::open`] does.
     pub fn build(self) -> Stack {
         self.try_build()
             .unwrap_or_else(|errors| panic!("cannot build the stack:\n{errors}"))
@@ -92,6 +106,8 @@ impl<'a> StackBuilder<'a> {
             registry,
             clock,
             config_path,
+            store,
+            default_store,
         } = self;
         let data_dir = config.server.data_dir.clone();
         let history = History::load(&data_dir).map_err(|message| {
@@ -102,6 +118,15 @@ impl<'a> StackBuilder<'a> {
                 message,
             }])
         })?;
+        let store = match store {
+            Some(store) => store,
+            None => match config.store.kind.unwrap_or(default_store) {
+                StoreKind::Memory => Arc::new(crate::store::MemoryStore::new(clock.clone())),
+                kind => panic!(
+                    "a {kind:?} store is opened and read back by StackBuilder::open, not build"
+                ),
+            },
+        };
         let logs = Arc::new(LogStore::new(config.logs.stdout));
         let emf = config.logs.emf.as_ref().map(|destination| {
             let group = match destination {
@@ -114,6 +139,9 @@ impl<'a> StackBuilder<'a> {
             crate::observe::metrics::emf::EmfSink::new(group, clock.clone())
         });
         let metrics = Arc::new(Metrics::new(clock.clone()).with_emf(emf));
+        if let Some(health) = store.health() {
+            health.attach_metrics(&metrics);
+        }
         let env = Env {
             registry,
             logs: &logs,
@@ -123,7 +151,7 @@ impl<'a> StackBuilder<'a> {
         let (live, _) = Live::build(Arc::new(config), &history, &env, None)?;
         // Config::from_toml validated the traffic config; only the OS randomness that
         // generates key values can still fail here, and then no safe stack exists.
-        let traffic = TrafficState::new(&live.config.traffic, clock.clone())
+        let traffic = TrafficState::new(&live.config.traffic, store.clone(), clock.clone())
             .unwrap_or_else(|e| panic!("cannot set up traffic management: {e}"));
         let inner = Arc::new_cyclic(|weak: &Weak<StackInner>| {
             let workflows = WorkflowService::new(clock.clone(), Arc::new(StackTasks(weak.clone())));
@@ -143,6 +171,7 @@ impl<'a> StackBuilder<'a> {
                     .and_then(|endpoint| {
                         crate::observe::otlp::OtlpExporter::start(endpoint, clock.clone())
                     }),
+                store: store.clone(),
                 workflows,
                 metrics,
                 live: ArcSwap::from_pointee(live),
@@ -158,6 +187,14 @@ impl<'a> StackBuilder<'a> {
         let config = inner.live().config.clone();
         if config.logs.metrics {
             inner.workflows.attach_metrics(inner.metrics.clone());
+        }
+        if store.durable() {
+            inner.workflows.attach_store(store.clone());
+            for f in inner.live().functions.values() {
+                for version in std::iter::once(f).chain(f.versions()) {
+                    let _ = version.events.set(store.clone());
+                }
+            }
         }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in config.workflows.values() {
@@ -188,6 +225,8 @@ impl Stack {
             registry,
             clock: Clock::system(),
             config_path: None,
+            store: None,
+            default_store: StoreKind::Memory,
         }
     }
 

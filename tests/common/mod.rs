@@ -66,7 +66,9 @@ impl TestStack {
     pub async fn start_with_clock(toml: &str, registry: &Registry, clock: Clock) -> TestStack {
         let stack = Stack::builder(config(toml, registry), registry)
             .clock(clock)
-            .build();
+            .open()
+            .await
+            .unwrap_or_else(|e| panic!("stack did not start: {e}"));
         Self::serve(stack).await
     }
 

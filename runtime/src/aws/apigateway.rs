@@ -147,7 +147,9 @@ fn page(params: &HashMap<String, String>) -> Result<Page, ApiError> {
 async fn create_api_key(State(stack): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let stack = traffic(&stack)?;
     let request: CreateApiKeyRequest = json(&body)?;
-    let key = control(&stack).create_api_key(request)?;
+    let control = control(&stack);
+    let key = control.create_api_key(request)?;
+    control.persist_key(&key.id, None).await?;
     Ok(ok(StatusCode::CREATED, &key))
 }
 
@@ -217,7 +219,9 @@ async fn update_api_key(
         }
     }
     if let Some(enabled) = enabled {
+        let before = control.keys().get(&id);
         control.keys().set_enabled(&id, enabled)?;
+        control.persist_key(&id, before).await?;
     }
     Ok(ok(StatusCode::OK, &control.get_api_key(&id, false)?))
 }
@@ -227,7 +231,10 @@ async fn delete_api_key(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let stack = traffic(&stack)?;
-    control(&stack).keys().delete(&id)?;
+    let control = control(&stack);
+    let before = control.keys().get(&id);
+    control.keys().delete(&id)?;
+    control.persist_key(&id, before).await?;
     let mut response = StatusCode::ACCEPTED.into_response();
     insert_request_id(response.headers_mut());
     Ok(response)
@@ -279,7 +286,10 @@ async fn create_usage_plan_key(
             request.key_type
         )));
     }
-    let body = control(&stack).create_usage_plan_key(&id, &request.key_id)?;
+    let control = control(&stack);
+    let before = control.keys().get(&request.key_id);
+    let body = control.create_usage_plan_key(&id, &request.key_id)?;
+    control.persist_key(&request.key_id, before).await?;
     Ok(ok(StatusCode::CREATED, &body))
 }
 

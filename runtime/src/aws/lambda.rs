@@ -59,6 +59,9 @@ pub enum LambdaApiError {
     /// A concurrency cap is reached.
     #[error("Rate Exceeded.")]
     TooManyRequests(Throttled),
+    /// The event could not be recorded in the store; it was not accepted.
+    #[error("The event could not be queued: {0}")]
+    QueueFailed(String),
 }
 
 impl LambdaApiError {
@@ -85,6 +88,9 @@ impl LambdaApiError {
             }
             LambdaApiError::TooManyRequests(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+            }
+            LambdaApiError::QueueFailed(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "ServiceException")
             }
         }
     }
@@ -185,7 +191,10 @@ async fn invoke(
                     "unreadable payload".into(),
                 ));
             };
-            let request_id = function.invoke_async(payload, invocation.trace_id);
+            let request_id = function
+                .invoke_async(payload, invocation.trace_id)
+                .await
+                .map_err(|e| LambdaApiError::QueueFailed(e.to_string()))?;
             Ok(empty(StatusCode::ACCEPTED, Some(&request_id)))
         }
         _ => match function.try_invoke(invocation).await {

@@ -51,8 +51,13 @@ impl From<ServiceError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"__type": self.code, "message": self.message});
+        let status = if self.code == "InternalFailure" {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         (
-            StatusCode::BAD_REQUEST,
+            status,
             [(header::CONTENT_TYPE, CONTENT_TYPE)],
             body.to_string(),
         )
@@ -170,12 +175,14 @@ async fn dispatch(
             Ok(json!({}))
         }
         "StartExecution" => {
-            let (arn, start) = svc.start_execution_traced(
-                required(&req, "stateMachineArn")?,
-                s(&req, "name").map(str::to_string),
-                s(&req, "input").map(str::to_string),
-                trace_header(&req)?,
-            )?;
+            let (arn, start) = svc
+                .start_execution_traced(
+                    required(&req, "stateMachineArn")?,
+                    s(&req, "name").map(str::to_string),
+                    s(&req, "input").map(str::to_string),
+                    trace_header(&req)?,
+                )
+                .await?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
         }
         "StartSyncExecution" => {
@@ -199,14 +206,17 @@ async fn dispatch(
             Ok(v)
         }
         "DescribeExecution" => Ok(describe_execution(
-            &svc.describe_execution(required(&req, "executionArn")?)?,
+            &svc.describe_execution_anywhere(required(&req, "executionArn")?)
+                .await?,
         )),
         "StopExecution" => {
-            let at = svc.stop_execution(
-                required(&req, "executionArn")?,
-                s(&req, "error").map(str::to_string),
-                s(&req, "cause").map(str::to_string),
-            )?;
+            let at = svc
+                .stop_execution(
+                    required(&req, "executionArn")?,
+                    s(&req, "error").map(str::to_string),
+                    s(&req, "cause").map(str::to_string),
+                )
+                .await?;
             Ok(json!({"stopDate": epoch_seconds(at)}))
         }
         "ListExecutions" => {
@@ -232,7 +242,8 @@ async fn dispatch(
         }
         "GetExecutionHistory" => {
             let mut events: Vec<Value> = svc
-                .get_execution_history(required(&req, "executionArn")?)?
+                .get_execution_history_anywhere(required(&req, "executionArn")?)
+                .await?
                 .iter()
                 .map(|e| e.to_json())
                 .collect();

@@ -20,6 +20,7 @@ mod openapi_source;
 mod resolve;
 mod route;
 pub mod schema;
+mod store;
 pub mod tls;
 mod traffic;
 mod workflows;
@@ -36,6 +37,7 @@ pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use observability::EmfDestination;
 pub use route::{RouteKey, Segment};
+pub use store::{OnUnavailable, StoreConfig, StoreKind, DEFAULT_DATA_DIR};
 
 use crate::invoke::{AliasRouting, FunctionSettings, Registry};
 
@@ -71,6 +73,8 @@ pub struct Config {
     pub source: std::sync::Arc<str>,
     /// The file's name as given, for error messages.
     pub file: std::sync::Arc<str>,
+    /// Where state lives (`[store]`).
+    pub store: StoreConfig,
 }
 
 /// A workflow from config, validated.

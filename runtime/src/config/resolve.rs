@@ -89,6 +89,7 @@ pub(super) fn resolve(
     check_mounts(&apis, &parsed.apis, &mut errors);
     let traffic = super::traffic::resolve(&parsed, source, api_id, &mut errors);
     let domains = super::domains::resolve(&parsed.domains, &apis, file, &mut errors);
+    let store = super::store::resolve(&parsed.store, file, &mut errors);
     if errors.list.is_empty() {
         Ok(Config {
             server: server.unwrap_or_else(unreachable_server),
@@ -101,6 +102,7 @@ pub(super) fn resolve(
             domains,
             source: std::sync::Arc::from(source),
             file: std::sync::Arc::from(file),
+            store,
         })
     } else {
         let mut list = errors.list;

@@ -41,6 +41,9 @@ pub struct File {
     /// Custom domain names, keyed by host name.
     #[serde(default)]
     pub domains: BTreeMap<String, Spanned<super::domains::DomainSection>>,
+    /// `[store]`: where state lives.
+    #[serde(default)]
+    pub store: super::store::StoreSection,
 }
 
 /// `[workflows.NAME]`

@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::error::GatewayError;
 use super::router::{CompiledRoute, Mount};
 use crate::stack::StackInner;
-use crate::store::MemoryStore;
+use crate::store::Store;
 use crate::traffic::{TrafficConfig, TrafficControl, TrafficError, TrafficRejection};
 use crate::Clock;
 
@@ -24,15 +24,18 @@ pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// and the memory upkeep both need.
 pub struct TrafficState {
     control: TrafficControl,
-    store: Arc<MemoryStore>,
+    store: Arc<dyn Store>,
     /// Clock seconds at which upkeep is next due.
     next_upkeep: AtomicU64,
 }
 
 impl TrafficState {
-    /// Builds traffic control over an in-memory store on `clock`.
-    pub fn new(config: &TrafficConfig, clock: Clock) -> Result<Self, TrafficError> {
-        let store = Arc::new(MemoryStore::new(clock.clone()));
+    /// Builds traffic control over `store` on `clock`.
+    pub fn new(
+        config: &TrafficConfig,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> Result<Self, TrafficError> {
         let control = TrafficControl::new(config, store.clone(), clock)?;
         let state = TrafficState {
             control,
@@ -51,15 +54,15 @@ impl TrafficState {
         &self.control
     }
 
-    /// The store holding quota and usage counters.
-    pub fn store(&self) -> &MemoryStore {
+    /// The store holding quota and usage counters and runtime-created keys.
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
     /// Drops token buckets that have refilled and counters whose period has ended.
-    pub fn upkeep(&self) -> usize {
+    pub async fn upkeep(&self) -> Result<usize, crate::store::StoreError> {
         self.control.throttles().shrink();
-        self.store.purge_expired()
+        self.store.purge_expired().await
     }
 
     fn now_secs(&self) -> u64 {
@@ -101,7 +104,9 @@ pub(crate) async fn admit(
     if traffic.claim_upkeep(time_epoch_ms / 1000) {
         let traffic = traffic.clone();
         tokio::spawn(async move {
-            traffic.upkeep();
+            if let Err(e) = traffic.upkeep().await {
+                tracing::warn!(error = %e, "store upkeep failed");
+            }
         });
     }
     traffic
@@ -126,6 +131,7 @@ pub(crate) async fn admit(
                     retry_after_secs: rejection.retry_after_secs().unwrap_or(1),
                 },
                 TrafficRejection::StoreFailed(_) => GatewayError::BadGateway,
+                TrafficRejection::StoreUnavailable(_) => GatewayError::ServiceUnavailable,
             };
             (err, detail)
         })

@@ -39,6 +39,7 @@ pub(crate) async fn run(
         let (execution_arn, start) = stack
             .workflows
             .start_execution_traced(&arn, None, Some(input), Some(trace))
+            .await
             .map_err(|e| {
                 (
                     GatewayError::BadGateway,

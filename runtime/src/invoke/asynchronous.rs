@@ -12,8 +12,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use super::{Function, FunctionError, Invocation, Payload};
+use super::{event_store, Function, FunctionError, Invocation, Payload};
 use crate::observe::{ids, timefmt};
+use crate::store::StoreError;
 
 /// First wait after a throttled attempt; doubles up to [`MAX_THROTTLE_BACKOFF`].
 const FIRST_THROTTLE_BACKOFF: Duration = Duration::from_secs(1);
@@ -63,20 +64,52 @@ impl Ending {
 }
 
 impl Function {
-    /// Accepts an `Event` invocation: returns its request id at once and runs it (with
-    /// retries and destinations) in the background.
-    pub fn invoke_async(self: &Arc<Self>, payload: Bytes, trace_id: Option<String>) -> String {
+    /// Accepts an `Event` invocation: records it in the store (when the stack has one), then
+    /// returns its request id and runs it (with retries and destinations) in the background.
+    /// Nothing is accepted when the record cannot be written.
+    pub async fn invoke_async(
+        self: &Arc<Self>,
+        payload: Bytes,
+        trace_id: Option<String>,
+    ) -> Result<String, StoreError> {
         let request_id = ids::uuid();
+        let accepted_ms = self.clock().now_millis();
+        if let Some(store) = self.events.get() {
+            let trace = trace_id.as_deref();
+            event_store::record(
+                store.as_ref(),
+                self,
+                &request_id,
+                &payload,
+                trace,
+                accepted_ms,
+            )
+            .await?;
+        }
+        self.resume_async(request_id.clone(), payload, trace_id, accepted_ms);
+        Ok(request_id)
+    }
+
+    /// Runs an accepted event (new, or read back from the store after a restart) in the
+    /// background; its maximum age counts from `accepted_ms`.
+    pub(crate) fn resume_async(
+        self: &Arc<Self>,
+        request_id: String,
+        payload: Bytes,
+        trace_id: Option<String>,
+        accepted_ms: u64,
+    ) {
         let queue = self.queue.get_or_init(AsyncQueue::default);
         queue.pending.fetch_add(1, Ordering::AcqRel);
         let pending = queue.pending.clone();
         let function = self.clone();
-        let id = request_id.clone();
         tokio::spawn(async move {
-            run_event(&function, id, payload, trace_id).await;
+            run_event(&function, &request_id, payload, trace_id, accepted_ms).await;
+            if let Some(store) = function.events.get() {
+                event_store::forget(store.as_ref(), &request_id).await;
+            }
             pending.fetch_sub(1, Ordering::AcqRel);
         });
-        request_id
     }
 
     /// Accepted `Event` invocations not yet finished (retrying or waiting).
@@ -89,13 +122,14 @@ impl Function {
 
 async fn run_event(
     function: &Arc<Function>,
-    request_id: String,
+    request_id: &str,
     payload: Bytes,
     trace: Option<String>,
+    accepted: u64,
 ) {
+    let request_id = request_id.to_owned();
     let clock = function.clock().clone();
     let settings = &function.settings().asynchronous;
-    let accepted = clock.now_millis();
     let expires = accepted + settings.maximum_event_age.as_millis() as u64;
     let mut attempts: u32 = 0;
     let mut throttle_backoff = FIRST_THROTTLE_BACKOFF;
@@ -195,7 +229,10 @@ async fn deliver(function: &Function, target: Target, request_id: &str, record: 
         Target::Function(weak) => match weak.upgrade() {
             Some(destination) => {
                 let body = Bytes::from(record.to_string());
-                destination.invoke_async(body, None);
+                if let Err(e) = destination.invoke_async(body, None).await {
+                    let why = format!("the destination could not queue it: {e}");
+                    log_drop_condition(function, request_id, &condition, attempts, Some(&why));
+                }
             }
             None => log_drop_condition(
                 function,

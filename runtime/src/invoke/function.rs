@@ -92,6 +92,8 @@ pub struct Function {
     provisioned_owed: AtomicU32,
     pub(crate) qualifiers: Qualifiers,
     pub(crate) queue: OnceLock<AsyncQueue>,
+    /// Where accepted `Event` invocations are recorded, attached by the stack.
+    pub(crate) events: OnceLock<Arc<dyn crate::store::Store>>,
     /// AWS/Lambda metrics, attached by the stack once its registry exists.
     pub(crate) metrics: std::sync::OnceLock<observe::lambda_metrics::LambdaMetrics>,
 }
@@ -129,6 +131,7 @@ impl Function {
             provisioned_owed: AtomicU32::new(0),
             qualifiers: parts.qualifiers,
             queue: OnceLock::new(),
+            events: OnceLock::new(),
             metrics: Default::default(),
         }
     }

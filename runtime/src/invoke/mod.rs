@@ -6,6 +6,7 @@ pub(crate) mod build;
 mod concurrency;
 mod context;
 mod error;
+pub mod event_store;
 mod external;
 mod function;
 mod handler;

@@ -4,12 +4,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{CounterDecision, Store, StoreError};
+use super::bucket::{gcra, TokenDecision};
+use super::{epoch_micros, CounterDecision, Store, StoreError};
 use crate::Clock;
 
 const SHARDS: usize = 16;
@@ -31,6 +32,8 @@ struct Slot {
 enum Value {
     Counter(u64),
     Record(Bytes),
+    /// A token bucket's next arrival time in epoch microseconds (see `bucket.rs`).
+    Bucket(u64),
 }
 
 impl Value {
@@ -38,6 +41,7 @@ impl Value {
         match self {
             Value::Counter(_) => "counter",
             Value::Record(_) => "record",
+            Value::Bucket(_) => "token bucket",
         }
     }
 }
@@ -227,6 +231,57 @@ impl Store for MemoryStore {
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(found)
+    }
+
+    async fn take_token(
+        &self,
+        key: &str,
+        rate_per_sec: f64,
+        burst: u64,
+        now: SystemTime,
+    ) -> Result<TokenDecision, StoreError> {
+        let mut map = self.shard(key);
+        let stored = match map.get(key) {
+            Some(slot) if slot.live(now) => match slot.value {
+                Value::Bucket(tat) => Some(tat),
+                ref other => {
+                    return Err(StoreError::WrongType {
+                        key: key.to_owned(),
+                        expected: "token bucket",
+                        found: other.kind(),
+                    })
+                }
+            },
+            _ => None,
+        };
+        let (decision, new_tat) = gcra(stored, epoch_micros(now), rate_per_sec, burst)
+            .ok_or_else(|| StoreError::Backend(format!("invalid bucket settings for `{key}`")))?;
+        if let Some(tat) = new_tat {
+            // A bucket whose arrival time has passed is full again: it may be forgotten then.
+            let slot = Slot {
+                value: Value::Bucket(tat),
+                expires_at: Some(UNIX_EPOCH + Duration::from_micros(tat)),
+            };
+            match map.get_mut(key) {
+                Some(existing) => *existing = slot,
+                None => {
+                    map.insert(key.to_owned(), slot);
+                }
+            }
+        }
+        Ok(decision)
+    }
+
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(MemoryStore::purge_expired(self))
+    }
+
+    fn len_hint(&self) -> Option<usize> {
+        Some(self.len())
+    }
+
+    fn durable(&self) -> bool {
+        false
     }
 }
 

@@ -1,12 +1,17 @@
-//! The state behind quotas, usage metering and (later) executions and deployments.
+//! The state behind quotas, usage metering, API keys and workflow executions.
 //!
 //! [`Store`] is the one interface every mechanism uses for shared state. It is shaped so a
 //! durable file or a Redis implementation can honour it exactly: counter updates are atomic
 //! check-and-increment operations, never read-modify-write sequences split across calls, and
 //! expiry is an absolute instant so replicas agree on it.
 
+mod bucket;
+pub mod embedded;
+mod health;
 mod memory;
+pub mod redis;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -14,7 +19,32 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use bucket::TokenDecision;
+pub use embedded::{EmbeddedStore, OpenError};
+pub use health::StoreHealth;
 pub use memory::MemoryStore;
+
+use crate::config::{StoreConfig, StoreKind};
+use crate::Clock;
+
+/// Opens the store `config` names; `default` is the kind when the file sets none.
+///
+/// Never falls back to another kind: a store that cannot open is an error naming its path.
+pub fn open(
+    config: &StoreConfig,
+    default: StoreKind,
+    clock: Clock,
+) -> Result<Arc<dyn Store>, OpenError> {
+    match config.kind.unwrap_or(default) {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(&config.path, clock)?)),
+        // Connecting is async: `StackBuilder::open` calls `redis::open` for this kind.
+        StoreKind::Redis => Err(OpenError {
+            path: config.path.clone(),
+            reason: "a Redis store is connected with store::redis::open".into(),
+        }),
+    }
+}
 
 /// Errors from any [`Store`] implementation.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +74,12 @@ pub enum StoreError {
     /// The backend (file, network) failed.
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The backend cannot be reached (e.g. Redis is down); the store is failing closed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// This store does not implement the operation.
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// The outcome of [`Store::incr_if_below`].
@@ -102,6 +138,57 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every live record whose key starts with `prefix`, sorted by key. Counters are skipped.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError>;
+
+    /// Atomically takes one token from the bucket at `key`, which refills at `rate_per_sec`
+    /// up to `burst` tokens; `now` is the caller's clock reading.
+    ///
+    /// A bucket is created full on first use and forgotten once it has refilled completely.
+    /// Stores without shared buckets answer [`StoreError::Unsupported`].
+    async fn take_token(
+        &self,
+        key: &str,
+        rate_per_sec: f64,
+        burst: u64,
+        now: SystemTime,
+    ) -> Result<TokenDecision, StoreError> {
+        let _ = (key, rate_per_sec, burst, now);
+        Err(StoreError::Unsupported("token buckets"))
+    }
+
+    /// Whether other processes share this store, so limits must be counted in it rather
+    /// than in process memory.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Availability of a networked backend, for logs and metrics; `None` for local stores.
+    fn health(&self) -> Option<Arc<StoreHealth>> {
+        None
+    }
+
+    /// Drops every expired key and returns how many were dropped. Backends that expire keys
+    /// by themselves keep this default, which drops nothing.
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// Whether what is written outlives the process. Executions and queued events are
+    /// written only to a durable store: copying them into process memory again gains nothing.
+    fn durable(&self) -> bool {
+        true
+    }
+
+    /// How many keys are held (expired ones not yet purged included), when the backend can
+    /// tell without a round trip; `None` otherwise.
+    fn len_hint(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Whole microseconds since the Unix epoch (0 before it), the unit buckets are kept in.
+pub(crate) fn epoch_micros(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// JSON helpers available on every [`Store`].

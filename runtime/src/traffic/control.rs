@@ -25,6 +25,10 @@ pub struct TrafficControl {
     pub(crate) quotas: Quotas,
     pub(crate) usage: Usage,
     pub(crate) counters: TrafficCounters,
+    /// Where runtime-created keys are written through.
+    pub(crate) store: Arc<dyn Store>,
+    /// When keys were last reloaded from a shared store.
+    pub(crate) key_reload: super::shared_keys::KeyReload,
 }
 
 /// What [`TrafficControl::admit`] learned about an admitted request.
@@ -53,11 +57,13 @@ impl TrafficControl {
             .collect();
         Ok(TrafficControl {
             keys: ApiKeys::from_config(&config.api_keys, clock.clone())?,
-            throttles: Throttles::new(config, &plan_list, clock.clone()),
+            throttles: Throttles::new(config, &plan_list, &store, clock.clone()),
             plan_order: plan_list.iter().map(|p| p.id.clone()).collect(),
             plans: plan_list.into_iter().map(|p| (p.id.clone(), p)).collect(),
             quotas: Quotas::new(store.clone(), clock.clone()),
-            usage: Usage::new(store),
+            usage: Usage::new(store.clone()),
+            store,
+            key_reload: Default::default(),
             counters: TrafficCounters::default(),
             clock,
         })
@@ -98,7 +104,7 @@ impl TrafficControl {
         presented: &mut Option<Arc<ApiKey>>,
     ) -> Result<Admission, TrafficRejection> {
         let keyed = if key_required {
-            let key = self.authenticate(api_key)?;
+            let key = self.authenticate(api_key).await?;
             *presented = Some(key.clone());
             if !key.enabled {
                 return Err(TrafficRejection::Forbidden(ForbiddenReason::DisabledKey));
@@ -109,7 +115,9 @@ impl TrafficControl {
             None
         };
         let plan_key = keyed.as_ref().map(|(key, plan)| (&**plan, &key.id));
-        self.throttles.check(api, stage, route_key, plan_key)?;
+        self.throttles
+            .check(api, stage, route_key, plan_key)
+            .await?;
         let Some((key, plan)) = keyed else {
             return Ok(Admission::default());
         };
@@ -152,11 +160,11 @@ impl TrafficControl {
         &self.clock
     }
 
-    fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<ApiKey>, TrafficRejection> {
+    async fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<ApiKey>, TrafficRejection> {
         let value = api_key.ok_or(TrafficRejection::Forbidden(ForbiddenReason::MissingKey))?;
         let key = self
-            .keys
-            .find_by_value(value)
+            .find_key(value)
+            .await
             .ok_or(TrafficRejection::Forbidden(ForbiddenReason::UnknownKey))?;
         Ok(key)
     }

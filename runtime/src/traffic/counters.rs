@@ -68,7 +68,9 @@ impl TrafficCounters {
             Err(TrafficRejection::Forbidden(_)) => &self.forbidden,
             Err(TrafficRejection::Throttled { level, .. }) => &self.throttled[level_index(*level)],
             Err(TrafficRejection::QuotaExceeded { .. }) => &self.quota_exceeded,
-            Err(TrafficRejection::StoreFailed(_)) => &self.failed,
+            Err(TrafficRejection::StoreFailed(_) | TrafficRejection::StoreUnavailable(_)) => {
+                &self.failed
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -129,7 +131,7 @@ impl KeyCounters {
             Err(TrafficRejection::Forbidden(_)) => &self.forbidden,
             Err(TrafficRejection::Throttled { .. }) => &self.throttled,
             Err(TrafficRejection::QuotaExceeded { .. }) => &self.quota_exceeded,
-            Err(TrafficRejection::StoreFailed(_)) => return,
+            Err(TrafficRejection::StoreFailed(_) | TrafficRejection::StoreUnavailable(_)) => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -56,6 +56,19 @@ pub enum TrafficRejection {
     /// 500 `{"message":"Internal server error"}`: the store behind quotas failed.
     #[error("quota store failed: {0}")]
     StoreFailed(String),
+    /// 503 `{"message":"Service Unavailable"}`: the shared store is unreachable and fails
+    /// closed, so nothing is admitted that it would have to count.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+}
+
+impl From<StoreError> for TrafficRejection {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => TrafficRejection::StoreUnavailable(e.to_string()),
+            other => TrafficRejection::StoreFailed(other.to_string()),
+        }
+    }
 }
 
 impl TrafficRejection {
@@ -66,6 +79,7 @@ impl TrafficRejection {
             TrafficRejection::Throttled { .. } => (429, "Too Many Requests"),
             TrafficRejection::QuotaExceeded { .. } => (429, "Limit Exceeded"),
             TrafficRejection::StoreFailed(_) => (500, "Internal server error"),
+            TrafficRejection::StoreUnavailable(_) => (503, "Service Unavailable"),
         }
     }
 

@@ -28,6 +28,13 @@ impl KeyValue {
     }
 }
 
+impl KeyValue {
+    /// A value read back from the store, already validated when it was created.
+    pub(crate) fn from_stored(value: String) -> Self {
+        KeyValue(value)
+    }
+}
+
 impl fmt::Display for KeyValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let chars = self.0.chars().count();
@@ -215,6 +222,26 @@ impl ApiKeys {
         let key = inner.by_id.remove(id).ok_or_else(|| not_found(id))?;
         inner.by_digest.remove(&digest(key.value.expose()));
         Ok(())
+    }
+
+    /// Puts `key` in place of whatever has its id (a restored or rolled-back key).
+    pub(crate) fn restore(&self, key: ApiKey) {
+        let key = Arc::new(key);
+        let mut inner = self.write();
+        if let Some(old) = inner.by_id.insert(key.id.clone(), key.clone()) {
+            inner.by_digest.remove(&digest(old.value.expose()));
+        }
+        inner
+            .by_digest
+            .insert(digest(key.value.expose()), key.clone());
+    }
+
+    /// Drops the key `id` if present.
+    pub(crate) fn forget(&self, id: &str) {
+        let mut inner = self.write();
+        if let Some(old) = inner.by_id.remove(id) {
+            inner.by_digest.remove(&digest(old.value.expose()));
+        }
     }
 
     fn update(

@@ -46,6 +46,7 @@ fn wait(not_until: NotUntil<SystemTime>, clock: &Clock) -> Duration {
 pub(crate) struct Bucket {
     limiter: Direct,
     clock: Clock,
+    settings: ThrottleSettings,
 }
 
 impl Bucket {
@@ -54,7 +55,13 @@ impl Bucket {
         Some(Bucket {
             limiter: RateLimiter::direct_with_clock(quota(settings)?, LimiterClock(clock.clone())),
             clock: clock.clone(),
+            settings: *settings,
         })
+    }
+
+    /// The rate and burst this bucket was built with (for buckets kept in a shared store).
+    pub(crate) fn settings(&self) -> &ThrottleSettings {
+        &self.settings
     }
 
     /// Takes a token, or says how long until one is available.
@@ -67,6 +74,7 @@ impl Bucket {
 pub(crate) struct KeyedBucket<K: Hash + Eq + Clone> {
     limiter: Keyed<K>,
     clock: Clock,
+    settings: ThrottleSettings,
 }
 
 impl<K: Hash + Eq + Clone> KeyedBucket<K> {
@@ -75,7 +83,13 @@ impl<K: Hash + Eq + Clone> KeyedBucket<K> {
         Some(KeyedBucket {
             limiter: RateLimiter::hashmap_with_clock(quota(settings)?, LimiterClock(clock.clone())),
             clock: clock.clone(),
+            settings: *settings,
         })
+    }
+
+    /// The rate and burst of every bucket (for buckets kept in a shared store).
+    pub(crate) fn settings(&self) -> &ThrottleSettings {
+        &self.settings
     }
 
     /// Takes a token from `key`'s bucket, or says how long until one is available.

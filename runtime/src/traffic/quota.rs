@@ -39,7 +39,7 @@ impl Quotas {
             .store
             .incr_if_below(&key, quota.limit, Some(end))
             .await
-            .map_err(|e| TrafficRejection::StoreFailed(e.to_string()))?;
+            .map_err(TrafficRejection::from)?;
         match decision {
             CounterDecision::Incremented(used) => Ok(Some(quota.limit.saturating_sub(used))),
             CounterDecision::AtLimit(_) => Err(TrafficRejection::QuotaExceeded {

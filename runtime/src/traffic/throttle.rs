@@ -8,34 +8,45 @@ use super::config::{ThrottleSettings, TrafficConfig, DEFAULT_ACCOUNT_BURST, DEFA
 use super::error::{ThrottleLevel, TrafficRejection};
 use super::limiter::{Bucket, KeyedBucket};
 use super::plan::{StageMap, UsagePlan};
+use super::shared_throttle;
+use crate::store::Store;
 use crate::Clock;
 
 /// Account, stage, route and usage-plan buckets.
 ///
 /// Stage throttling is API Gateway's "default method throttling": every route of the stage
 /// gets its own bucket of that size, unless the route has an override of its own.
+///
+/// Buckets live in process memory (governor), or — when the store is shared by several
+/// replicas — in the store, so the limits hold in aggregate.
 pub struct Throttles {
-    clock: Clock,
-    account: Option<Bucket>,
-    stages: StageMap<StageBuckets>,
-    plans: HashMap<Arc<str>, PlanBuckets>,
+    pub(super) clock: Clock,
+    pub(super) account: Option<Bucket>,
+    pub(super) stages: StageMap<StageBuckets>,
+    pub(super) plans: HashMap<Arc<str>, PlanBuckets>,
+    pub(super) shared: Option<Arc<dyn Store>>,
 }
 
-struct StageBuckets {
-    default: Option<ThrottleSettings>,
+pub(super) struct StageBuckets {
+    pub(super) default: Option<ThrottleSettings>,
     // Created on a route's first request; keyed by matched route keys, so bounded.
     per_route: RwLock<HashMap<Box<str>, Arc<Bucket>>>,
-    overrides: HashMap<String, Bucket>,
+    pub(super) overrides: HashMap<String, Bucket>,
 }
 
-struct PlanBuckets {
-    per_key: Option<KeyedBucket<Arc<str>>>,
-    routes: StageMap<HashMap<String, KeyedBucket<Arc<str>>>>,
+pub(super) struct PlanBuckets {
+    pub(super) per_key: Option<KeyedBucket<Arc<str>>>,
+    pub(super) routes: StageMap<HashMap<String, KeyedBucket<Arc<str>>>>,
 }
 
 impl Throttles {
-    /// Buckets for a validated config and its plans.
-    pub fn new(config: &TrafficConfig, plans: &[Arc<UsagePlan>], clock: Clock) -> Self {
+    /// Buckets for a validated config and its plans, kept in `store` when it is shared.
+    pub fn new(
+        config: &TrafficConfig,
+        plans: &[Arc<UsagePlan>],
+        store: &Arc<dyn Store>,
+        clock: Clock,
+    ) -> Self {
         let account_settings = config.account_throttle.unwrap_or(ThrottleSettings {
             rate_limit: DEFAULT_ACCOUNT_RATE,
             burst_limit: DEFAULT_ACCOUNT_BURST,
@@ -75,18 +86,22 @@ impl Throttles {
             clock,
             stages,
             plans,
+            shared: store.is_shared().then(|| store.clone()),
         }
     }
 
     /// Takes a token at every level that applies, in order: account, stage or route, then
     /// the key's usage plan (its route override or the plan-wide bucket).
-    pub fn check(
+    pub async fn check(
         &self,
         api: &str,
         stage: &str,
         route_key: &str,
         plan_key: Option<(&UsagePlan, &Arc<str>)>,
     ) -> Result<(), TrafficRejection> {
+        if let Some(store) = &self.shared {
+            return shared_throttle::check(self, &**store, api, stage, route_key, plan_key).await;
+        }
         if let Some(account) = &self.account {
             account.check().map_err(throttled(ThrottleLevel::Account))?;
         }
@@ -158,6 +173,6 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn throttled(level: ThrottleLevel) -> impl Fn(Duration) -> TrafficRejection {
+pub(super) fn throttled(level: ThrottleLevel) -> impl Fn(Duration) -> TrafficRejection {
     move |retry_after| TrafficRejection::Throttled { level, retry_after }
 }

@@ -55,6 +55,13 @@ pub struct History {
 }
 
 impl History {
+    /// A history holding `events` (read back from the store).
+    pub fn from_events(events: Vec<HistoryEvent>) -> Self {
+        History {
+            events: Arc::new(Mutex::new(events)),
+        }
+    }
+
     /// Appends an event and returns its id.
     pub fn record(&self, at: SystemTime, event_type: &str, details: Option<(&str, Value)>) -> u64 {
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());

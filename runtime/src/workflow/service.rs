@@ -16,6 +16,7 @@ use super::trace::ExecutionTrace;
 use super::validate;
 use crate::clock::Clock;
 use crate::observe;
+use crate::store::Store;
 
 const REGION_ACCOUNT: &str = "us-east-1:123456789012";
 const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/portico";
@@ -53,6 +54,9 @@ pub enum ServiceError {
     /// The operation does not apply to this machine type.
     #[error("{0}")]
     StateMachineTypeNotSupported(String),
+    /// The store could not record the change; nothing was changed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ServiceError {
@@ -69,6 +73,7 @@ impl ServiceError {
             ServiceError::InvalidExecutionInput(_) => "InvalidExecutionInput",
             ServiceError::Validation(_) => "ValidationException",
             ServiceError::StateMachineTypeNotSupported(_) => "StateMachineTypeNotSupported",
+            ServiceError::Internal(_) => "InternalFailure",
         }
     }
 }
@@ -134,10 +139,10 @@ pub struct NewStateMachine {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(super) struct Inner {
     machines: BTreeMap<String, StateMachine>,
-    executions: BTreeMap<String, Arc<Entry>>,
-    order: Vec<String>,
+    pub(super) executions: BTreeMap<String, Arc<Entry>>,
+    pub(super) order: Vec<String>,
 }
 
 /// The workflow service: state machines and executions, in memory.
@@ -146,6 +151,8 @@ pub struct WorkflowService {
     invoker: Arc<dyn TaskInvoker>,
     inner: Mutex<Inner>,
     metrics: std::sync::OnceLock<Arc<crate::observe::metrics::Metrics>>,
+    /// Where Standard executions are written (see [`super::persist`]).
+    pub(super) store: std::sync::OnceLock<Arc<dyn Store>>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -164,6 +171,7 @@ impl WorkflowService {
             invoker,
             inner: Mutex::new(Inner::default()),
             metrics: Default::default(),
+            store: Default::default(),
         })
     }
 
@@ -172,7 +180,7 @@ impl WorkflowService {
         let _ = self.metrics.set(metrics);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -347,29 +355,44 @@ impl WorkflowService {
     }
 
     /// StartExecution: runs in a spawned task; returns the execution ARN and start date.
-    pub fn start_execution(
+    ///
+    /// A Standard execution is in the store (when there is one) before this returns.
+    pub async fn start_execution(
         &self,
         machine_arn: &str,
         name: Option<String>,
         input: Option<String>,
     ) -> Result<(String, SystemTime), ServiceError> {
         self.start_execution_traced(machine_arn, name, input, None)
+            .await
     }
 
     /// StartExecution under an X-Ray trace (its `traceHeader`).
-    pub fn start_execution_traced(
+    ///
+    /// A Standard execution is in the store (when there is one) before this returns.
+    pub async fn start_execution_traced(
         &self,
         machine_arn: &str,
         name: Option<String>,
         input: Option<String>,
         trace: Option<ExecutionTrace>,
     ) -> Result<(String, SystemTime), ServiceError> {
+        let standard = self.describe_state_machine(machine_arn)?.kind == MachineType::Standard;
         let (runner, plan, entry) = self.prepare(machine_arn, name, input, trace)?;
+        let store = self.store().filter(|_| standard).cloned();
+        if store.is_some() {
+            self.save_started(&entry).await?;
+        }
         let snapshot = entry.snapshot();
         let (metrics, finished) = (self.metrics.get().cloned(), entry.clone());
         let handle = tokio::spawn(async move {
             execution::run(runner, plan, finished.clone()).await;
             observe::workflow_metrics::finished(metrics.as_ref(), &finished.snapshot());
+            if let Some(store) = store {
+                if let Err(e) = super::persist::save(store.as_ref(), &finished).await {
+                    tracing::error!(error = %e, "finished execution not recorded");
+                }
+            }
         });
         *entry.abort.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle.abort_handle());
         Ok((snapshot.arn, snapshot.start_date))
@@ -432,8 +455,9 @@ impl WorkflowService {
         Ok(self.entry(arn)?.snapshot())
     }
 
-    /// StopExecution: aborts a running execution; returns the stop date.
-    pub fn stop_execution(
+    /// StopExecution: aborts a running execution; returns the stop date once the stop is
+    /// recorded.
+    pub async fn stop_execution(
         &self,
         arn: &str,
         error: Option<String>,
@@ -445,6 +469,13 @@ impl WorkflowService {
             observe::workflow_metrics::finished(self.metrics.get(), &entry.snapshot());
             if let Some(h) = entry.abort.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 h.abort();
+            }
+            if let Some(store) = self.store() {
+                super::persist::save(store.as_ref(), &entry)
+                    .await
+                    .map_err(|e| {
+                        ServiceError::Internal(format!("the stop was not recorded: {e}"))
+                    })?;
             }
         }
         Ok(entry.snapshot().stop_date.unwrap_or(now))

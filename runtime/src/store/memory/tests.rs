@@ -108,3 +108,33 @@ async fn wrong_type_is_an_error_not_a_panic() {
         Err(StoreError::Overflow(_))
     ));
 }
+
+#[tokio::test]
+async fn token_buckets_give_the_burst_then_the_rate_and_are_forgotten_when_full() {
+    let (clock, store) = store();
+    for _ in 0..5 {
+        let taken = store.take_token("b", 10.0, 5, clock.now()).await.unwrap();
+        assert_eq!(taken, TokenDecision::Taken);
+    }
+    let empty = store.take_token("b", 10.0, 5, clock.now()).await.unwrap();
+    assert_eq!(
+        empty,
+        TokenDecision::Empty {
+            retry_after: Duration::from_millis(100)
+        }
+    );
+    clock.advance(Duration::from_millis(100));
+    let refilled = store.take_token("b", 10.0, 5, clock.now()).await.unwrap();
+    assert_eq!(refilled, TokenDecision::Taken);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(store.purge_expired(), 1, "a full bucket is dropped");
+    store
+        .put("r", Bytes::from_static(b"{}"), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.take_token("r", 1.0, 1, clock.now()).await,
+        Err(StoreError::WrongType { .. })
+    ));
+    assert!(store.take_token("b", 0.0, 1, clock.now()).await.is_err());
+}

@@ -1,0 +1,103 @@
+//! The key + quota route (API key, account and usage-plan throttles, quota, usage metering)
+//! on the memory store and on a Redis store shared the way replicas share it, loaded by wrk
+//! at 64 connections in one run, with the Redis/memory throughput ratio (goal ≥ 0.6).
+//!
+//! Run: `cargo bench --bench store_redis` (needs `wrk` and `redis-server`; BENCH_SECONDS sets
+//! each run's length).
+
+#[path = "../tests/redis_support/mod.rs"]
+mod redis_support;
+mod support;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
+
+use portico_runtime::store::redis::{connect, RedisOptions};
+use portico_runtime::store::{MemoryStore, Store};
+
+const KEY: &str = "bench-key-0123456789abcdef";
+
+const TOML: &str = r#"
+[logs]
+stdout = false
+access_log = false
+
+[throttle]
+rate_limit = 1000000000
+burst_limit = 1000000000
+
+[apis.bench]
+type = "http"
+[[apis.bench.routes]]
+route = "GET /keyed/{name}"
+function = "hello"
+api_key_required = true
+
+[[usage_plans]]
+id = "bench"
+stages = [{ api = "bench", stage = "$default" }]
+throttle = { rate_limit = 1000000000, burst_limit = 1000000000 }
+quota = { limit = 1000000000000, period = "DAY" }
+
+[[api_keys]]
+name = "bench"
+value = "bench-key-0123456789abcdef"
+usage_plans = ["bench"]
+"#;
+
+async fn serve_on(store: Arc<dyn Store>) -> std::net::SocketAddr {
+    let mut registry = portico_runtime::Registry::new();
+    portico_functions::register_all(&mut registry);
+    let config = portico_runtime::Config::from_toml(TOML, "bench.toml", &registry).unwrap();
+    let stack = portico_runtime::Stack::builder(config, &registry)
+        .store(store)
+        .open()
+        .await
+        .unwrap();
+    support::serve_stack(stack).await
+}
+
+fn main() {
+    support::require_wrk();
+    let Some(server) = redis_support::RedisServer::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = portico_runtime::Clock::system();
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+    let redis: Arc<dyn Store> = Arc::new(
+        runtime
+            .block_on(connect(&server.url(), RedisOptions::default(), clock))
+            .unwrap(),
+    );
+    let memory_addr = runtime.block_on(serve_on(memory));
+    let redis_addr = runtime.block_on(serve_on(redis));
+    println!(
+        "key + quota route (x-api-key, shared throttles, usage plan quota, usage metering), {}s per run",
+        support::seconds()
+    );
+    let header = format!("x-api-key: {KEY}");
+    let connections = 64;
+    let run = |addr| {
+        support::wrk(
+            &format!("http://{addr}/keyed/bench"),
+            connections,
+            &["-H", &header],
+        )
+    };
+    let on_memory = run(memory_addr);
+    let on_redis = run(redis_addr);
+    support::row("memory store", connections, &on_memory, &on_memory);
+    support::row(
+        "redis store (one local redis-server)",
+        connections,
+        &on_redis,
+        &on_memory,
+    );
+    drop(server);
+}

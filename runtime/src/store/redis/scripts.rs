@@ -1,0 +1,78 @@
+//! The Lua scripts that make each check one atomic round trip (sent as EVALSHA, with the
+//! script loaded on a NOSCRIPT answer).
+//!
+//! Numbers travel as decimal strings; Lua's doubles hold epoch microseconds (< 2^53)
+//! exactly. `string.format('%d', ...)` keeps large integers out of Lua's `%.14g` notation.
+
+use redis::Script;
+
+/// KEYS[1] counter; ARGV limit, expiry (epoch ms or ''). Returns {1, new} or {0, current}.
+const INCR_IF_BELOW: &str = r"
+local current = redis.call('GET', KEYS[1])
+local n = 0
+if current then
+  n = tonumber(current)
+  if n == nil then return redis.error_reply('WRONGTYPE not a counter') end
+end
+if n >= tonumber(ARGV[1]) then return {0, n} end
+n = redis.call('INCR', KEYS[1])
+if not current and ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return {1, n}
+";
+
+/// KEYS[1] counter; ARGV delta, expiry (epoch ms or ''). Returns the new value.
+const ADD_COUNTER: &str = r"
+local existed = redis.call('EXISTS', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 and ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return n
+";
+
+/// KEYS[1] record; ARGV value, expiry (epoch ms or ''). Replaces counters and records alike.
+const PUT_RECORD: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1])
+if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 1
+";
+
+/// GCRA, as `store/bucket.rs::gcra`. KEYS[1] bucket; ARGV interval µs, tolerance µs, now µs.
+/// Returns {1, 0} when a token was taken, {0, wait µs} when the bucket is empty.
+const TAKE_TOKEN: &str = r"
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then
+  tat = tonumber(stored)
+  if tat == nil then return redis.error_reply('WRONGTYPE not a token bucket') end
+  if tat < now then tat = now end
+end
+local new_tat = tat + interval
+local ahead = new_tat - now
+if ahead > tolerance then return {0, math.ceil(ahead - tolerance)} end
+new_tat = math.ceil(new_tat)
+redis.call('SET', KEYS[1], string.format('%d', new_tat))
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.ceil(new_tat / 1000)))
+return {1, 0}
+";
+
+/// The compiled scripts (each hashed once).
+pub(super) struct Scripts {
+    pub(super) incr_if_below: Script,
+    pub(super) add_counter: Script,
+    pub(super) put_record: Script,
+    pub(super) take_token: Script,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        Scripts {
+            incr_if_below: Script::new(INCR_IF_BELOW),
+            add_counter: Script::new(ADD_COUNTER),
+            put_record: Script::new(PUT_RECORD),
+            take_token: Script::new(TAKE_TOKEN),
+        }
+    }
+}
