@@ -35,13 +35,22 @@ impl StackBuilder<'_> {
     /// keys, Standard executions). Fails, naming the path, when the store cannot be opened
     /// or its contents read; never falls back to memory.
     pub async fn open(mut self) -> Result<Stack, StartError> {
+        let embedded = self.store.is_none()
+            && self.config.store.kind.unwrap_or(self.default_store) == StoreKind::Embedded;
+        let location =
+            embedded.then(|| self.config.store.path.join(crate::store::embedded::DB_FILE));
         let store = match self.store.take() {
             Some(store) => store,
             None => crate::store::open(&self.config.store, self.default_store, self.clock.clone())?,
         };
         let stack = self.store(store).build();
-        stack.restore().await?;
-        Ok(stack)
+        match (stack.restore().await, location) {
+            (Err(StartError::Restore(why)), Some(path)) => Err(StartError::Restore(format!(
+                "{why} (in `{}`)",
+                path.display()
+            ))),
+            (result, _) => result.map(|()| stack),
+        }
     }
 }
 
