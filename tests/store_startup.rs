@@ -154,3 +154,29 @@ fn redis_settings_on_another_kind_are_refused_not_ignored() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_stored_record_that_cannot_be_read_back_stops_start_up_naming_the_file() {
+    use portico_runtime::store::{EmbeddedStore, Store};
+    let dir = TempDir::new("store-bad-record");
+    let data = dir.0.join("data");
+    {
+        let store = EmbeddedStore::open(&data, portico_runtime::Clock::system()).unwrap();
+        store
+            .put(
+                "apikey/broken",
+                bytes::Bytes::from_static(b"{not json"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let config = dir.write(
+        "gateway.toml",
+        &format!("{ROUTE}\n[store]\npath = \"data\"\n"),
+    );
+    let stderr = refused(&config);
+    let file = data.join("state.sqlite3").display().to_string();
+    assert!(stderr.contains(&file), "{stderr}");
+    assert!(stderr.contains("apikey/broken"), "{stderr}");
+}

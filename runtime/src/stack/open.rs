@@ -41,6 +41,10 @@ impl StackBuilder<'_> {
     /// keys, Standard executions). Fails, naming the path, when the store cannot be opened
     /// or its contents read; never falls back to memory.
     pub async fn open(mut self) -> Result<Stack, StartError> {
+        let embedded = self.store.is_none()
+            && self.config.store.kind.unwrap_or(self.default_store) == StoreKind::Embedded;
+        let location =
+            embedded.then(|| self.config.store.path.join(crate::store::embedded::DB_FILE));
         let store = match self.store.take() {
             Some(store) => store,
             None => match self.config.store.kind.unwrap_or(self.default_store) {
@@ -53,8 +57,13 @@ impl StackBuilder<'_> {
             },
         };
         let stack = self.store(store).try_build().map_err(StartError::Config)?;
-        stack.restore().await?;
-        Ok(stack)
+        match (stack.restore().await, location) {
+            (Err(StartError::Restore(why)), Some(path)) => Err(StartError::Restore(format!(
+                "{why} (in `{}`)",
+                path.display()
+            ))),
+            (result, _) => result.map(|()| stack),
+        }
     }
 }
 
