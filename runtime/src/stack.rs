@@ -147,6 +147,7 @@ impl<'a> StackBuilder<'a> {
             logs: &logs,
             clock: &clock,
             metrics: &metrics,
+            events: Some(&store).filter(|s| s.durable()),
         };
         let (live, _) = Live::build(Arc::new(config), &history, &env, None)?;
         // Config::from_toml validated the traffic config; only the OS randomness that
@@ -190,11 +191,6 @@ impl<'a> StackBuilder<'a> {
         }
         if store.durable() {
             inner.workflows.attach_store(store.clone());
-            for f in inner.live().functions.values() {
-                for version in std::iter::once(f).chain(f.versions()) {
-                    let _ = version.events.set(store.clone());
-                }
-            }
         }
         // Registered once the stack exists: checking a definition asks it which functions exist.
         for decl in config.workflows.values() {

@@ -103,7 +103,8 @@ fn destinations(decl: Option<&FunctionDecl>) -> Vec<String> {
         .collect()
 }
 
-/// Attaches metrics to new functions and starts their provisioned instances.
+/// Attaches metrics and the event store to new functions and starts their provisioned
+/// instances.
 fn start<'a>(
     config: &Config,
     env: &Env<'_>,
@@ -120,6 +121,12 @@ fn start<'a>(
                         env.metrics.clone(),
                         name,
                     ));
+            }
+            // Queued `Event` invocations of every generation's new functions survive restarts.
+            if let Some(store) = env.events {
+                for version in std::iter::once(f).chain(f.versions()) {
+                    let _ = version.events.set(store.clone());
+                }
             }
             new.insert(name.clone(), f.clone());
         }

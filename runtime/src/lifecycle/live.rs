@@ -39,6 +39,8 @@ pub(crate) struct Env<'a> {
     pub(crate) logs: &'a Arc<LogStore>,
     pub(crate) clock: &'a Clock,
     pub(crate) metrics: &'a Arc<Metrics>,
+    /// The durable store queued `Event` invocations are kept in, if the stack has one.
+    pub(crate) events: Option<&'a Arc<dyn crate::store::Store>>,
 }
 
 /// A counter-based split: request `n` goes to the canary when `⌊(n+1)·p/100⌋ > ⌊n·p/100⌋`, so

@@ -216,6 +216,7 @@ impl Stack {
             logs: &self.inner.logs,
             clock: &self.inner.clock,
             metrics: &self.inner.metrics,
+            events: Some(&self.inner.store).filter(|s| s.durable()),
         };
         Live::build(config, history, &env, previous).map_err(|errors| {
             tracing::error!("change rejected, the running config is kept:\n{errors}");
