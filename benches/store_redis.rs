@@ -17,48 +17,6 @@ use std::sync::Arc;
 use portico_runtime::store::redis::{connect, RedisOptions};
 use portico_runtime::store::{MemoryStore, Store};
 
-const KEY: &str = "bench-key-0123456789abcdef";
-
-const TOML: &str = r#"
-[logs]
-stdout = false
-access_log = false
-
-[throttle]
-rate_limit = 1000000000
-burst_limit = 1000000000
-
-[apis.bench]
-type = "http"
-[[apis.bench.routes]]
-route = "GET /keyed/{name}"
-function = "hello"
-api_key_required = true
-
-[[usage_plans]]
-id = "bench"
-stages = [{ api = "bench", stage = "$default" }]
-throttle = { rate_limit = 1000000000, burst_limit = 1000000000 }
-quota = { limit = 1000000000000, period = "DAY" }
-
-[[api_keys]]
-name = "bench"
-value = "bench-key-0123456789abcdef"
-usage_plans = ["bench"]
-"#;
-
-async fn serve_on(store: Arc<dyn Store>) -> std::net::SocketAddr {
-    let mut registry = portico_runtime::Registry::new();
-    portico_functions::register_all(&mut registry);
-    let config = portico_runtime::Config::from_toml(TOML, "bench.toml", &registry).unwrap();
-    let stack = portico_runtime::Stack::builder(config, &registry)
-        .store(store)
-        .open()
-        .await
-        .unwrap();
-    support::serve_stack(stack).await
-}
-
 fn main() {
     support::require_wrk();
     let Some(server) = redis_support::RedisServer::start() else {
@@ -75,13 +33,13 @@ fn main() {
             .block_on(connect(&server.url(), RedisOptions::default(), clock))
             .unwrap(),
     );
-    let memory_addr = runtime.block_on(serve_on(memory));
-    let redis_addr = runtime.block_on(serve_on(redis));
+    let memory_addr = runtime.block_on(support::serve_keyed_route(memory));
+    let redis_addr = runtime.block_on(support::serve_keyed_route(redis));
     println!(
         "key + quota route (x-api-key, shared throttles, usage plan quota, usage metering), {}s per run",
         support::seconds()
     );
-    let header = format!("x-api-key: {KEY}");
+    let header = format!("x-api-key: {}", support::BENCH_KEY);
     let connections = 64;
     let run = |addr| {
         support::wrk(

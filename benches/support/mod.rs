@@ -176,3 +176,52 @@ pub async fn serve_toml(toml: &str) -> SocketAddr {
         portico_runtime::Config::from_toml(toml, "bench.toml", &registry).expect("bench config");
     serve_stack(portico_runtime::Stack::builder(config, &registry).build()).await
 }
+
+/// The API key the keyed route's bench config declares.
+pub const BENCH_KEY: &str = "bench-key-0123456789abcdef";
+
+/// A route needing an API key, with a usage plan whose throttle and quota are checked (and
+/// usage metered) on every request, all lifted out of reach.
+const KEYED_ROUTE_TOML: &str = r#"
+[logs]
+stdout = false
+access_log = false
+
+[throttle]
+rate_limit = 1000000000
+burst_limit = 1000000000
+
+[apis.bench]
+type = "http"
+[[apis.bench.routes]]
+route = "GET /keyed/{name}"
+function = "hello"
+api_key_required = true
+
+[[usage_plans]]
+id = "bench"
+stages = [{ api = "bench", stage = "$default" }]
+throttle = { rate_limit = 1000000000, burst_limit = 1000000000 }
+quota = { limit = 1000000000000, period = "DAY" }
+
+[[api_keys]]
+name = "bench"
+value = "bench-key-0123456789abcdef"
+usage_plans = ["bench"]
+"#;
+
+/// Serves the keyed route on `store`: what the store benches compare.
+pub async fn serve_keyed_route(
+    store: std::sync::Arc<dyn portico_runtime::store::Store>,
+) -> SocketAddr {
+    let mut registry = portico_runtime::Registry::new();
+    portico_functions::register_all(&mut registry);
+    let config =
+        portico_runtime::Config::from_toml(KEYED_ROUTE_TOML, "bench.toml", &registry).unwrap();
+    let stack = portico_runtime::Stack::builder(config, &registry)
+        .store(store)
+        .open()
+        .await
+        .unwrap();
+    serve_stack(stack).await
+}
