@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{quiet, TestResponse, TestStack};
+use common::{admin_get, quiet, TestStack};
 use portico_runtime::{async_trait, Context, FunctionError, Handler, Registry};
 use serde_json::{json, Value};
 
@@ -38,28 +38,8 @@ async fn start(toml: &str) -> (TestStack, String) {
     let mut registry = Registry::new();
     registry.register("traced", Traced);
     let stack = TestStack::start(&quiet(toml), &registry).await;
-    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", admin.local_addr().unwrap());
-    let app = stack.stack.admin_router();
-    tokio::spawn(async move { axum::serve(admin, app).await });
+    let url = stack.serve_admin().await;
     (stack, url)
-}
-
-async fn admin_get(url: &str) -> TestResponse {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let res = client.get(url.parse().unwrap()).await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    TestResponse {
-        status,
-        headers,
-        body,
-    }
 }
 
 fn names(trace: &Value) -> Vec<(String, Value)> {

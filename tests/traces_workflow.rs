@@ -49,23 +49,14 @@ async fn start(toml: &str) -> (TestStack, String) {
     let mut registry = Registry::new();
     registry.register("whoami", WhoAmI);
     let stack = TestStack::start(&quiet(toml), &registry).await;
-    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", admin.local_addr().unwrap());
-    let app = stack.stack.admin_router();
-    tokio::spawn(async move { axum::serve(admin, app).await });
+    let url = stack.serve_admin().await;
     (stack, url)
 }
 
 async fn admin_get(url: &str) -> Value {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let res = client.get(url.parse().unwrap()).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let body = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    serde_json::from_slice(&body).unwrap()
+    let response = common::admin_get(url).await;
+    assert_eq!(response.status, 200);
+    response.json()
 }
 
 async fn sfn(stack: &TestStack, op: &str, body: Value) -> TestResponse {

@@ -91,6 +91,17 @@ impl TestStack {
         }
     }
 
+    /// Serves the stack's admin API on its own 127.0.0.1:0 listener; returns its base URL.
+    pub async fn serve_admin(&self) -> String {
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind admin");
+        let url = format!("http://{}", admin.local_addr().expect("admin addr"));
+        let app = self.stack.admin_router();
+        tokio::spawn(async move { axum::serve(admin, app).await });
+        url
+    }
+
     /// A client for the same stack that can move into a spawned task.
     pub fn clone_client(&self) -> TestClient {
         TestClient {
@@ -203,5 +214,21 @@ impl TestClient {
             headers: parts.headers,
             body,
         }
+    }
+}
+
+/// A GET to any URL (the admin API), fully read.
+pub async fn admin_get(url: &str) -> TestResponse {
+    let client = Client::builder(TokioExecutor::new()).build_http::<http_body_util::Empty<Bytes>>();
+    let res = client
+        .get(url.parse().expect("url"))
+        .await
+        .expect("admin request");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    TestResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
     }
 }
