@@ -12,11 +12,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower::ServiceExt;
 
-use crate::config::{Config, ConfigError, ConfigErrors, EmfDestination, StoreKind};
+use crate::config::{Config, ConfigErrors, EmfDestination, StoreKind};
 use crate::gateway::{pipeline, TrafficState};
 use crate::invoke::{Function, Invocation, Payload, Registry};
 use crate::lifecycle::history::History;
 use crate::lifecycle::live::{Env, Live};
+use crate::lifecycle::DeploymentSync;
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
 use crate::store::Store;
@@ -41,10 +42,11 @@ pub(crate) struct StackInner {
     live: ArcSwap<Live>,
     /// The handlers, to build functions again on reload.
     pub(crate) registry: Registry,
-    /// The deployment history; its lock also serializes every lifecycle change.
+    /// The deployment history as the store held it; its lock also serializes every
+    /// lifecycle change in this process.
     pub(crate) changes: tokio::sync::Mutex<History>,
-    /// Where the deployment history is saved.
-    pub(crate) data_dir: PathBuf,
+    /// The shared store's deployment version this process runs, checked once a second.
+    pub(crate) deployment_sync: DeploymentSync,
     /// The file `reload` reads, when the stack was started from one.
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) logs: Arc<LogStore>,
@@ -86,8 +88,8 @@ impl<'a> StackBuilder<'a> {
     }
 
     /// Assembles the stack on an empty in-memory store, or on the store given to
-    /// [`StackBuilder::store`], without reading anything back from it; panics when the deployment history cannot be read or does not
-    /// apply to the config (use [`StackBuilder::try_build`] to report that instead).
+    /// [`StackBuilder::store`], without reading anything back from it (no deployment history
+    /// either; no file is read).
     ///
     /// # Panics
     ///
@@ -98,9 +100,15 @@ impl<'a> StackBuilder<'a> {
             .unwrap_or_else(|errors| panic!("cannot build the stack:\n{errors}"))
     }
 
-    /// Assembles the stack, reporting a deployment history that cannot be read or that names
-    /// deployments the config cannot serve.
+    /// Assembles the stack on an empty deployment history (reading no file: the history
+    /// lives in the store, which only [`StackBuilder::open`] reads back).
     pub fn try_build(self) -> Result<Stack, ConfigErrors> {
+        self.assemble(History::default(), 0)
+    }
+
+    /// Assembles the stack serving `history`, read from the store at deployment `version`;
+    /// reports a history naming deployments the config cannot serve.
+    fn assemble(self, history: History, version: u64) -> Result<Stack, ConfigErrors> {
         let StackBuilder {
             config,
             registry,
@@ -109,15 +117,6 @@ impl<'a> StackBuilder<'a> {
             store,
             default_store,
         } = self;
-        let data_dir = config.server.data_dir.clone();
-        let history = History::load(&data_dir).map_err(|message| {
-            ConfigErrors(vec![ConfigError {
-                file: data_dir.display().to_string(),
-                line: 0,
-                column: 0,
-                message,
-            }])
-        })?;
         let store = match store {
             Some(store) => store,
             None => match config.store.kind.unwrap_or(default_store) {
@@ -178,7 +177,11 @@ impl<'a> StackBuilder<'a> {
                 live: ArcSwap::from_pointee(live),
                 registry: registry.clone(),
                 changes: tokio::sync::Mutex::new(history),
-                data_dir,
+                deployment_sync: DeploymentSync::new(
+                    store.is_shared(),
+                    version,
+                    clock.now_millis(),
+                ),
                 config_path,
                 logs,
                 clock,
@@ -232,6 +235,7 @@ impl Stack {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<axum::BoxError> + std::fmt::Display,
     {
+        self.refresh_deployments_if_due().await;
         if crate::aws::claims(&req) {
             let mut req = req.map(Body::new);
             req.extensions_mut()

@@ -53,6 +53,7 @@ impl IntoResponse for LifecycleError {
                 (StatusCode::BAD_REQUEST, "BadRequestException")
             }
             LifecycleError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"),
+            LifecycleError::Conflict => (StatusCode::CONFLICT, "ConflictException"),
         };
         let body = match &self {
             LifecycleError::Invalid(errors) => json!({

@@ -1,13 +1,13 @@
 //! The deployment history: every API's deployments (snapshots of its TOML section) and what
-//! each stage points at, kept in `{data_dir}/deployments.json` so it survives restarts.
+//! each stage points at. It is kept in the store (see [`super::stored`]); the file
+//! `{data_dir}/deployments.json` earlier versions kept it in is read only to import it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// The history file's name inside the data directory.
+/// The name of the file earlier versions kept the history in, inside the data directory.
 pub const FILE_NAME: &str = "deployments.json";
 
 /// Every API's deployments and stage pointers, by API name.
@@ -85,7 +85,7 @@ pub struct CanaryState {
 }
 
 impl History {
-    /// Reads the history from `dir`; an absent file is an empty history.
+    /// Reads the history file in `dir`; an absent file is an empty history.
     pub fn load(dir: &Path) -> Result<History, String> {
         let path = dir.join(FILE_NAME);
         match std::fs::read(&path) {
@@ -94,28 +94,6 @@ impl History {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(History::default()),
             Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
         }
-    }
-
-    /// Writes the history to `dir` atomically: a temporary file, fsync, rename, fsync of the
-    /// directory, so a crash leaves either the old file or the new one, never half of one.
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-        let path = dir.join(FILE_NAME);
-        let temp: PathBuf = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(&json)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &path)?;
-            // The rename is durable only once the directory entry is.
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            format!("{}: cannot write: {e}", path.display())
-        })
     }
 
     /// One API's history, if it has any.

@@ -3,7 +3,8 @@
 //! The stack's routing state is one [`live::Live`] generation behind an atomic swap. A reload,
 //! a deployment, a rollback or a canary change builds a new generation from the config and the
 //! deployment history, validating everything first, and swaps it in; requests in flight keep
-//! the generation they started with.
+//! the generation they started with. The history lives in the store ([`stored`]), so
+//! replicas sharing one see each other's changes ([`refresh`]).
 
 pub(crate) mod api;
 mod functions;
@@ -11,12 +12,17 @@ pub mod history;
 pub(crate) mod live;
 mod operations;
 mod plan;
+mod refresh;
 mod reload;
+mod stage_change;
+pub mod stored;
 pub mod watch;
 
 pub use history::{CanarySetting, CanaryState, Deployment, History, StageState};
 pub use operations::{DeploymentList, NewDeployment, StageChange, StageView};
 pub use plan::snapshot;
+pub(crate) use refresh::DeploymentSync;
+pub use refresh::REFRESH_MS;
 pub use reload::ReloadReport;
 
 use crate::config::ConfigErrors;
@@ -39,7 +45,21 @@ pub enum LifecycleError {
     /// The new config (or the history applied to it) does not validate; nothing changed.
     #[error("the configuration is invalid; the running one is kept")]
     Invalid(ConfigErrors),
-    /// The deployment history could not be written; nothing changed.
+    /// The deployment history could not be read or written; nothing changed.
     #[error("the deployment history could not be saved")]
     Storage(String),
+    /// Another replica kept changing the same API for the whole wait; nothing changed.
+    #[error(
+        "Unable to complete operation due to concurrent modification. Please try again later."
+    )]
+    Conflict,
+}
+
+impl From<stored::LeaseError> for LifecycleError {
+    fn from(e: stored::LeaseError) -> Self {
+        match e {
+            stored::LeaseError::Busy => LifecycleError::Conflict,
+            stored::LeaseError::Store(e) => LifecycleError::Storage(e.to_string()),
+        }
+    }
 }

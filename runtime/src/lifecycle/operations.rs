@@ -1,6 +1,7 @@
 //! The lifecycle operations on a running [`Stack`]: deploy, point a stage at a deployment,
 //! and change, promote or discard its canary. Each one validates the whole new
-//! state, saves the history, then swaps the new generation in — or changes nothing.
+//! state, saves the API's record in the store, then swaps the new generation in — or changes
+//! nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use serde::Serialize;
 
 use super::history::{CanarySetting, CanaryState, Deployment, History};
 use super::live::{Env, Live};
-use super::LifecycleError;
+use super::{stored, LifecycleError};
 use crate::config::{Api, Config};
 use crate::stack::Stack;
 
@@ -79,41 +80,49 @@ impl Stack {
         let api = find_api(&live.config, api)?;
         let definition =
             super::plan::snapshot(&live.config, &api.name).map_err(LifecycleError::BadRequest)?;
-        let mut history = guard.clone();
-        let entry = history.apis.entry(api.name.clone()).or_default();
-        let mut id = crate::observe::ids::hex(6);
-        while entry.deployment(&id).is_some() {
-            id = crate::observe::ids::hex(6);
-        }
-        let deployment = Deployment {
-            id: id.clone(),
-            created_date: (self.inner.clock.now_millis() / 1000) as i64,
-            description: req.description,
-            definition,
-        };
-        entry.deployments.push(deployment.clone());
         if let Some(stage) = &req.stage {
             check_stage(api, stage)?;
-            let state = entry.stages.entry(stage.clone()).or_default();
-            match req.canary_percent {
-                Some(percent) => {
-                    crate::config::check_canary_percent(percent)
-                        .map_err(LifecycleError::BadRequest)?;
-                    state.canary = CanarySetting::Set(CanaryState {
-                        deployment_id: id,
-                        percent_traffic: percent,
-                        stage_variable_overrides: req.canary_variables,
-                    });
-                }
-                None => state.deployment_id = Some(id),
-            }
         } else if req.canary_percent.is_some() {
             return Err(LifecycleError::BadRequest(
                 "a canary needs a stage (stageName)".into(),
             ));
         }
-        self.commit(&mut guard, history, &live).await?;
-        Ok(deployment)
+        if let Some(percent) = req.canary_percent {
+            crate::config::check_canary_percent(percent).map_err(LifecycleError::BadRequest)?;
+        }
+        let store = self.inner.store.clone();
+        let change = async {
+            let mut history = self.fresh(&guard, &api.name).await?;
+            let entry = history.apis.entry(api.name.clone()).or_default();
+            // Read under the API's lease, so no replica can pick the same id meanwhile.
+            let mut id = crate::observe::ids::hex(6);
+            while entry.deployment(&id).is_some() {
+                id = crate::observe::ids::hex(6);
+            }
+            let deployment = Deployment {
+                id: id.clone(),
+                created_date: (self.inner.clock.now_millis() / 1000) as i64,
+                description: req.description,
+                definition,
+            };
+            entry.deployments.push(deployment.clone());
+            if let Some(stage) = &req.stage {
+                let state = entry.stages.entry(stage.clone()).or_default();
+                match req.canary_percent {
+                    Some(percent) => {
+                        state.canary = CanarySetting::Set(CanaryState {
+                            deployment_id: id,
+                            percent_traffic: percent,
+                            stage_variable_overrides: req.canary_variables,
+                        });
+                    }
+                    None => state.deployment_id = Some(id),
+                }
+            }
+            self.commit(&mut guard, history, &api.name, &live).await?;
+            Ok(deployment)
+        };
+        stored::with_lease(&*store, &self.inner.clock, &api.name, change).await
     }
 
     /// Changes what a stage serves.
@@ -127,61 +136,21 @@ impl Stack {
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
         let config_canary = check_stage(found, stage)?.canary.clone();
-        let mut history = guard.clone();
-        let entry = history.apis.entry(found.name.clone()).or_default();
-        let known = |id: &str| entry.deployment(id).is_some();
-        let canary = match &entry.stages.get(stage).map(|s| &s.canary) {
-            Some(CanarySetting::Set(c)) => Some(c.clone()),
-            Some(CanarySetting::Discarded) => None,
-            _ => config_canary.map(|c| CanaryState {
-                deployment_id: c.deployment,
-                percent_traffic: c.percent,
-                stage_variable_overrides: c.stage_variables,
-            }),
+        let store = self.inner.store.clone();
+        let apply = async {
+            let mut history = self.fresh(&guard, &found.name).await?;
+            let entry = history.apis.entry(found.name.clone()).or_default();
+            super::stage_change::apply(entry, stage, config_canary, change)?;
+            self.commit(&mut guard, history, &found.name, &live).await?;
+            let s = check_stage(found, stage)?;
+            Ok(view(s, guard.api(&found.name)))
         };
-        let no_canary = || LifecycleError::BadRequest(format!("stage `{stage}` has no canary"));
-        let new_canary;
-        let mut pointer = None;
-        match change {
-            StageChange::Deployment(id) => {
-                if !known(&id) {
-                    return Err(LifecycleError::DeploymentNotFound);
-                }
-                pointer = Some(id);
-                new_canary = None;
-            }
-            StageChange::CanaryPercent(percent) => {
-                crate::config::check_canary_percent(percent).map_err(LifecycleError::BadRequest)?;
-                let mut c = canary.ok_or_else(no_canary)?;
-                c.percent_traffic = percent;
-                new_canary = Some(CanarySetting::Set(c));
-            }
-            StageChange::CanaryVariable(name, value) => {
-                let mut c = canary.ok_or_else(no_canary)?;
-                c.stage_variable_overrides.insert(name, value);
-                new_canary = Some(CanarySetting::Set(c));
-            }
-            StageChange::Promote => {
-                pointer = Some(canary.ok_or_else(no_canary)?.deployment_id);
-                new_canary = Some(CanarySetting::Discarded);
-            }
-            // Idempotent, as AWS's promote recipe removes the canary after copying its id.
-            StageChange::Discard => new_canary = Some(CanarySetting::Discarded),
-        }
-        let state = entry.stages.entry(stage.to_owned()).or_default();
-        if let Some(id) = pointer {
-            state.deployment_id = Some(id);
-        }
-        if let Some(c) = new_canary {
-            state.canary = c;
-        }
-        self.commit(&mut guard, history, &live).await?;
-        let s = check_stage(found, stage)?;
-        Ok(view(s, guard.api(&found.name)))
+        stored::with_lease(&*store, &self.inner.clock, &found.name, apply).await
     }
 
     /// An API's deployments, oldest first, and its stages.
     pub async fn deployments(&self, api: &str) -> Result<DeploymentList, LifecycleError> {
+        self.refresh_deployments_if_due().await;
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
@@ -198,6 +167,7 @@ impl Stack {
 
     /// One stage of an API.
     pub async fn stage(&self, api: &str, stage: &str) -> Result<StageView, LifecycleError> {
+        self.refresh_deployments_if_due().await;
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
@@ -224,18 +194,41 @@ impl Stack {
         })
     }
 
-    /// Validates `history` against the running config, saves it, and swaps it in.
+    /// The history to change: the running one, with the API's record read again from a
+    /// shared store (another replica may have changed it).
+    async fn fresh(&self, current: &History, api: &str) -> Result<History, LifecycleError> {
+        let mut history = current.clone();
+        if self.inner.store.is_shared() {
+            let record = stored::load_api(&*self.inner.store, api)
+                .await
+                .map_err(|e| LifecycleError::Storage(e.to_string()))?;
+            if let Some(record) = record {
+                history.apis.insert(api.to_owned(), record);
+            }
+        }
+        Ok(history)
+    }
+
+    /// Validates `history` against the running config, saves `api`'s record in the store,
+    /// and swaps it in.
     async fn commit(
         &self,
         guard: &mut tokio::sync::MutexGuard<'_, History>,
         history: History,
+        api: &str,
         live: &Arc<Live>,
     ) -> Result<(), LifecycleError> {
         let (next, _) = self.build_live(live.config.clone(), &history, Some(live))?;
-        history.save(&self.inner.data_dir).map_err(|e| {
-            tracing::error!(error = %e, "deployment history not saved");
-            LifecycleError::Storage(e)
-        })?;
+        let record = history.apis.get(api).cloned().unwrap_or_default();
+        let version = stored::save_api(&*self.inner.store, api, &record)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "deployment history not saved");
+                LifecycleError::Storage(e.to_string())
+            })?;
+        if let Some(version) = version {
+            self.inner.deployment_sync.wrote(version);
+        }
         **guard = history;
         self.inner.swap(next);
         Ok(())

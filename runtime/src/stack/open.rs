@@ -1,9 +1,11 @@
 //! Opening a stack on its store and reading back the state the store holds.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::{Stack, StackBuilder};
 use crate::config::StoreKind;
+use crate::lifecycle::{stored, History};
 use crate::store::{OpenError, Store, StoreError};
 
 /// Why a stack could not start on its store.
@@ -18,7 +20,10 @@ pub enum StartError {
     /// The state in the store could not be read back.
     #[error("cannot read back the stored state: {0}")]
     Restore(String),
-    /// The deployment history cannot be read or does not apply to the config.
+    /// The deployment history (a store record, or the file being imported) cannot be read.
+    #[error("cannot read the deployment history: {0}")]
+    Deployments(String),
+    /// The deployment history does not apply to the config.
     #[error("{0}")]
     Config(crate::config::ConfigErrors),
 }
@@ -37,8 +42,8 @@ impl StackBuilder<'_> {
         self
     }
 
-    /// Opens the store, assembles the stack and reads back the state the store holds (API
-    /// keys, Standard executions). Fails, naming the path, when the store cannot be opened
+    /// Opens the store, assembles the stack and reads back the state the store holds (the
+    /// deployment history, API keys, Standard executions). Fails, naming the path, when the store cannot be opened
     /// or its contents read; never falls back to memory.
     pub async fn open(mut self) -> Result<Stack, StartError> {
         let embedded = self.store.is_none()
@@ -56,7 +61,16 @@ impl StackBuilder<'_> {
                 }
             },
         };
-        let stack = self.store(store).try_build().map_err(StartError::Config)?;
+        let (history, version) = read_deployments(&*store, &self.config.server.data_dir)
+            .await
+            .map_err(|why| match &location {
+                Some(path) => StartError::Deployments(format!("{why} (in `{}`)", path.display())),
+                None => StartError::Deployments(why),
+            })?;
+        let stack = self
+            .store(store)
+            .assemble(history, version)
+            .map_err(StartError::Config)?;
         match (stack.restore().await, location) {
             (Err(StartError::Restore(why)), Some(path)) => Err(StartError::Restore(format!(
                 "{why} (in `{}`)",
@@ -65,6 +79,21 @@ impl StackBuilder<'_> {
             (result, _) => result.map(|()| stack),
         }
     }
+}
+
+/// The deployment history the store holds (importing `{data_dir}/deployments.json` into a
+/// durable store that holds none yet), and the shared version it was read at.
+async fn read_deployments(store: &dyn Store, data_dir: &Path) -> Result<(History, u64), String> {
+    // Read before the records: a change landing in between is then seen as newer.
+    let version = if store.is_shared() {
+        stored::version(store).await.map_err(|e| e.to_string())?
+    } else {
+        0
+    };
+    if store.durable() {
+        stored::import_file(store, data_dir).await?;
+    }
+    Ok((stored::load(store).await?, version))
 }
 
 impl Stack {
