@@ -61,10 +61,15 @@ fn a_missing_file_and_bad_arguments_exit_2() {
 
 #[test]
 fn serve_logs_its_address_answers_and_stops_on_sigterm() {
+    // The shipped config, served from a copy so its `.portico/` store lands in a temporary
+    // directory rather than the repository.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.toml");
+    let config = temp_file("serve", &std::fs::read_to_string(shipped).unwrap());
+    let dir = config.parent().unwrap().to_owned();
     let mut child = Command::new(BIN)
         .args(["serve", "--config", "gateway.toml"])
         .env("PORTICO_LISTEN", "127.0.0.1:0")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -95,6 +100,8 @@ fn serve_logs_its_address_answers_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(dir.join(".portico/state.sqlite3").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

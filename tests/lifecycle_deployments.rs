@@ -1,12 +1,13 @@
 //! Deployments over HTTP: a deployment snapshots an API's definition; a stage pointing at it
 //! serves the snapshot, not the live file; rollback moves the pointer; the history survives
-//! a restart; bad requests change nothing. Also through the `portico` commands.
+//! a restart (see lifecycle_history.rs); bad requests change nothing. Also through the
+//! `portico` commands.
 
 mod common;
 mod lifecycle_support;
 
-use lifecycle_support::{register_labelled, start, start_in, temp_dir};
-use portico_runtime::{Config, Registry, Stack};
+use lifecycle_support::{register_labelled, start};
+use portico_runtime::Registry;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portico");
@@ -110,62 +111,6 @@ async fn the_aws_shapes_answer_on_the_gateway_listener_by_api_id() {
         .get(&format!("/restapis/{api_id}/stages/prod"))
         .await;
     assert_eq!(stage.json()["deploymentId"], id.as_str());
-}
-
-#[tokio::test]
-async fn the_history_survives_a_restart() {
-    let dir = temp_dir("restart");
-    let data = dir.join("data");
-    let first = {
-        let s = start_in(&dir, &data, &shop("a"), &registry()).await;
-        let id = deploy(&s, "prod", "kept").await;
-        drop(s);
-        id
-    };
-    let names: Vec<String> = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        ["deployments.json"],
-        "no temporary file is left behind"
-    );
-    // Restarted on a file that changed meanwhile: prod still serves its deployment.
-    let s = start_in(&dir, &data, &shop("b"), &registry()).await;
-    assert_eq!(side(&s, "/prod/x").await, "a");
-    assert_eq!(side(&s, "/dev/x").await, "b");
-    let list = s
-        .admin("GET", "/restapis/shop/deployments", json!(null))
-        .await
-        .json();
-    assert_eq!(list["item"][0]["id"], first.as_str());
-    assert_eq!(list["item"][0]["description"], "kept");
-    drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[tokio::test]
-async fn a_corrupt_history_is_reported_at_start() {
-    let dir = temp_dir("corrupt");
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("deployments.json"), "{ not json").unwrap();
-    let file = dir.join("gateway.toml");
-    lifecycle_support::write_config(&file, &data, &shop("a"));
-    let r = registry();
-    let config = Config::load(&file, &r).unwrap();
-    let err = Stack::builder(config, &r).try_build().err().expect("error");
-    assert!(
-        err.to_string().contains("not a deployment history"),
-        "{err}"
-    );
-    // The file is left as it was, for the user to repair.
-    assert_eq!(
-        std::fs::read_to_string(data.join("deployments.json")).unwrap(),
-        "{ not json"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use portico_runtime::{Config, Context, FunctionError, Handler, LambdaEvent, Registry, Stack};
+use portico_runtime::config::StoreKind;
+use portico_runtime::{
+    Config, Context, FunctionError, Handler, LambdaEvent, Registry, Stack, StartError,
+};
 use serde_json::{json, Value};
 
 use crate::common::{TestResponse, TestStack};
@@ -87,12 +90,12 @@ pub async fn start(name: &str, toml: &str, registry: &Registry) -> Running {
     running
 }
 
-/// Serves `toml` from `dir/gateway.toml` with its history in `data_dir`.
+/// Serves `toml` from `dir/gateway.toml` on the embedded store in `dir/.portico`, with
+/// `data_dir` as its `[server] data_dir` (where an old `deployments.json` is imported from).
 pub async fn start_in(dir: &Path, data_dir: &Path, toml: &str, registry: &Registry) -> Running {
-    let file = dir.join("gateway.toml");
-    write_config(&file, data_dir, toml);
-    let config = Config::load(&file, registry).unwrap_or_else(|e| panic!("config errors:\n{e}"));
-    let stack = Stack::builder(config, registry).config_path(&file).build();
+    let stack = open_in(dir, data_dir, toml, registry)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start: {e}"));
     let app = stack.admin_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -104,11 +107,28 @@ pub async fn start_in(dir: &Path, data_dir: &Path, toml: &str, registry: &Regist
     Running {
         gateway: TestStack::serve(stack).await,
         admin,
-        file,
+        file: dir.join("gateway.toml"),
         data_dir: data_dir.to_owned(),
         admin_task,
         owned_dir: None,
     }
+}
+
+/// Writes `dir/gateway.toml` and opens its stack on the embedded store in `dir/.portico`.
+pub async fn open_in(
+    dir: &Path,
+    data_dir: &Path,
+    toml: &str,
+    registry: &Registry,
+) -> Result<Stack, StartError> {
+    let file = dir.join("gateway.toml");
+    write_config(&file, data_dir, toml);
+    let config = Config::load(&file, registry).unwrap_or_else(|e| panic!("config errors:\n{e}"));
+    Stack::builder(config, registry)
+        .config_path(&file)
+        .default_store(StoreKind::Embedded)
+        .open()
+        .await
 }
 
 /// Writes a config file whose `[server] data_dir` is `data_dir`.

@@ -154,6 +154,8 @@ impl Stack {
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
+        // As the store holds it now, even before this replica's next refresh.
+        let history = self.fresh(&history, &found.name).await?;
         let past = history.api(&found.name);
         let mut stages = Vec::new();
         for stage in &found.stages {
@@ -171,6 +173,7 @@ impl Stack {
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
+        let history = self.fresh(&history, &found.name).await?;
         let s = check_stage(found, stage)?;
         Ok(view(s, history.api(&found.name)))
     }
