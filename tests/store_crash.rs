@@ -1,7 +1,8 @@
 //! The embedded store under `kill -9`: the real binary serves keyed requests, creates API keys
 //! and starts Standard executions concurrently, is killed mid-load, and is restarted on the
 //! same data directory. Every request answered 2xx is counted in usage, every key whose
-//! creation was answered works, and every execution whose start was answered is there.
+//! creation was answered works, every execution whose start was answered is there, and every
+//! deployment whose creation was answered is listed, with prod pointing at the newest.
 
 mod store;
 
@@ -187,6 +188,27 @@ async fn acknowledged_state_survives_sigkill() {
         }));
     }
 
+    // Deployments of the API to prod while requests flow, one at a time: (id acknowledged).
+    let deployed = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let deployer = {
+        let (p, stop, deployed) = (portico.clone(), stop.clone(), deployed.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let body = json!({"stageName": "prod", "description": format!("d{n}")});
+                let sent = p
+                    .send("POST", "/restapis/shop/deployments", &[], &body.to_string())
+                    .await;
+                let Ok((201, made)) = sent else { return };
+                deployed
+                    .lock()
+                    .unwrap()
+                    .push(made["id"].as_str().unwrap().to_owned());
+            }
+        })
+    };
+
     reached.notified().await;
     // SIGKILL while every loop still has requests in flight.
     let pid = portico.child.id().to_string();
@@ -196,7 +218,12 @@ async fn acknowledged_state_survives_sigkill() {
         .unwrap();
     assert!(killed.success());
     stop.store(true, Ordering::Relaxed);
-    for task in loops.into_iter().chain(creators).chain(starters) {
+    for task in loops
+        .into_iter()
+        .chain(creators)
+        .chain(starters)
+        .chain([deployer])
+    {
         task.await.unwrap();
     }
     drop(portico);
@@ -250,11 +277,38 @@ async fn acknowledged_state_survives_sigkill() {
         }
     }
 
+    // Every acknowledged deployment is listed, in order; at most the one in flight at the
+    // kill was also kept, and prod serves the newest kept.
+    let deployed = deployed.lock().unwrap().clone();
+    assert!(
+        !deployed.is_empty(),
+        "no deployment was made before the kill"
+    );
+    let (status, list) = portico
+        .send("GET", "/restapis/shop/deployments", &[], "")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<String> = list["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed[..deployed.len()], deployed[..], "deployments lost");
+    assert!(listed.len() <= deployed.len() + 1, "{listed:?}");
+    let (_, stage) = portico
+        .send("GET", "/restapis/shop/stages/prod", &[], "")
+        .await
+        .unwrap();
+    assert_eq!(stage["deploymentId"], listed.last().unwrap().as_str());
+
     let started = started.lock().unwrap().clone();
     eprintln!(
-        "keys created {}, executions started {}",
+        "keys created {}, executions started {}, deployments made {}",
         created.len(),
-        started.len()
+        started.len(),
+        deployed.len()
     );
     assert!(
         !started.is_empty(),
