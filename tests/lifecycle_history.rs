@@ -104,7 +104,7 @@ async fn the_history_survives_a_restart_in_the_store_with_no_file_written() {
     let s = start_in(&dir, &data, &shop("b"), &registry()).await;
     assert_eq!(side(&s, "/prod/x").await, "a");
     assert_eq!(side(&s, "/dev/x").await, "b");
-    assert_eq!(listed_ids(&s).await, [first.clone()]);
+    assert_eq!(listed_ids(&s).await, std::slice::from_ref(&first));
     let rolled = s
         .admin("GET", "/restapis/shop/stages/prod", serde_json::Value::Null)
         .await;
@@ -123,7 +123,7 @@ async fn an_old_deployments_json_is_imported_into_the_store_once() {
         let s = start_in(&dir, &data, &shop("b"), &registry()).await;
         assert_eq!(side(&s, "/prod/x").await, "a");
         assert_eq!(side(&s, "/dev/x").await, "b");
-        assert_eq!(listed_ids(&s).await, [imported.clone()]);
+        assert_eq!(listed_ids(&s).await, std::slice::from_ref(&imported));
         // Changes go to the store, not the file.
         let second = deploy(&s, "dev", "after import").await;
         assert_eq!(listed_ids(&s).await, [imported.clone(), second]);
