@@ -210,3 +210,40 @@ async fn a_replica_checks_the_version_once_a_second_of_clock_time() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_kept_waiting_by_another_replicas_lease_gets_409_and_changes_nothing() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut registry = Registry::new();
+    portico_functions::register_all(&mut registry);
+    let config = Config::from_toml(&shop(&server.url(), true), "lease.toml", &registry).unwrap();
+    let stack = Stack::builder(config, &registry).open().await.unwrap();
+    // Another replica is in the middle of changing `shop`: it holds the API's lease.
+    let lease = "deployments-lease/shop";
+    let held = SystemTime::now() + Duration::from_secs(60);
+    let store = stack.store().clone();
+    store.incr_if_below(lease, 1, Some(held)).await.unwrap();
+    let s = common::TestStack::serve(stack).await;
+    let body = json!({ "stageName": "prod" }).to_string();
+    let res = s
+        .request("POST", "/restapis/shop/deployments", &[], body.clone())
+        .await;
+    assert_eq!(res.status, 409, "{}", res.text());
+    assert_eq!(res.header("x-amzn-errortype"), Some("ConflictException"));
+    assert!(
+        res.text().contains("concurrent modification"),
+        "{}",
+        res.text()
+    );
+    let listed = s.get("/restapis/shop/deployments").await.json();
+    assert_eq!(listed["item"], json!([]));
+    assert_eq!(s.get("/prod/new").await.status, 200);
+    // Released: the change goes through.
+    assert!(store.delete(lease).await.unwrap());
+    let res = s
+        .request("POST", "/restapis/shop/deployments", &[], body)
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+}

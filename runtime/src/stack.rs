@@ -14,20 +14,23 @@ use tower::ServiceExt;
 
 use crate::config::{Config, ConfigErrors, EmfDestination, StoreKind};
 use crate::gateway::{pipeline, TrafficState};
-use crate::invoke::{Function, Invocation, Payload, Registry};
+use crate::invoke::{Function, Registry};
 use crate::lifecycle::history::History;
 use crate::lifecycle::live::{Env, Live};
 use crate::lifecycle::DeploymentSync;
 use crate::observe::metrics::Metrics;
 use crate::observe::LogStore;
 use crate::store::Store;
-use crate::workflow::{NewStateMachine, TaskFailure, TaskInvoker, WorkflowService};
+use crate::workflow::{NewStateMachine, WorkflowService};
 use crate::Clock;
 
 pub use crate::gateway::server::serve;
 pub use open::StartError;
 
 mod open;
+mod tasks;
+
+use tasks::StackTasks;
 
 /// The running stack; cheap to clone.
 #[derive(Clone)]
@@ -313,56 +316,6 @@ impl Stack {
     /// Every stage's response cache with its CacheHitCount/CacheMissCount per stage and route.
     pub fn cache_metrics(&self) -> Vec<crate::gateway::caching::StageCacheInfo> {
         crate::gateway::caching::stage_caches(&self.inner.live().router)
-    }
-}
-
-/// Lets workflow Task states call the stack's functions.
-struct StackTasks(Weak<StackInner>);
-
-#[async_trait::async_trait]
-impl TaskInvoker for StackTasks {
-    async fn invoke(
-        &self,
-        function: &str,
-        payload: serde_json::Value,
-    ) -> Result<serde_json::Value, TaskFailure> {
-        self.invoke_traced(function, payload, None).await
-    }
-
-    async fn invoke_traced(
-        &self,
-        function: &str,
-        payload: serde_json::Value,
-        trace_header: Option<String>,
-    ) -> Result<serde_json::Value, TaskFailure> {
-        let Some(stack) = self.0.upgrade() else {
-            return Err(TaskFailure {
-                error: "States.Runtime".into(),
-                cause: "the stack is shutting down".into(),
-            });
-        };
-        let Some(f) = stack.function(function) else {
-            return Err(crate::workflow::task::missing_function(function));
-        };
-        let mut invocation = Invocation::new(Payload::Json(payload));
-        invocation.trace_id = trace_header;
-        let outcome = f.invoke(invocation).await;
-        match outcome.result {
-            Ok(result) => result.into_value().map_err(|e| TaskFailure {
-                error: "Runtime.MarshalError".into(),
-                cause: format!("Unable to marshal response: {e}"),
-            }),
-            Err(err) => Err(TaskFailure {
-                cause: err.to_json().to_string(),
-                error: err.error_type,
-            }),
-        }
-    }
-
-    fn exists(&self, function: &str) -> bool {
-        self.0
-            .upgrade()
-            .is_some_and(|s| s.live().functions.contains_key(function))
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::history::History;
 use super::{stored, LifecycleError};
 use crate::stack::Stack;
 
@@ -58,13 +59,17 @@ impl DeploymentSync {
 
 impl Stack {
     /// On a shared store, once a second of clock time: reloads the deployment history when
-    /// another replica changed it. Cheap otherwise (a flag, a clock read, an atomic).
+    /// another replica changed it. Cheap otherwise (a flag, a clock read, an atomic). Never
+    /// waits behind a lifecycle change in this process: that one is reading the store anyway.
     pub(crate) async fn refresh_deployments_if_due(&self) {
         let sync = &self.inner.deployment_sync;
         if !sync.shared || !sync.claim(self.inner.clock.now_millis()) {
             return;
         }
-        if let Err(e) = self.refresh_deployments().await {
+        let Ok(mut guard) = self.inner.changes.try_lock() else {
+            return;
+        };
+        if let Err(e) = self.refresh_locked(&mut guard).await {
             // The running generation keeps serving; the next check tries again.
             tracing::warn!(error = %e, "deployment history not refreshed from the store");
         }
@@ -74,6 +79,10 @@ impl Stack {
     /// this replica runs, and swaps in the generation built from it. Answers whether it did.
     pub async fn refresh_deployments(&self) -> Result<bool, LifecycleError> {
         let mut guard = self.inner.changes.lock().await;
+        self.refresh_locked(&mut guard).await
+    }
+
+    async fn refresh_locked(&self, guard: &mut History) -> Result<bool, LifecycleError> {
         let store = &*self.inner.store;
         let storage = |e: String| LifecycleError::Storage(e);
         let version = stored::version(store)

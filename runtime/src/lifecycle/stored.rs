@@ -92,6 +92,9 @@ pub async fn import_file(store: &dyn Store, data_dir: &Path) -> Result<usize, St
         return Ok(0);
     }
     let history = History::load(data_dir)?;
+    if history.apis.is_empty() {
+        return Ok(0);
+    }
     for (api, entry) in &history.apis {
         save_api(store, api, entry)
             .await
