@@ -154,8 +154,7 @@ impl Stack {
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
-        // As the store holds it now, even before this replica's next refresh.
-        let history = self.fresh(&history, &found.name).await?;
+        let history = self.current(&history, &found.name).await;
         let past = history.api(&found.name);
         let mut stages = Vec::new();
         for stage in &found.stages {
@@ -173,7 +172,7 @@ impl Stack {
         let history = self.inner.changes.lock().await;
         let live = self.inner.live();
         let found = find_api(&live.config, api)?;
-        let history = self.fresh(&history, &found.name).await?;
+        let history = self.current(&history, &found.name).await;
         let s = check_stage(found, stage)?;
         Ok(view(s, history.api(&found.name)))
     }
@@ -210,6 +209,18 @@ impl Stack {
             }
         }
         Ok(history)
+    }
+
+    /// For reads: the API's record as the store holds it now, even before this replica's
+    /// next refresh; this replica's copy while the store cannot answer.
+    async fn current(&self, local: &History, api: &str) -> History {
+        match self.fresh(local, api).await {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::warn!(error = %e, api, "deployments read from this replica's copy");
+                local.clone()
+            }
+        }
     }
 
     /// Validates `history` against the running config, saves `api`'s record in the store,
