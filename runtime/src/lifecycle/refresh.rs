@@ -66,6 +66,11 @@ impl Stack {
         if !sync.shared || !sync.claim(self.inner.clock.now_millis()) {
             return;
         }
+        // While the store is down (it logged so once), a counter read would answer from the
+        // fail-open fallback or fail; the first check after it recovers catches up.
+        if self.inner.store.health().is_some_and(|h| !h.is_available()) {
+            return;
+        }
         let Ok(mut guard) = self.inner.changes.try_lock() else {
             return;
         };
