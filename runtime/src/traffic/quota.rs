@@ -48,6 +48,18 @@ impl Quotas {
         }
     }
 
+    /// The counter, limit and period end of the key's quota in `plan` at `now`, for a
+    /// batched admission; `None` without a quota.
+    pub(super) fn counter(
+        plan: &UsagePlan,
+        key_id: &str,
+        now: SystemTime,
+    ) -> Option<(String, u64, SystemTime)> {
+        let quota = plan.quota.as_ref()?;
+        let (start, end) = quota.period.bounds(now, quota.offset);
+        Some((counter_key(&plan.id, key_id, start), quota.limit, end))
+    }
+
     /// Requests left in the current period without counting one (`None` without a quota).
     pub async fn remaining(
         &self,

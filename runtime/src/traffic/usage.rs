@@ -54,12 +54,18 @@ impl Usage {
         key_id: &str,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let today = utc_day(now);
-        let expires = day_start(today + TimeDelta::days(1)) + USAGE_RETENTION;
+        let (key, expires) = Self::counter(plan_id, key_id, now);
         self.store
-            .add_counter(&day_key(plan_id, key_id, today), 1, Some(expires))
+            .add_counter(&key, 1, Some(expires))
             .await
             .map(drop)
+    }
+
+    /// The day counter a request admitted at `now` adds to, and its expiry.
+    pub(super) fn counter(plan_id: &str, key_id: &str, now: SystemTime) -> (String, SystemTime) {
+        let today = utc_day(now);
+        let expires = day_start(today + TimeDelta::days(1)) + USAGE_RETENTION;
+        (day_key(plan_id, key_id, today), expires)
     }
 
     /// Requests counted for the key in the plan on `day`.

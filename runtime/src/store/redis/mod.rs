@@ -12,6 +12,7 @@
 //! fail closed answers [`StoreError::Unavailable`]; fail open counts limits in a local
 //! [`MemoryStore`] (each replica alone). Records need Redis in both modes.
 
+mod admit;
 mod codec;
 mod probe;
 mod scripts;

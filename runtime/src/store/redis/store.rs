@@ -12,7 +12,9 @@ use super::codec::{expiry_ms, glob_escape, refused, unavailable};
 use super::{Failure, RedisStore};
 use crate::config::OnUnavailable;
 use crate::store::bucket::TokenDecision;
-use crate::store::{epoch_micros, CounterDecision, Store, StoreError, StoreHealth};
+use crate::store::{
+    epoch_micros, AdmitOutcome, AdmitStep, CounterDecision, Store, StoreError, StoreHealth,
+};
 
 /// Keys fetched per SCAN step when listing.
 const SCAN_BATCH: usize = 500;
@@ -234,6 +236,14 @@ impl Store for RedisStore {
                     .await
             }
         }
+    }
+
+    async fn admit(
+        &self,
+        steps: &[AdmitStep<'_>],
+        now: SystemTime,
+    ) -> Result<AdmitOutcome, StoreError> {
+        self.admit_batched(steps, now).await
     }
 
     fn is_shared(&self) -> bool {
