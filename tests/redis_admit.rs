@@ -337,3 +337,67 @@ async fn a_key_disabled_through_one_replica_stops_on_another_within_the_refresh_
     clock.advance(Duration::from_millis(1_000));
     assert_eq!(pets(&b).await, 200);
 }
+
+/// `PTTL` of a store key (`portico:` namespace), via `redis-cli`.
+fn pttl(server: &RedisServer, key: &str) -> Option<i64> {
+    let out = Command::new("redis-cli")
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "PTTL",
+            &format!("portico:{key}"),
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+#[tokio::test]
+async fn counters_and_buckets_the_script_creates_expire_when_they_should() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let clock = Clock::manual(SystemTime::now());
+    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let hour = clock.now() + Duration::from_secs(3600);
+    let day = clock.now() + Duration::from_secs(86_400);
+    let steps = [
+        AdmitStep::Take {
+            key: "bucket",
+            rate_per_sec: 1.0,
+            burst: 10,
+        },
+        AdmitStep::Quota {
+            key: "quota",
+            limit: 10,
+            expires_at: Some(hour),
+        },
+        AdmitStep::Usage {
+            key: "usage",
+            expires_at: Some(day),
+        },
+    ];
+    for _ in 0..2 {
+        assert_eq!(
+            redis.admit(&steps, clock.now()).await.unwrap().refusal,
+            None
+        );
+    }
+    let Some(bucket) = pttl(&server, "bucket") else {
+        eprintln!("SKIPPED expiry check: redis-cli is not installed");
+        return;
+    };
+    // Two tokens of a 1 rps bucket: it has refilled (and is forgotten) 2 s from now.
+    assert!((1_000..=2_000).contains(&bucket), "bucket pttl {bucket}");
+    let quota = pttl(&server, "quota").unwrap();
+    assert!(
+        (3_590_000..=3_600_000).contains(&quota),
+        "quota pttl {quota}"
+    );
+    let usage = pttl(&server, "usage").unwrap();
+    assert!(
+        (86_390_000..=86_400_000).contains(&usage),
+        "usage pttl {usage}"
+    );
+    assert_eq!(redis.get_counter("usage").await.unwrap(), 2);
+}

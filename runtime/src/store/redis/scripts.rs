@@ -94,8 +94,8 @@ for i = 1, #KEYS do
       return {1, i - 1, math.ceil(ahead - tolerance), quota_used, usage_ok, watched}
     end
     new_tat = math.ceil(new_tat)
-    redis.call('SET', key, string.format('%d', new_tat))
-    redis.call('PEXPIREAT', key, string.format('%d', math.ceil(new_tat / 1000)))
+    local expiry = string.format('%d', math.ceil(new_tat / 1000))
+    redis.call('SET', key, string.format('%d', new_tat), 'PXAT', expiry)
   elseif kind == 'q' then
     local ok, current = pcall(redis.call, 'GET', key)
     if not ok then return {3, i - 1, 0, quota_used, usage_ok, watched} end
@@ -109,11 +109,12 @@ for i = 1, #KEYS do
     if not current and b ~= '' then redis.call('PEXPIREAT', key, b) end
     quota_used = n
   elseif kind == 'u' then
-    local existed = redis.call('EXISTS', key)
-    local ok = pcall(redis.call, 'INCRBY', key, a)
+    -- One INCRBY, no EXISTS: the delta is positive, so a counter that now equals it was
+    -- just created (or held 0, and gets the expiry its day key always has).
+    local ok, n = pcall(redis.call, 'INCRBY', key, a)
     if not ok then
       usage_ok = 0
-    elseif existed == 0 and b ~= '' then
+    elseif n == tonumber(a) and b ~= '' then
       redis.call('PEXPIREAT', key, b)
     end
   end
