@@ -178,6 +178,12 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
+    /// Whether keys one multi-key operation addresses must share a Redis Cluster hash slot,
+    /// so callers put a `{tag}` in the names of counters used together.
+    fn hash_tags(&self) -> bool {
+        false
+    }
+
     /// Availability of a networked backend, for logs and metrics; `None` for local stores.
     fn health(&self) -> Option<Arc<StoreHealth>> {
         None

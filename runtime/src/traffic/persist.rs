@@ -18,8 +18,9 @@ use crate::store::StoreExt;
 /// Store keys of API key records: `apikey/{id}`.
 pub const KEY_PREFIX: &str = "apikey/";
 /// Store counter bumped by every key write on a shared store, so replicas list the key
-/// records only when it changed (outside [`KEY_PREFIX`]: listings skip it).
-pub(crate) const KEYS_VERSION: &str = "apikey-version";
+/// records only when it changed (outside [`KEY_PREFIX`]: listings skip it). Tagged like the
+/// account bucket it is read with (see `shared_throttle.rs`).
+pub(crate) const KEYS_VERSION: &str = "{traffic}/apikey-version";
 
 /// An API key as stored. A deleted key leaves a tombstone so a key declared in config and
 /// deleted at runtime stays deleted after a restart.

@@ -10,10 +10,8 @@ use super::error::TrafficRejection;
 use super::keys::ApiKey;
 use super::persist::KEYS_VERSION;
 use super::plan::UsagePlan;
-use super::quota::Quotas;
 use super::shared_throttle::{self, SharedBucket};
 use super::throttle::throttled;
-use super::usage::Usage;
 use crate::store::{AdmitRefusal, AdmitStep};
 
 impl TrafficControl {
@@ -31,10 +29,10 @@ impl TrafficControl {
         let now = self.clock.now();
         let quota = keyed
             .as_ref()
-            .and_then(|(key, plan)| Quotas::counter(plan, &key.id, now));
+            .and_then(|(key, plan)| self.quotas.counter(plan, &key.id, now));
         let usage = keyed
             .as_ref()
-            .map(|(key, plan)| Usage::counter(&plan.id, &key.id, now));
+            .map(|(key, plan)| self.usage.counter(&plan.id, &key.id, now));
         let mut steps = Vec::with_capacity(buckets.len() + 3);
         if keyed.is_some() {
             // Piggy-backed so a steady stream of keyed requests needs no separate key check.

@@ -10,6 +10,24 @@ use super::plan::UsagePlan;
 use super::throttle::{throttled, Throttles};
 use crate::store::{AdmitRefusal, AdmitStep, Store};
 
+/// Appends `<plan>/<key>`, as the hash tag `{<plan>/<key>}` when `tagged`.
+///
+/// Shared bucket names carry hash tags on every store: a Redis Cluster keeps a request's
+/// account and stage buckets (tag `{traffic}`, first in the name, before any route text
+/// that may hold braces) in one slot and its per-key bucket, quota and usage counters
+/// (tag `{<plan>/<key>}`) in another, so an admission is at most two scripts there.
+pub(super) fn push_plan_key(out: &mut String, plan_id: &str, key_id: &str, tagged: bool) {
+    if tagged {
+        out.push('{');
+    }
+    out.push_str(plan_id);
+    out.push('/');
+    out.push_str(key_id);
+    if tagged {
+        out.push('}');
+    }
+}
+
 /// One shared bucket a request takes a token from.
 pub(super) struct SharedBucket {
     /// Its store key.
@@ -53,7 +71,7 @@ pub(super) fn buckets(
     let mut found = Vec::with_capacity(3);
     if let Some(account) = &throttles.account {
         found.push(SharedBucket::new(
-            "throttle/account".to_owned(),
+            "{traffic}/throttle/account".to_owned(),
             *account.settings(),
             ThrottleLevel::Account,
         ));
@@ -61,13 +79,13 @@ pub(super) fn buckets(
     if let Some(buckets) = throttles.stages.get(api, stage) {
         if let Some(route) = buckets.overrides.get(route_key) {
             found.push(SharedBucket::new(
-                format!("throttle/route/{api}/{stage}/{route_key}"),
+                format!("{{traffic}}/throttle/route/{api}/{stage}/{route_key}"),
                 *route.settings(),
                 ThrottleLevel::Route,
             ));
         } else if let Some(default) = buckets.default {
             found.push(SharedBucket::new(
-                format!("throttle/stage/{api}/{stage}/{route_key}"),
+                format!("{{traffic}}/throttle/stage/{api}/{stage}/{route_key}"),
                 default,
                 ThrottleLevel::Stage,
             ));
@@ -85,15 +103,21 @@ pub(super) fn buckets(
         .and_then(|routes| routes.get(route_key));
     match (route, &buckets.per_key) {
         (Some(route), _) => found.push(SharedBucket::new(
-            format!(
-                "throttle/plan-route/{}/{api}/{stage}/{route_key}/{key_id}",
-                plan.id
-            ),
+            {
+                let mut key = "throttle/plan-route/".to_owned();
+                push_plan_key(&mut key, &plan.id, key_id, true);
+                key.push_str(&format!("/{api}/{stage}/{route_key}"));
+                key
+            },
             *route.settings(),
             ThrottleLevel::UsagePlanRoute,
         )),
         (None, Some(per_key)) => found.push(SharedBucket::new(
-            format!("throttle/plan/{}/{key_id}", plan.id),
+            {
+                let mut key = "throttle/plan/".to_owned();
+                push_plan_key(&mut key, &plan.id, key_id, true);
+                key
+            },
             *per_key.settings(),
             ThrottleLevel::UsagePlan,
         )),

@@ -1,9 +1,14 @@
 //! [`Store::admit`](crate::store::Store::admit) on Redis: every step of one admission in a
 //! single EVALSHA of the `ADMIT` script, so a keyed request costs one round trip.
+//!
+//! A script's keys must share a hash slot on a Redis Cluster, so there the steps run as one
+//! script per run of consecutive same-slot steps, in order, stopping at a refusal; the
+//! traffic layer's hash tags make that two: the account/stage group, then the per-key group.
 
 use std::time::{Duration, SystemTime};
 
 use super::codec::{expiry_ms, unavailable};
+use super::conn::slot;
 use super::{Failure, RedisStore};
 use crate::config::OnUnavailable;
 use crate::store::{epoch_micros, AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError};
@@ -12,30 +17,91 @@ use crate::store::{epoch_micros, AdmitOutcome, AdmitRefusal, AdmitStep, Store, S
 type Reply = (u8, i64, u64, i64, u8, i64);
 
 impl RedisStore {
-    /// Runs `steps` as one script; while Redis is down, fails closed or runs them on the
-    /// local fallback (fail open), where nothing is watched.
+    /// Runs `steps` as one script (one per hash slot group on a cluster); while Redis is
+    /// down, fails closed or runs what is left on the local fallback (fail open), where
+    /// nothing is watched.
     pub(super) async fn admit_batched(
         &self,
         steps: &[AdmitStep<'_>],
         now: SystemTime,
     ) -> Result<AdmitOutcome, StoreError> {
-        let script = &self.scripts.admit;
-        let mut invocation = script.prepare_invoke();
-        invocation.arg(epoch_micros(now));
         for step in steps {
-            invocation.key(self.key(step.key()));
+            if let AdmitStep::Take {
+                key,
+                rate_per_sec,
+                burst,
+            } = *step
+            {
+                if !(rate_per_sec.is_finite() && rate_per_sec > 0.0) || burst == 0 {
+                    return Err(StoreError::Backend(format!(
+                        "invalid bucket settings for `{key}`"
+                    )));
+                }
+            }
+        }
+        let full: Vec<String> = steps.iter().map(|step| self.key(step.key())).collect();
+        let mut outcome = AdmitOutcome::default();
+        let mut start = 0;
+        while start < steps.len() {
+            let end = match self.cluster {
+                false => steps.len(),
+                true => {
+                    let first = slot(&full[start]);
+                    (start + 1..steps.len())
+                        .find(|&i| slot(&full[i]) != first)
+                        .unwrap_or(steps.len())
+                }
+            };
+            match self
+                .run_group(&steps[start..end], &full[start..end], now)
+                .await
+            {
+                Ok(reply) => {
+                    merge(&mut outcome, decode(&steps[start..end], start, reply)?);
+                    if outcome.refusal.is_some() {
+                        return Ok(outcome);
+                    }
+                }
+                Err(Failure::Refused(e)) => {
+                    return Err(StoreError::Backend(format!(
+                        "Redis refused an admission: {e}"
+                    )))
+                }
+                Err(Failure::Down) => {
+                    self.link.health.count_degraded();
+                    if self.link.health.mode() == OnUnavailable::FailClosed {
+                        return Err(unavailable());
+                    }
+                    let mut rest = self.fallback.admit(&steps[start..], now).await?;
+                    // The local fallback has no key records: its version means nothing.
+                    rest.watched = None;
+                    shift(&mut rest, start);
+                    merge(&mut outcome, rest);
+                    return Ok(outcome);
+                }
+            }
+            start = end;
+        }
+        Ok(outcome)
+    }
+
+    async fn run_group(
+        &self,
+        steps: &[AdmitStep<'_>],
+        keys: &[String],
+        now: SystemTime,
+    ) -> Result<Reply, Failure> {
+        let mut invocation = self.scripts.admit.prepare_invoke();
+        invocation.arg(epoch_micros(now));
+        for (step, key) in steps.iter().zip(keys) {
+            invocation.key(key);
             match *step {
                 AdmitStep::Watch { .. } => invocation.arg("w").arg("").arg(""),
                 AdmitStep::Take {
-                    key,
                     rate_per_sec,
                     burst,
+                    ..
                 } => {
-                    if !(rate_per_sec.is_finite() && rate_per_sec > 0.0) || burst == 0 {
-                        return Err(StoreError::Backend(format!(
-                            "invalid bucket settings for `{key}`"
-                        )));
-                    }
                     let interval = 1_000_000.0 / rate_per_sec;
                     let tolerance = interval * burst as f64;
                     invocation
@@ -52,32 +118,39 @@ impl RedisStore {
             };
         }
         let invocation = &invocation;
-        let result = self
-            .call(|mut conn| async move { invocation.invoke_async::<Reply>(&mut conn).await })
-            .await;
-        match result {
-            Ok(reply) => decode(steps, reply),
-            Err(Failure::Refused(e)) => Err(StoreError::Backend(format!(
-                "Redis refused an admission: {e}"
-            ))),
-            Err(Failure::Down) => {
-                self.link.health.count_degraded();
-                match self.link.health.mode() {
-                    OnUnavailable::FailClosed => Err(unavailable()),
-                    OnUnavailable::FailOpen => {
-                        let mut outcome = self.fallback.admit(steps, now).await?;
-                        // The local fallback has no key records: its version means nothing.
-                        outcome.watched = None;
-                        Ok(outcome)
-                    }
-                }
-            }
-        }
+        self.call(|mut conn| async move { invocation.invoke_async::<Reply>(&mut conn).await })
+            .await
     }
 }
 
+/// Adds a later group's outcome to the outcome so far.
+fn merge(outcome: &mut AdmitOutcome, later: AdmitOutcome) {
+    outcome.refusal = later.refusal;
+    outcome.watched = later.watched.or(outcome.watched);
+    outcome.quota_used = later.quota_used.or(outcome.quota_used);
+    if later.usage_error.is_some() {
+        outcome.usage_error = later.usage_error;
+    }
+}
+
+/// Makes a group's step indices count from the first step of the whole admission.
+fn shift(outcome: &mut AdmitOutcome, by: usize) {
+    outcome.refusal = outcome.refusal.map(|refusal| match refusal {
+        AdmitRefusal::Throttled { step, retry_after } => AdmitRefusal::Throttled {
+            step: step + by,
+            retry_after,
+        },
+        AdmitRefusal::QuotaExceeded { step, used } => AdmitRefusal::QuotaExceeded {
+            step: step + by,
+            used,
+        },
+    });
+}
+
+/// A group's reply as an outcome, with step indices counted from `offset`.
 fn decode(
     steps: &[AdmitStep<'_>],
+    offset: usize,
     (status, step, value, quota_used, usage_ok, watched): Reply,
 ) -> Result<AdmitOutcome, StoreError> {
     let index = usize::try_from(step).ok().filter(|i| *i < steps.len());
@@ -89,14 +162,14 @@ fn decode(
         }),
         (2, Some(step)) => Some(AdmitRefusal::QuotaExceeded { step, used: value }),
         (3, Some(step)) => {
-            let (expected, found) = match steps[step] {
-                AdmitStep::Take { .. } => ("token bucket", "record"),
-                _ => ("counter", "record"),
+            let expected = match steps[step] {
+                AdmitStep::Take { .. } => "token bucket",
+                _ => "counter",
             };
             return Err(StoreError::WrongType {
                 key: steps[step].key().to_owned(),
                 expected,
-                found,
+                found: "record",
             });
         }
         _ => {
@@ -117,10 +190,12 @@ fn decode(
         }),
         _ => None,
     };
-    Ok(AdmitOutcome {
+    let mut outcome = AdmitOutcome {
         refusal,
         watched: u64::try_from(watched).ok(),
         quota_used: u64::try_from(quota_used).ok(),
         usage_error,
-    })
+    };
+    shift(&mut outcome, offset);
+    Ok(outcome)
 }
