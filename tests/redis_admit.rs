@@ -401,3 +401,34 @@ async fn counters_and_buckets_the_script_creates_expire_when_they_should() {
     );
     assert_eq!(redis.get_counter("usage").await.unwrap(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_throttled_requests_consume_no_quota_on_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let clock = Clock::manual(SystemTime::now());
+    let registry = shipped_registry();
+    let toml = replica_toml(&server.url())
+        .replace(
+            "throttle = { rate_limit = 1000, burst_limit = 1000 }\n\n[[apis",
+            "throttle = { rate_limit = 1, burst_limit = 1 }\n\n[[apis",
+        )
+        .replace("limit = 1000, period", "limit = 3, period");
+    assert!(toml.contains("rate_limit = 1, burst_limit = 1"));
+    let stack = TestStack::start_with_clock(&toml, &registry, clock.clone()).await;
+    let send = || stack.request("GET", "/prod/pets", &[("x-api-key", KEY)], "");
+    for round in 0..3 {
+        assert_eq!(send().await.status, 200, "round {round}");
+        for _ in 0..3 {
+            let throttled = send().await;
+            assert_eq!(throttled.status, 429);
+            assert_eq!(throttled.json()["message"], "Too Many Requests");
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    // Nine throttled requests counted nothing: the quota of 3 is used by the 3 admitted.
+    let over = send().await;
+    assert_eq!(over.status, 429);
+    assert_eq!(over.json()["message"], "Limit Exceeded");
+}

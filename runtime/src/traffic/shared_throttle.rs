@@ -106,7 +106,10 @@ pub(super) fn buckets(
             {
                 let mut key = "throttle/plan-route/".to_owned();
                 push_plan_key(&mut key, &plan.id, key_id, true);
-                key.push_str(&format!("/{api}/{stage}/{route_key}"));
+                for part in [api, stage, route_key] {
+                    key.push('/');
+                    key.push_str(part);
+                }
                 key
             },
             *route.settings(),
