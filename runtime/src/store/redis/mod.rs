@@ -1,10 +1,12 @@
 //! [`RedisStore`]: the [`Store`](super::Store) several Portico replicas share.
 //!
 //! Every check is one round trip: counters and token buckets are Lua scripts (see
-//! [`scripts`]), expiry is `PEXPIREAT` at the [`Clock`]'s absolute instants, records are
-//! hashes listed by `SCAN` on their prefix, and every key lives under `<namespace>:`.
-//! The connection is a multiplexed [`ConnectionManager`], so concurrent requests share one
-//! socket (pipelined by the driver) and it reconnects with exponential backoff.
+//! [`scripts`]), and a whole request's admission is one script (see [`admit`]); expiry is
+//! `PEXPIREAT` at the [`Clock`]'s absolute instants, records are hashes listed by `SCAN` on
+//! their prefix, and every key lives under `<namespace>:`. The connection is a multiplexed
+//! [`ConnectionManager`], so concurrent requests share one socket (pipelined by the driver)
+//! and it reconnects with exponential backoff — or, with `cluster`, a cluster connection
+//! that routes by hash slot (see [`conn`]; an admission is then one script per slot group).
 //!
 //! While Redis is unreachable no request waits on it: the first failure marks the store
 //! unavailable (logged once), a background probe pings with backoff until Redis answers
