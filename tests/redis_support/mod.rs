@@ -86,8 +86,13 @@ impl Drop for RedisServer {
 /// Starts `redis-server` on `port` and waits for its "Ready to accept connections" line;
 /// `None` when it exits first (e.g. the port was taken meanwhile).
 fn spawn(port: u16) -> Option<Child> {
+    spawn_with(port, &[])
+}
+
+fn spawn_with(port: u16, extra: &[&str]) -> Option<Child> {
     let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(extra)
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
         .args(["--dir", &std::env::temp_dir().display().to_string()])
         .stdout(Stdio::piped())
@@ -120,4 +125,111 @@ fn spawn(port: u16) -> Option<Child> {
         }
     });
     Some(child)
+}
+
+/// A throwaway Redis Cluster of three masters (no replicas), each a `redis-server` on a free
+/// port with its cluster bus on port + 10000; killed on drop.
+pub struct RedisCluster {
+    nodes: Vec<Child>,
+    pub ports: Vec<u16>,
+    config_files: Vec<std::path::PathBuf>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers, assigns the slots with
+    /// `redis-cli --cluster create` and waits for `cluster_state:ok`; `None` (after a loud
+    /// message) without the binaries.
+    pub fn start() -> Option<RedisCluster> {
+        if !installed() {
+            return None;
+        }
+        let mut cluster = RedisCluster {
+            nodes: Vec::new(),
+            ports: Vec::new(),
+            config_files: Vec::new(),
+        };
+        let mut attempts = 0;
+        while cluster.nodes.len() < 3 {
+            attempts += 1;
+            assert!(attempts < 60, "no free port pairs for a cluster node");
+            let Some(port) = free_port_with_bus() else {
+                continue;
+            };
+            let file = std::env::temp_dir().join(format!(
+                "portico-cluster-{}-{port}.conf",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&file);
+            let file_text = file.display().to_string();
+            let args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &file_text,
+            ];
+            if let Some(child) = spawn_with(port, &args) {
+                cluster.nodes.push(child);
+                cluster.ports.push(port);
+                cluster.config_files.push(file);
+            }
+        }
+        let addresses: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        // Gossip takes a moment to agree: poll every node until it reports the cluster ok.
+        for port in cluster.ports.clone() {
+            let mut ok = false;
+            for _ in 0..200 {
+                let out = Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "CLUSTER", "INFO"])
+                    .output()
+                    .expect("redis-cli runs");
+                if String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok") {
+                    ok = true;
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert!(ok, "cluster node {port} never reported cluster_state:ok");
+        }
+        Some(cluster)
+    }
+
+    /// `redis://127.0.0.1:<port of the first node>`: one seed; the others are discovered.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.ports[0])
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for file in &self.config_files {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// A free port whose cluster bus port (port + 10000) is free too.
+fn free_port_with_bus() -> Option<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").ok()?;
+    let port = listener.local_addr().ok()?.port();
+    let bus = port.checked_add(10_000)?;
+    TcpListener::bind(("127.0.0.1", bus)).ok()?;
+    Some(port)
 }

@@ -22,6 +22,8 @@ pub struct StoreSection {
     pub url: Option<Spanned<String>>,
     /// `"fail_closed"` (the default) or `"fail_open"`.
     pub on_unavailable: Option<Spanned<String>>,
+    /// `true` when `url` names a node of a Redis Cluster.
+    pub cluster: Option<Spanned<bool>>,
 }
 
 /// Which implementation of [`crate::store::Store`] to run.
@@ -69,6 +71,8 @@ pub struct StoreConfig {
     pub url: Option<String>,
     /// What to do while the store is unavailable.
     pub on_unavailable: OnUnavailable,
+    /// Whether `url` names a node of a Redis Cluster (the others are discovered from it).
+    pub cluster: bool,
 }
 
 impl Default for StoreConfig {
@@ -78,6 +82,7 @@ impl Default for StoreConfig {
             path: PathBuf::from(DEFAULT_DATA_DIR),
             url: None,
             on_unavailable: OnUnavailable::FailClosed,
+            cluster: false,
         }
     }
 }
@@ -158,6 +163,16 @@ pub(super) fn resolve(
             Some(url.span().start),
             "`[store] url` only applies to `kind = \"redis\"`",
         );
+    }
+    if let Some(cluster) = &section.cluster {
+        if redis {
+            config.cluster = *cluster.get_ref();
+        } else {
+            errors.at(
+                Some(cluster.span().start),
+                "`[store] cluster` only applies to `kind = \"redis\"`",
+            );
+        }
     }
     let mode_valid = section
         .on_unavailable

@@ -5,6 +5,7 @@
 //! check-and-increment operations, never read-modify-write sequences split across calls, and
 //! expiry is an absolute instant so replicas agree on it.
 
+pub mod admit;
 mod bucket;
 pub mod embedded;
 mod health;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use admit::{AdmitOutcome, AdmitRefusal, AdmitStep};
 pub use bucket::TokenDecision;
 pub use embedded::{EmbeddedStore, OpenError};
 pub use health::StoreHealth;
@@ -155,9 +157,30 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Unsupported("token buckets"))
     }
 
+    /// Runs an admission's steps in order as one operation: buckets first (an empty one
+    /// refuses and stops, so a throttled request consumes no quota), then the quota (at its
+    /// limit it refuses and stops, so usage is not counted), then usage.
+    ///
+    /// The default runs [`admit::admit_in_order`], one call per step; a networked store
+    /// overrides it to answer in one round trip. Errors of bucket and quota steps are
+    /// returned; a failed watch or usage step is reported in the outcome.
+    async fn admit(
+        &self,
+        steps: &[AdmitStep<'_>],
+        now: SystemTime,
+    ) -> Result<AdmitOutcome, StoreError> {
+        admit::admit_in_order(self, steps, now).await
+    }
+
     /// Whether other processes share this store, so limits must be counted in it rather
     /// than in process memory.
     fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Whether keys one multi-key operation addresses must share a Redis Cluster hash slot,
+    /// so callers put a `{tag}` in the names of counters used together.
+    fn hash_tags(&self) -> bool {
         false
     }
 

@@ -114,6 +114,9 @@ impl TrafficControl {
         } else {
             None
         };
+        if self.store.is_shared() {
+            return self.admit_shared(api, stage, route_key, keyed).await;
+        }
         let plan_key = keyed.as_ref().map(|(key, plan)| (&**plan, &key.id));
         self.throttles
             .check(api, stage, route_key, plan_key)

@@ -16,6 +16,7 @@ mod period;
 mod persist;
 mod plan;
 mod quota;
+mod shared_admit;
 mod shared_keys;
 mod shared_throttle;
 mod throttle;

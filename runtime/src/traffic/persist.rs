@@ -17,6 +17,10 @@ use crate::store::StoreExt;
 
 /// Store keys of API key records: `apikey/{id}`.
 pub const KEY_PREFIX: &str = "apikey/";
+/// Store counter bumped by every key write on a shared store, so replicas list the key
+/// records only when it changed (outside [`KEY_PREFIX`]: listings skip it). Tagged like the
+/// account bucket it is read with (see `shared_throttle.rs`).
+pub(crate) const KEYS_VERSION: &str = "{traffic}/apikey-version";
 
 /// An API key as stored. A deleted key leaves a tombstone so a key declared in config and
 /// deleted at runtime stays deleted after a restart.
@@ -119,12 +123,24 @@ impl TrafficControl {
             }
             return Err(e.into());
         }
+        if self.store.is_shared() {
+            // After the record, so a replica that sees the new version finds the record.
+            if let Err(e) = self.store.add_counter(KEYS_VERSION, 1, None).await {
+                tracing::warn!(error = %e, key_id = id, "the change is stored but other replicas see it only on their next key listing");
+            }
+        }
         Ok(())
     }
 
     /// Loads every key the store holds over the ones from config; returns how many records
     /// were applied. A record that is not a valid key is an error naming its store key.
     pub async fn restore_keys(&self) -> Result<usize, TrafficError> {
+        // Read before listing: a write after this read bumps it again, so none is missed.
+        let version = if self.store.is_shared() {
+            Some(self.store.get_counter(KEYS_VERSION).await?)
+        } else {
+            None
+        };
         let records = self.store.list(KEY_PREFIX).await?;
         let count = records.len();
         for (store_key, bytes) in records {
@@ -139,6 +155,9 @@ impl TrafficControl {
             } else {
                 self.keys.restore(stored.into_key());
             }
+        }
+        if let Some(version) = version {
+            self.key_reload.loaded(version);
         }
         Ok(count)
     }

@@ -34,7 +34,7 @@ impl Quotas {
             return Ok(None);
         };
         let (start, end) = quota.period.bounds(now, quota.offset);
-        let key = counter_key(&plan.id, key_id, start);
+        let key = counter_key(&plan.id, key_id, start, self.store.hash_tags());
         let decision = self
             .store
             .incr_if_below(&key, quota.limit, Some(end))
@@ -46,6 +46,20 @@ impl Quotas {
                 retry_after: end.duration_since(now).unwrap_or(Duration::ZERO),
             }),
         }
+    }
+
+    /// The counter, limit and period end of the key's quota in `plan` at `now`, for a
+    /// batched admission; `None` without a quota.
+    pub(super) fn counter(
+        &self,
+        plan: &UsagePlan,
+        key_id: &str,
+        now: SystemTime,
+    ) -> Option<(String, u64, SystemTime)> {
+        let quota = plan.quota.as_ref()?;
+        let (start, end) = quota.period.bounds(now, quota.offset);
+        let key = counter_key(&plan.id, key_id, start, self.store.hash_tags());
+        Some((key, quota.limit, end))
     }
 
     /// Requests left in the current period without counting one (`None` without a quota).
@@ -65,22 +79,27 @@ impl Quotas {
         let (start, _) = period.bounds(self.clock.now(), offset);
         let used = self
             .store
-            .get_counter(&counter_key(&plan.id, key_id, start))
+            .get_counter(&counter_key(
+                &plan.id,
+                key_id,
+                start,
+                self.store.hash_tags(),
+            ))
             .await?;
         Ok(Some(limit.saturating_sub(used)))
     }
 }
 
-fn counter_key(plan_id: &str, key_id: &str, period_start: SystemTime) -> String {
+/// `quota/<plan>/<key>/<period start>`; with `tagged`, `quota/{<plan>/<key>}/...` so a Redis
+/// Cluster keeps it in one hash slot with the key's usage counter and plan bucket.
+fn counter_key(plan_id: &str, key_id: &str, period_start: SystemTime, tagged: bool) -> String {
     let start = period_start
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 28);
+    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 30);
     key.push_str("quota/");
-    key.push_str(plan_id);
-    key.push('/');
-    key.push_str(key_id);
+    super::shared_throttle::push_plan_key(&mut key, plan_id, key_id, tagged);
     key.push('/');
     key.push_str(&start.to_string());
     key

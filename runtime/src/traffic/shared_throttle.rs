@@ -8,9 +8,128 @@ use super::config::ThrottleSettings;
 use super::error::{ThrottleLevel, TrafficRejection};
 use super::plan::UsagePlan;
 use super::throttle::{throttled, Throttles};
-use crate::store::{Store, TokenDecision};
+use crate::store::{AdmitRefusal, AdmitStep, Store};
 
-/// [`Throttles::check`] against buckets in `store`.
+/// Appends `<plan>/<key>`, as the hash tag `{<plan>/<key>}` when `tagged`.
+///
+/// Shared bucket names carry hash tags on every store: a Redis Cluster keeps a request's
+/// account and stage buckets (tag `{traffic}`, first in the name, before any route text
+/// that may hold braces) in one slot and its per-key bucket, quota and usage counters
+/// (tag `{<plan>/<key>}`) in another, so an admission is at most two scripts there.
+pub(super) fn push_plan_key(out: &mut String, plan_id: &str, key_id: &str, tagged: bool) {
+    if tagged {
+        out.push('{');
+    }
+    out.push_str(plan_id);
+    out.push('/');
+    out.push_str(key_id);
+    if tagged {
+        out.push('}');
+    }
+}
+
+/// One shared bucket a request takes a token from.
+pub(super) struct SharedBucket {
+    /// Its store key.
+    pub(super) key: String,
+    /// Refill rate in tokens per second.
+    pub(super) rate_per_sec: f64,
+    /// Bucket size (at least 1).
+    pub(super) burst: u64,
+    /// The level a refusal names.
+    pub(super) level: ThrottleLevel,
+}
+
+impl SharedBucket {
+    fn new(key: String, settings: ThrottleSettings, level: ThrottleLevel) -> Self {
+        SharedBucket {
+            key,
+            rate_per_sec: settings.rate_limit,
+            burst: u64::try_from(settings.burst_limit).unwrap_or(1).max(1),
+            level,
+        }
+    }
+
+    /// The admission step taking a token from this bucket.
+    pub(super) fn step(&self) -> AdmitStep<'_> {
+        AdmitStep::Take {
+            key: &self.key,
+            rate_per_sec: self.rate_per_sec,
+            burst: self.burst,
+        }
+    }
+}
+
+/// The buckets that apply, in order: account, stage or route, then the key's usage plan.
+pub(super) fn buckets(
+    throttles: &Throttles,
+    api: &str,
+    stage: &str,
+    route_key: &str,
+    plan_key: Option<(&UsagePlan, &Arc<str>)>,
+) -> Vec<SharedBucket> {
+    let mut found = Vec::with_capacity(3);
+    if let Some(account) = &throttles.account {
+        found.push(SharedBucket::new(
+            "{traffic}/throttle/account".to_owned(),
+            *account.settings(),
+            ThrottleLevel::Account,
+        ));
+    }
+    if let Some(buckets) = throttles.stages.get(api, stage) {
+        if let Some(route) = buckets.overrides.get(route_key) {
+            found.push(SharedBucket::new(
+                format!("{{traffic}}/throttle/route/{api}/{stage}/{route_key}"),
+                *route.settings(),
+                ThrottleLevel::Route,
+            ));
+        } else if let Some(default) = buckets.default {
+            found.push(SharedBucket::new(
+                format!("{{traffic}}/throttle/stage/{api}/{stage}/{route_key}"),
+                default,
+                ThrottleLevel::Stage,
+            ));
+        }
+    }
+    let Some((plan, key_id)) = plan_key else {
+        return found;
+    };
+    let Some(buckets) = throttles.plans.get(&plan.id) else {
+        return found;
+    };
+    let route = buckets
+        .routes
+        .get(api, stage)
+        .and_then(|routes| routes.get(route_key));
+    match (route, &buckets.per_key) {
+        (Some(route), _) => found.push(SharedBucket::new(
+            {
+                let mut key = "throttle/plan-route/".to_owned();
+                push_plan_key(&mut key, &plan.id, key_id, true);
+                for part in [api, stage, route_key] {
+                    key.push('/');
+                    key.push_str(part);
+                }
+                key
+            },
+            *route.settings(),
+            ThrottleLevel::UsagePlanRoute,
+        )),
+        (None, Some(per_key)) => found.push(SharedBucket::new(
+            {
+                let mut key = "throttle/plan/".to_owned();
+                push_plan_key(&mut key, &plan.id, key_id, true);
+                key
+            },
+            *per_key.settings(),
+            ThrottleLevel::UsagePlan,
+        )),
+        (None, None) => {}
+    }
+    found
+}
+
+/// [`Throttles::check`] against buckets in `store`, as one admission.
 pub(super) async fn check(
     throttles: &Throttles,
     store: &dyn Store,
@@ -19,65 +138,16 @@ pub(super) async fn check(
     route_key: &str,
     plan_key: Option<(&UsagePlan, &Arc<str>)>,
 ) -> Result<(), TrafficRejection> {
-    let now = throttles.clock.now();
-    let take = |key: String, settings: ThrottleSettings, level: ThrottleLevel| async move {
-        let burst = u64::try_from(settings.burst_limit).unwrap_or(1).max(1);
-        match store
-            .take_token(&key, settings.rate_limit, burst, now)
-            .await?
-        {
-            TokenDecision::Taken => Ok(()),
-            TokenDecision::Empty { retry_after } => Err(throttled(level)(retry_after)),
-        }
-    };
-    if let Some(account) = &throttles.account {
-        take(
-            "throttle/account".to_owned(),
-            *account.settings(),
-            ThrottleLevel::Account,
-        )
-        .await?;
-    }
-    if let Some(buckets) = throttles.stages.get(api, stage) {
-        let target = format!("{api}/{stage}/{route_key}");
-        if let Some(route) = buckets.overrides.get(route_key) {
-            take(
-                format!("throttle/route/{target}"),
-                *route.settings(),
-                ThrottleLevel::Route,
-            )
-            .await?;
-        } else if let Some(default) = buckets.default {
-            take(
-                format!("throttle/stage/{target}"),
-                default,
-                ThrottleLevel::Stage,
-            )
-            .await?;
-        }
-    }
-    let Some((plan, key_id)) = plan_key else {
+    let found = buckets(throttles, api, stage, route_key, plan_key);
+    if found.is_empty() {
         return Ok(());
-    };
-    let Some(buckets) = throttles.plans.get(&plan.id) else {
-        return Ok(());
-    };
-    let route = buckets
-        .routes
-        .get(api, stage)
-        .and_then(|routes| routes.get(route_key));
-    match (route, &buckets.per_key) {
-        (Some(route), _) => {
-            let key = format!(
-                "throttle/plan-route/{}/{api}/{stage}/{route_key}/{key_id}",
-                plan.id
-            );
-            take(key, *route.settings(), ThrottleLevel::UsagePlanRoute).await
+    }
+    let steps: Vec<AdmitStep<'_>> = found.iter().map(SharedBucket::step).collect();
+    let outcome = store.admit(&steps, throttles.clock.now()).await?;
+    match outcome.refusal {
+        Some(AdmitRefusal::Throttled { step, retry_after }) => {
+            Err(throttled(found[step].level)(retry_after))
         }
-        (None, Some(per_key)) => {
-            let key = format!("throttle/plan/{}/{key_id}", plan.id);
-            take(key, *per_key.settings(), ThrottleLevel::UsagePlan).await
-        }
-        (None, None) => Ok(()),
+        _ => Ok(()),
     }
 }

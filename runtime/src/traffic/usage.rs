@@ -54,12 +54,24 @@ impl Usage {
         key_id: &str,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let today = utc_day(now);
-        let expires = day_start(today + TimeDelta::days(1)) + USAGE_RETENTION;
+        let (key, expires) = self.counter(plan_id, key_id, now);
         self.store
-            .add_counter(&day_key(plan_id, key_id, today), 1, Some(expires))
+            .add_counter(&key, 1, Some(expires))
             .await
             .map(drop)
+    }
+
+    /// The day counter a request admitted at `now` adds to, and its expiry.
+    pub(super) fn counter(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        now: SystemTime,
+    ) -> (String, SystemTime) {
+        let today = utc_day(now);
+        let expires = day_start(today + TimeDelta::days(1)) + USAGE_RETENTION;
+        let key = day_key(plan_id, key_id, today, self.store.hash_tags());
+        (key, expires)
     }
 
     /// Requests counted for the key in the plan on `day`.
@@ -69,7 +81,8 @@ impl Usage {
         key_id: &str,
         day: NaiveDate,
     ) -> Result<u64, StoreError> {
-        self.store.get_counter(&day_key(plan_id, key_id, day)).await
+        let key = day_key(plan_id, key_id, day, self.store.hash_tags());
+        self.store.get_counter(&key).await
     }
 
     /// The `GetUsage` report for `keys` of `plan` between two dates (inclusive).
@@ -123,15 +136,15 @@ impl Usage {
     }
 }
 
-fn day_key(plan_id: &str, key_id: &str, day: NaiveDate) -> String {
+/// `usage/<plan>/<key>/<YYYY-MM-DD>`; with `tagged`, `usage/{<plan>/<key>}/...` (see
+/// `quota.rs`).
+fn day_key(plan_id: &str, key_id: &str, day: NaiveDate, tagged: bool) -> String {
     use chrono::Datelike;
     use std::fmt::Write;
     // Built by hand: chrono's strftime parsing showed up in the per-request profile.
-    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 19);
+    let mut key = String::with_capacity(plan_id.len() + key_id.len() + 21);
     key.push_str("usage/");
-    key.push_str(plan_id);
-    key.push('/');
-    key.push_str(key_id);
+    super::shared_throttle::push_plan_key(&mut key, plan_id, key_id, tagged);
     let _ = write!(
         key,
         "/{:04}-{:02}-{:02}",

@@ -1,10 +1,12 @@
 //! [`RedisStore`]: the [`Store`](super::Store) several Portico replicas share.
 //!
 //! Every check is one round trip: counters and token buckets are Lua scripts (see
-//! [`scripts`]), expiry is `PEXPIREAT` at the [`Clock`]'s absolute instants, records are
-//! hashes listed by `SCAN` on their prefix, and every key lives under `<namespace>:`.
-//! The connection is a multiplexed [`ConnectionManager`], so concurrent requests share one
-//! socket (pipelined by the driver) and it reconnects with exponential backoff.
+//! [`scripts`]), and a whole request's admission is one script (see [`admit`]); expiry is
+//! `PEXPIREAT` at the [`Clock`]'s absolute instants, records are hashes listed by `SCAN` on
+//! their prefix, and every key lives under `<namespace>:`. The connection is a multiplexed
+//! [`ConnectionManager`], so concurrent requests share one socket (pipelined by the driver)
+//! and it reconnects with exponential backoff — or, with `cluster`, a cluster connection
+//! that routes by hash slot (see [`conn`]; an admission is then one script per slot group).
 //!
 //! While Redis is unreachable no request waits on it: the first failure marks the store
 //! unavailable (logged once), a background probe pings with backoff until Redis answers
@@ -12,7 +14,10 @@
 //! fail closed answers [`StoreError::Unavailable`]; fail open counts limits in a local
 //! [`MemoryStore`] (each replica alone). Records need Redis in both modes.
 
+mod admit;
 mod codec;
+mod conn;
+mod list;
 mod probe;
 mod scripts;
 mod store;
@@ -23,11 +28,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
 use redis::RedisError;
 
 use super::{MemoryStore, StoreError, StoreHealth};
 use crate::config::{OnUnavailable, StoreConfig};
 use crate::Clock;
+use conn::Conn;
 use scripts::Scripts;
 
 /// Settings of a [`RedisStore`] beyond its URL.
@@ -39,6 +46,8 @@ pub struct RedisOptions {
     pub op_timeout: Duration,
     /// Prefix of every key, followed by `:`; replicas that share state use the same one.
     pub namespace: String,
+    /// Whether the URL names a node of a Redis Cluster (its masters are discovered from it).
+    pub cluster: bool,
 }
 
 impl Default for RedisOptions {
@@ -47,6 +56,7 @@ impl Default for RedisOptions {
             on_unavailable: OnUnavailable::FailClosed,
             op_timeout: Duration::from_secs(1),
             namespace: "portico".to_owned(),
+            cluster: false,
         }
     }
 }
@@ -59,11 +69,16 @@ pub struct RedisStore {
     fallback: MemoryStore,
     /// `<namespace>:`
     prefix: String,
+    /// Where records live: `<namespace>:`, or on a cluster `<namespace>:{records}`, one
+    /// hash slot, so a prefix is listed by scanning one master.
+    record_prefix: String,
+    /// Whether this is a Redis Cluster: multi-key scripts then run once per hash slot.
+    cluster: bool,
 }
 
 /// The connection and what the background probe shares with the store.
 struct Link {
-    conn: ConnectionManager,
+    conn: Conn,
     health: Arc<StoreHealth>,
     probing: AtomicBool,
     op_timeout: Duration,
@@ -85,20 +100,35 @@ pub async fn connect(
     clock: Clock,
 ) -> Result<RedisStore, StoreError> {
     let shown = redact(url);
-    let client = redis::Client::open(url)
-        .map_err(|e| StoreError::Backend(format!("invalid Redis URL `{shown}`: {e}")))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(options.op_timeout))
-        .set_response_timeout(Some(options.op_timeout))
-        .set_number_of_retries(2)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_secs(2));
     let unreachable = |e: &dyn std::fmt::Display| {
         StoreError::Unavailable(format!("cannot reach Redis at `{shown}`: {e}"))
     };
-    let mut conn = ConnectionManager::new_with_config(client, config)
-        .await
-        .map_err(|e| unreachable(&e))?;
+    let mut conn = if options.cluster {
+        let client = ClusterClientBuilder::new(vec![url])
+            .connection_timeout(options.op_timeout)
+            .response_timeout(options.op_timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("invalid Redis URL `{shown}`: {e}")))?;
+        let conn = tokio::time::timeout(options.op_timeout * 3, client.get_async_connection())
+            .await
+            .map_err(|_| unreachable(&"no answer from the cluster"))?
+            .map_err(|e| unreachable(&e))?;
+        Conn::Cluster(conn)
+    } else {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::Backend(format!("invalid Redis URL `{shown}`: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.op_timeout))
+            .set_response_timeout(Some(options.op_timeout))
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(2));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        Conn::Single(conn)
+    };
     let pong: String = tokio::time::timeout(
         options.op_timeout,
         redis::cmd("PING").query_async(&mut conn),
@@ -123,6 +153,11 @@ pub async fn connect(
         scripts: Scripts::new(),
         fallback: MemoryStore::new(clock),
         prefix: format!("{}:", options.namespace),
+        record_prefix: match options.cluster {
+            true => format!("{}:{{records}}", options.namespace),
+            false => format!("{}:", options.namespace),
+        },
+        cluster: options.cluster,
     })
 }
 
@@ -134,6 +169,7 @@ pub async fn open(config: &StoreConfig, clock: Clock) -> Result<Arc<dyn super::S
         .ok_or_else(|| StoreError::Backend("`[store] kind = \"redis\"` needs `url`".into()))?;
     let options = RedisOptions {
         on_unavailable: config.on_unavailable,
+        cluster: config.cluster,
         ..RedisOptions::default()
     };
     Ok(Arc::new(connect(url, options, clock).await?))
@@ -152,8 +188,15 @@ impl RedisStore {
         full
     }
 
+    fn record_key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.record_prefix.len() + key.len());
+        full.push_str(&self.record_prefix);
+        full.push_str(key);
+        full
+    }
+
     /// Runs one Redis call unless Redis is known to be down, classifying its failure.
-    async fn call<T, F>(&self, op: impl FnOnce(ConnectionManager) -> F) -> Result<T, Failure>
+    async fn call<T, F>(&self, op: impl FnOnce(Conn) -> F) -> Result<T, Failure>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {

@@ -58,12 +58,77 @@ redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.ceil(new_tat / 1000)))
 return {1, 0}
 ";
 
+/// A whole admission, as `store/admit.rs::admit_in_order`: KEYS one per step; ARGV[1] now µs,
+/// then three per step: kind (`w` watch, `t` take, `q` quota, `u` usage) and two numbers
+/// (take: interval µs, tolerance µs; quota: limit, expiry; usage: delta, expiry; watch: '').
+/// Returns {status, step, value, quota used or -1, usage ok 1/0, watched or -1}; status 0
+/// admitted, 1 throttled at step (value = wait µs), 2 quota at limit (value = count),
+/// 3 step's key holds another type (nothing more ran).
+const ADMIT: &str = r"
+local now = tonumber(ARGV[1])
+local quota_used = -1
+local usage_ok = 1
+local watched = -1
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local kind = ARGV[3 * i - 1]
+  local a = ARGV[3 * i]
+  local b = ARGV[3 * i + 1]
+  if kind == 'w' then
+    local ok, v = pcall(redis.call, 'GET', key)
+    if ok then watched = tonumber(v or '0') or -1 end
+  elseif kind == 't' then
+    local interval = tonumber(a)
+    local tolerance = tonumber(b)
+    local ok, stored = pcall(redis.call, 'GET', key)
+    if not ok then return {3, i - 1, 0, quota_used, usage_ok, watched} end
+    local tat = now
+    if stored then
+      tat = tonumber(stored)
+      if tat == nil then return {3, i - 1, 0, quota_used, usage_ok, watched} end
+      if tat < now then tat = now end
+    end
+    local new_tat = tat + interval
+    local ahead = new_tat - now
+    if ahead > tolerance then
+      return {1, i - 1, math.ceil(ahead - tolerance), quota_used, usage_ok, watched}
+    end
+    new_tat = math.ceil(new_tat)
+    local expiry = string.format('%d', math.ceil(new_tat / 1000))
+    redis.call('SET', key, string.format('%d', new_tat), 'PXAT', expiry)
+  elseif kind == 'q' then
+    local ok, current = pcall(redis.call, 'GET', key)
+    if not ok then return {3, i - 1, 0, quota_used, usage_ok, watched} end
+    local n = 0
+    if current then
+      n = tonumber(current)
+      if n == nil then return {3, i - 1, 0, quota_used, usage_ok, watched} end
+    end
+    if n >= tonumber(a) then return {2, i - 1, n, quota_used, usage_ok, watched} end
+    n = redis.call('INCR', key)
+    if not current and b ~= '' then redis.call('PEXPIREAT', key, b) end
+    quota_used = n
+  elseif kind == 'u' then
+    -- One INCRBY, no EXISTS: the delta is positive, so a counter that now equals it was
+    -- just created (or held 0, and gets the expiry its day key always has).
+    local ok, n = pcall(redis.call, 'INCRBY', key, a)
+    if not ok then
+      usage_ok = 0
+    elseif n == tonumber(a) and b ~= '' then
+      redis.call('PEXPIREAT', key, b)
+    end
+  end
+end
+return {0, -1, 0, quota_used, usage_ok, watched}
+";
+
 /// The compiled scripts (each hashed once).
 pub(super) struct Scripts {
     pub(super) incr_if_below: Script,
     pub(super) add_counter: Script,
     pub(super) put_record: Script,
     pub(super) take_token: Script,
+    pub(super) admit: Script,
 }
 
 impl Scripts {
@@ -73,6 +138,7 @@ impl Scripts {
             add_counter: Script::new(ADD_COUNTER),
             put_record: Script::new(PUT_RECORD),
             take_token: Script::new(TAKE_TOKEN),
+            admit: Script::new(ADMIT),
         }
     }
 }

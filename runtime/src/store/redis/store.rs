@@ -6,16 +6,14 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redis::Value;
 
-use super::codec::{expiry_ms, glob_escape, refused, unavailable};
+use super::codec::{expiry_ms, refused, unavailable};
 use super::{Failure, RedisStore};
 use crate::config::OnUnavailable;
 use crate::store::bucket::TokenDecision;
-use crate::store::{epoch_micros, CounterDecision, Store, StoreError, StoreHealth};
-
-/// Keys fetched per SCAN step when listing.
-const SCAN_BATCH: usize = 500;
+use crate::store::{
+    epoch_micros, AdmitOutcome, AdmitStep, CounterDecision, Store, StoreError, StoreHealth,
+};
 
 #[async_trait]
 impl Store for RedisStore {
@@ -90,7 +88,7 @@ impl Store for RedisStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        let full = self.key(key);
+        let full = self.record_key(key);
         let result = self
             .call(|mut conn| async move {
                 redis::cmd("HGET")
@@ -112,7 +110,11 @@ impl Store for RedisStore {
         value: Bytes,
         expires_at: Option<SystemTime>,
     ) -> Result<(), StoreError> {
-        let full = self.key(key);
+        if self.cluster {
+            // A counter of that name lives in another slot: replaced means removed.
+            self.delete_counter(key).await?;
+        }
+        let full = self.record_key(key);
         let script = &self.scripts.put_record;
         let result = self
             .call(|mut conn| async move {
@@ -127,7 +129,11 @@ impl Store for RedisStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let full = self.key(key);
+        let counter = match self.cluster {
+            true => self.delete_counter(key).await?,
+            false => false,
+        };
+        let full = self.record_key(key);
         let result = self
             .call(|mut conn| async move {
                 redis::cmd("DEL")
@@ -137,64 +143,12 @@ impl Store for RedisStore {
             })
             .await;
         result
-            .map(|removed| removed > 0)
+            .map(|removed| removed > 0 || counter)
             .map_err(|failure| self.record_failure(key, failure))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError> {
-        let pattern = format!("{}*", glob_escape(&self.key(prefix)));
-        let mut keys: Vec<String> = Vec::new();
-        let mut cursor = 0u64;
-        loop {
-            let pattern = &pattern;
-            let (next, batch) = self
-                .call(|mut conn| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_BATCH)
-                        .arg("TYPE")
-                        .arg("hash")
-                        .query_async::<(u64, Vec<String>)>(&mut conn)
-                        .await
-                })
-                .await
-                .map_err(|failure| self.record_failure(prefix, failure))?;
-            keys.extend(batch);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        // SCAN may return a key twice; the values come in one pipelined round trip.
-        keys.sort_unstable();
-        keys.dedup();
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for key in &keys {
-            pipe.cmd("HGET").arg(key).arg("v");
-        }
-        let pipe = &pipe;
-        let values = self
-            .call(|mut conn| async move { pipe.query_async::<Vec<Value>>(&mut conn).await })
-            .await
-            .map_err(|failure| self.record_failure(prefix, failure))?;
-        let found = keys
-            .into_iter()
-            .zip(values)
-            .filter_map(|(key, value)| match value {
-                // Expired between SCAN and HGET: absent.
-                Value::BulkString(bytes) => {
-                    Some((key[self.prefix.len()..].to_owned(), Bytes::from(bytes)))
-                }
-                _ => None,
-            })
-            .collect();
-        Ok(found)
+        self.list_records(prefix).await
     }
 
     async fn take_token(
@@ -236,8 +190,20 @@ impl Store for RedisStore {
         }
     }
 
+    async fn admit(
+        &self,
+        steps: &[AdmitStep<'_>],
+        now: SystemTime,
+    ) -> Result<AdmitOutcome, StoreError> {
+        self.admit_batched(steps, now).await
+    }
+
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn hash_tags(&self) -> bool {
+        self.cluster
     }
 
     fn health(&self) -> Option<Arc<StoreHealth>> {
@@ -266,8 +232,24 @@ impl RedisStore {
         }
     }
 
+    /// Removes the counter or bucket at `key` (on a cluster, records live apart from them).
+    async fn delete_counter(&self, key: &str) -> Result<bool, StoreError> {
+        let full = self.key(key);
+        let result = self
+            .call(|mut conn| async move {
+                redis::cmd("DEL")
+                    .arg(&full)
+                    .query_async::<u64>(&mut conn)
+                    .await
+            })
+            .await;
+        result
+            .map(|removed| removed > 0)
+            .map_err(|failure| self.record_failure(key, failure))
+    }
+
     /// For a record operation that failed: records live only in Redis, so both modes refuse.
-    fn record_failure(&self, key: &str, failure: Failure) -> StoreError {
+    pub(super) fn record_failure(&self, key: &str, failure: Failure) -> StoreError {
         match failure {
             Failure::Refused(e) => refused(key, "record", e),
             Failure::Down => {
