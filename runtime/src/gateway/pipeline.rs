@@ -314,6 +314,17 @@ where
             &params,
             parts.uri.query().unwrap_or(""),
         )?;
+        // A hit is answered before the integration future exists: that future is large, and
+        // moving it into the cache's fill cost more than the rest of a hit.
+        if let Some(cached) = &cached {
+            let lookup = tracing.then(Instant::now);
+            if let Some(response) = cached.hit(&mut cache_status).await {
+                if let Some(lookup) = lookup {
+                    trace.segment("cache", lookup, Some("hit".to_owned()));
+                }
+                return Ok(response);
+            }
+        }
         let integration = async {
             let request = GatewayRequest {
                 method: &parts.method,
