@@ -30,13 +30,10 @@ fn next_u64() -> u64 {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn push_hex(out: &mut String, mut value: u64, digits: usize) {
-    let mut buf = [0u8; 16];
-    for slot in buf[..digits].iter_mut().rev() {
-        *slot = HEX[(value & 0xf) as usize];
-        value >>= 4;
+fn push_hex(out: &mut String, value: u64, digits: usize) {
+    for shift in (0..digits).rev() {
+        out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
     }
-    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
 }
 
 /// A random UUID (version 4 layout), as Lambda and REST APIs use for request ids.
@@ -97,7 +94,8 @@ pub fn trace_id(epoch_seconds: u64) -> String {
     s.push_str("Root=1-");
     push_hex(&mut s, epoch_seconds & 0xffff_ffff, 8);
     s.push('-');
-    s.push_str(&hex(24));
+    push_hex(&mut s, next_u64(), 16);
+    push_hex(&mut s, next_u64(), 8);
     s
 }
 
