@@ -575,6 +575,8 @@ where
     async fn read(self, limit: u64) -> Result<Bytes, (GatewayError, String)> {
         match self {
             PendingBody::Read(bytes) => Ok(bytes),
+            // Most requests (GETs) have no body: nothing to collect.
+            PendingBody::Unread(body) if http_body::Body::is_end_stream(&body) => Ok(Bytes::new()),
             PendingBody::Unread(body) => read_body(body, limit).await,
         }
     }
