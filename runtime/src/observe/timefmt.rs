@@ -122,5 +122,9 @@ mod tests {
             );
             assert_eq!(slash_date(ms), dt.format("%Y/%m/%d").to_string());
         }
+        // The second formatted last is reused within that second only.
+        assert_eq!(clf(1_583_348_638_001), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf(1_583_348_638_999), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf(1_583_348_639_000), "04/Mar/2020:19:03:59 +0000");
     }
 }
