@@ -180,6 +180,21 @@ impl StageCache {
         })
     }
 
+    /// The fresh entry for `key`, counted as a hit; `None` (and nothing counted) when there
+    /// is none or caching is off for the route. Lets a caller answer a hit before it builds
+    /// the integration future that [`StageCache::get_or_fill`] would need for a miss.
+    pub async fn lookup(&self, route: &RouteCache, key: &CacheKey) -> Option<Arc<CachedResponse>> {
+        if route.ttl.is_zero() {
+            return None;
+        }
+        let _in_flight = InFlight::enter(&self.in_flight);
+        let stored = self.cache.get(key).await?;
+        if stored.expires_at_millis <= self.clock.now_millis() {
+            return None;
+        }
+        Some(self.count(route, stored.response, CacheStatus::Hit).0)
+    }
+
     /// Serves `key` from the cache, or runs `fill` and stores its result if cacheable.
     ///
     /// Concurrent misses for one key run `fill` once; the others wait for it. Entries past

@@ -210,6 +210,17 @@ impl MountCache {
 }
 
 impl Prepared<'_> {
+    /// The cached response when the key has a fresh entry (counted as a hit), so the caller
+    /// skips building the integration; `None` on a miss or when the request invalidates.
+    pub(crate) async fn hit(&self, status: &mut Option<CacheStatus>) -> Option<ProxyResponse> {
+        if self.invalidate {
+            return None;
+        }
+        let cached = self.stage.lookup(self.route, &self.key).await?;
+        *status = Some(CacheStatus::Hit);
+        Some(respond(&cached, self.warn))
+    }
+
     /// Serves the request from the cache, or runs `integration` (once for all concurrent
     /// misses of the key) and caches its response when it is a 2xx of at most 1 MB.
     pub(crate) async fn serve<F>(
@@ -240,12 +251,7 @@ impl Prepared<'_> {
         if let Some(failure) = failure {
             return Err(failure);
         }
-        let mut response = from_cached(&cached);
-        if self.warn {
-            let (name, value) = ignored_invalidation_header();
-            response.headers.insert(name, value);
-        }
-        Ok(response)
+        Ok(respond(&cached, self.warn))
     }
 }
 
@@ -275,6 +281,16 @@ fn to_cached(response: ProxyResponse) -> CachedResponse {
         headers,
         body: response.body,
     }
+}
+
+// The cached response, with the ignored-invalidation header when `warn`.
+fn respond(cached: &CachedResponse, warn: bool) -> ProxyResponse {
+    let mut response = from_cached(cached);
+    if warn {
+        let (name, value) = ignored_invalidation_header();
+        response.headers.insert(name, value);
+    }
+    response
 }
 
 fn from_cached(cached: &CachedResponse) -> ProxyResponse {

@@ -22,7 +22,7 @@ use std::time::Instant;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Limited};
 
 use super::error::GatewayError;
@@ -41,7 +41,10 @@ use crate::observe::traces::{with_parent, TraceBuilder};
 use crate::stack::StackInner;
 use crate::workflow::ExecutionTrace;
 
-const TRACE_HEADER: &str = "x-amzn-trace-id";
+// Constants, so the names are not parsed and validated again on every request.
+const TRACE_HEADER: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const HTTP_API_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
+const REST_API_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// Runs one gateway request through every stage.
 pub(crate) async fn handle<B>(
@@ -60,7 +63,7 @@ where
     let (parts, body) = req.into_parts();
     let trace_id = match parts
         .headers
-        .get(TRACE_HEADER)
+        .get(&TRACE_HEADER)
         .and_then(|v| v.to_str().ok())
     {
         Some(t) if !t.is_empty() => t.to_owned(),
@@ -314,6 +317,17 @@ where
             &params,
             parts.uri.query().unwrap_or(""),
         )?;
+        // A hit is answered before the integration future exists: that future is large, and
+        // moving it into the cache's fill cost more than the rest of a hit.
+        if let Some(cached) = &cached {
+            let lookup = tracing.then(Instant::now);
+            if let Some(response) = cached.hit(&mut cache_status).await {
+                if let Some(lookup) = lookup {
+                    trace.segment("cache", lookup, Some("hit".to_owned()));
+                }
+                return Ok(response);
+            }
+        }
         let integration = async {
             let request = GatewayRequest {
                 method: &parts.method,
@@ -460,8 +474,8 @@ where
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(
             match kind {
-                ApiKind::Http => "apigw-requestid",
-                ApiKind::Rest => "x-amzn-requestid",
+                ApiKind::Http => HTTP_API_REQUEST_ID,
+                ApiKind::Rest => REST_API_REQUEST_ID,
             },
             v,
         );
@@ -561,6 +575,8 @@ where
     async fn read(self, limit: u64) -> Result<Bytes, (GatewayError, String)> {
         match self {
             PendingBody::Read(bytes) => Ok(bytes),
+            // Most requests (GETs) have no body: nothing to collect.
+            PendingBody::Unread(body) if http_body::Body::is_end_stream(&body) => Ok(Bytes::new()),
             PendingBody::Unread(body) => read_body(body, limit).await,
         }
     }

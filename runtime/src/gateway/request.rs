@@ -55,8 +55,12 @@ impl GatewayRequest<'_> {
     /// The first label of the domain name.
     pub fn domain_prefix(&self) -> &str {
         let domain = self.domain_name();
-        let host = domain.split(':').next().unwrap_or(domain);
-        host.split('.').next().unwrap_or(host)
+        // Up to the first `:` (port) or `.` (next label), whichever comes first.
+        let end = domain
+            .bytes()
+            .position(|b| b == b':' || b == b'.')
+            .unwrap_or(domain.len());
+        &domain[..end]
     }
 
     /// `User-Agent` header, if any.

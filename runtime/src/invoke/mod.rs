@@ -37,8 +37,10 @@ pub const COLD_START_HEADER: &str = "x-portico-cold-start";
 
 /// Whether a request asks for a forced cold start (`X-Portico-Cold-Start: force`).
 pub fn forces_cold_start(headers: &http::HeaderMap) -> bool {
+    // A constant name: looking it up by `&str` parses the name on every request.
+    const NAME: http::HeaderName = http::HeaderName::from_static(COLD_START_HEADER);
     headers
-        .get(COLD_START_HEADER)
+        .get(NAME)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"force"))
 }
 

@@ -30,13 +30,10 @@ fn next_u64() -> u64 {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn push_hex(out: &mut String, mut value: u64, digits: usize) {
-    let mut buf = [0u8; 16];
-    for slot in buf[..digits].iter_mut().rev() {
-        *slot = HEX[(value & 0xf) as usize];
-        value >>= 4;
+fn push_hex(out: &mut String, value: u64, digits: usize) {
+    for shift in (0..digits).rev() {
+        out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
     }
-    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
 }
 
 /// A random UUID (version 4 layout), as Lambda and REST APIs use for request ids.
@@ -75,12 +72,17 @@ pub fn unit_f64() -> f64 {
 /// An HTTP API request id: 15 alphanumeric characters and `=` (`Lp4qzgHLIAMEVbw=`).
 pub fn http_api_request_id() -> String {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let (mut a, mut b) = (next_u64(), next_u64());
     let mut s = String::with_capacity(16);
-    for i in 0..15 {
-        let word = if i < 8 { &mut a } else { &mut b };
-        s.push(ALPHABET[(*word % 62) as usize] as char);
-        *word /= 62;
+    let (mut bits, mut left) = (next_u64(), 10);
+    for _ in 0..15 {
+        if left == 0 {
+            (bits, left) = (next_u64(), 10);
+        }
+        // Six random bits scaled onto the 62 letters (no division): ids must be unique (about
+        // 89 random bits), not exactly uniform over the alphabet.
+        s.push(char::from(ALPHABET[(((bits & 63) * 62) >> 6) as usize]));
+        bits >>= 6;
+        left -= 1;
     }
     s.push('=');
     s
@@ -97,7 +99,8 @@ pub fn trace_id(epoch_seconds: u64) -> String {
     s.push_str("Root=1-");
     push_hex(&mut s, epoch_seconds & 0xffff_ffff, 8);
     s.push('-');
-    s.push_str(&hex(24));
+    push_hex(&mut s, next_u64(), 16);
+    push_hex(&mut s, next_u64(), 8);
     s
 }
 
@@ -113,6 +116,18 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn http_api_request_id_has_aws_shape_and_is_unique() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| http_api_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(100) {
+            assert_eq!(id.len(), 16);
+            assert!(id.ends_with('='));
+            assert!(id[..15].bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
     }
 
     #[test]

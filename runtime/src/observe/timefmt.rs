@@ -3,10 +3,26 @@
 
 /// `12/Mar/2020:19:03:58 +0000`: API Gateway's `requestTime`.
 pub fn clf(epoch_ms: u64) -> String {
+    thread_local! {
+        // Every request formats its second; most requests share it with the previous one.
+        static LAST: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let second = epoch_ms / 1000;
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != second {
+            *last = (second, format_clf(second));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_clf(epoch_secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let (y, m, d, hh, mm, ss) = civil(epoch_ms / 1000);
+    let (y, m, d, hh, mm, ss) = civil(epoch_secs);
     let mut s = String::with_capacity(26);
     push2(&mut s, d);
     s.push('/');
@@ -106,5 +122,9 @@ mod tests {
             );
             assert_eq!(slash_date(ms), dt.format("%Y/%m/%d").to_string());
         }
+        // The second formatted last is reused within that second only.
+        assert_eq!(clf(1_583_348_638_001), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf(1_583_348_638_999), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf(1_583_348_639_000), "04/Mar/2020:19:03:59 +0000");
     }
 }
