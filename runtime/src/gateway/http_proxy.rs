@@ -8,19 +8,18 @@
 //! out`; upstream unreachable or failing → 502.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Request, Uri};
+use http::{HeaderMap, HeaderValue, Request, Response, Uri};
 use http_body_util::Limited;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::error::GatewayError;
 use super::response::ProxyResponse;
+use super::upstream_pool::{UpstreamError, UpstreamPool};
 use crate::clock::Clock;
 
 /// One piece of an upstream URL template.
@@ -43,8 +42,8 @@ pub struct HttpTarget {
     pub parts: Vec<UriPart>,
     /// This route's integration timeout, replacing `[server] integration_timeout`.
     pub timeout: Option<Duration>,
-    /// The pooled keep-alive client (one per route, owned by the config's runtime).
-    client: Client<HttpConnector, Body>,
+    /// The route's keep-alive connections to its upstreams.
+    pool: Arc<UpstreamPool>,
 }
 
 impl PartialEq for HttpTarget {
@@ -120,16 +119,11 @@ impl HttpTarget {
         if uri.host().is_none() {
             return Err(format!("`{template}` has no host"));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
         Ok(HttpTarget {
             template: template.to_owned(),
             parts,
             timeout,
-            client,
+            pool: Arc::default(),
         })
     }
 
@@ -154,9 +148,28 @@ impl HttpTarget {
         url
     }
 
-    /// Sends a request on the route's pooled keep-alive client.
-    pub(crate) fn send(&self, req: Request<Body>) -> hyper_util::client::legacy::ResponseFuture {
-        self.client.request(req)
+    /// Sends a request with an absolute upstream URI on one of the route's keep-alive
+    /// connections, with `Host` set from the URI unless the request has one.
+    pub(crate) async fn send(
+        &self,
+        mut req: Request<Body>,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let uri = std::mem::take(req.uri_mut());
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("upstream URL `{uri}` has no host"))?;
+        if !req.headers().contains_key(header::HOST) {
+            if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
+                req.headers_mut().insert(header::HOST, v);
+            }
+        }
+        // HTTP/1 origin form: the request line carries the path and query only.
+        *req.uri_mut() = uri
+            .path_and_query()
+            .cloned()
+            .map_or_else(Uri::default, Uri::from);
+        self.pool.send(&authority, req).await
     }
 
     /// Path parameters the template uses.
@@ -253,14 +266,14 @@ where
     }
     *req.uri_mut() = uri;
     let timeout = target.timeout.unwrap_or(fwd.default_timeout);
-    let response = match clock.timeout(timeout, target.client.request(req)).await {
+    let response = match clock.timeout(timeout, target.send(req)).await {
         Err(_) => {
             return Err((
                 GatewayError::EndpointTimeout,
                 format!("upstream gave no response within {timeout:?}"),
             ))
         }
-        Ok(Err(e)) if is_body_limit(&e) => {
+        Ok(Err(e)) if is_body_limit(&*e) => {
             return Err((
                 GatewayError::PayloadTooLarge,
                 format!("body over {} bytes", fwd.max_body_bytes),
@@ -269,12 +282,12 @@ where
         Ok(Err(e)) => {
             return Err((
                 GatewayError::BadGateway,
-                format!("upstream `{}` failed: {}", target.template, chain(&e)),
+                format!("upstream `{}` failed: {}", target.template, chain(&*e)),
             ))
         }
         Ok(Ok(response)) => response,
     };
-    let (head, incoming) = response.into_parts();
+    let (head, body) = response.into_parts();
     let mut out_headers = HeaderMap::with_capacity(head.headers.len());
     copy_end_to_end(&head.headers, &mut out_headers);
     Ok((
@@ -283,7 +296,7 @@ where
             headers: out_headers,
             body: Bytes::new(),
         },
-        Body::new(incoming),
+        body,
     ))
 }
 
@@ -318,7 +331,8 @@ fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// The error's message followed by those of its sources.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {

@@ -23,6 +23,7 @@ pub mod router;
 pub mod server;
 pub mod stage_logs;
 pub mod tls;
+mod upstream_pool;
 pub mod validation;
 mod workflow_integration;
 
