@@ -1,7 +1,8 @@
 //! The HTTP proxy's keep-alive connections to its upstream, over real HTTP: requests in
 //! sequence share one upstream connection; a connection the upstream closes, or one left
 //! mid-response by a client that went away, is not reused and the next request still gets
-//! its answer; a non-proxy HTTP integration uses the same connections.
+//! its answer; a non-proxy HTTP integration uses the same connections. Also: the upstream's
+//! hop-by-hop headers stay on its side, and a stage variable may carry a path prefix.
 
 mod common;
 
@@ -32,7 +33,10 @@ async fn upstream() -> SocketAddr {
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     async move {
-                        let mut res = hyper::Response::builder().header("x-peer", peer.to_string());
+                        let mut res = hyper::Response::builder()
+                            .header("x-peer", peer.to_string())
+                            .header("keep-alive", "timeout=5")
+                            .header("x-query", req.uri().query().unwrap_or(""));
                         let body = match req.uri().path() {
                             "/stream" => {
                                 let (tx, rx) = mpsc::channel(1);
@@ -88,6 +92,9 @@ backend = "{upstream}"
 [[apis.shop.routes]]
 route = "GET /{{path+}}"
 http = "http://${{stageVariables.backend}}/{{path}}"
+
+[apis.shop.stages.prefixed.variables]
+backend = "{upstream}/prefix"
 
 [[apis.shop.routes]]
 route = "GET /mapped"
@@ -151,4 +158,24 @@ async fn a_non_proxy_http_integration_reuses_connections_too() {
     let second = stack.get("/dev/mapped").await;
     assert_eq!(second.status, 200);
     assert_eq!(second.header("x-peer"), first.header("x-peer"));
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_of_the_upstream_are_not_forwarded() {
+    let stack = TestStack::start(&toml(upstream().await), &Registry::new()).await;
+    let res = stack.get("/dev/a").await;
+    assert_eq!(res.status, 200);
+    assert!(res.header("x-peer").is_some());
+    assert_eq!(res.header("keep-alive"), None);
+}
+
+#[tokio::test]
+async fn a_stage_variable_may_carry_a_path_prefix() {
+    let stack = TestStack::start(&toml(upstream().await), &Registry::new()).await;
+    let res = stack.get("/prefixed/items/9?x=1").await;
+    assert_eq!(
+        (res.status, res.text()),
+        (200, "/prefix/items/9".to_owned())
+    );
+    assert_eq!(res.header("x-query"), Some("x=1"));
 }

@@ -105,7 +105,7 @@ pub(crate) async fn send(
         let response = target
             .send(req)
             .await
-            .map_err(|e| super::http_proxy::chain(&*e))?;
+            .map_err(|e| super::proxy_headers::chain(&*e))?;
         let (head, body) = response.into_parts();
         let body = Limited::new(body, limit)
             .collect()

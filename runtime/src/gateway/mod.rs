@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mock;
 pub mod parameter_mapping;
 pub(crate) mod pipeline;
+mod proxy_headers;
 pub mod request;
 pub mod response;
 pub mod router;

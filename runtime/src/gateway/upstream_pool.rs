@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use bytes::Bytes;
+use http::header::HOST;
 use http::uri::Authority;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -30,8 +31,10 @@ const MAX_IDLE: usize = 256;
 /// What failed while sending a request upstream.
 pub(crate) type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
 
-struct Idle {
-    authority: Authority,
+/// One connection: its upstream's `host:port` as written, the `Host` header for it.
+struct Conn {
+    authority: Box<str>,
+    host: HeaderValue,
     sender: SendRequest<Body>,
     since: Instant,
 }
@@ -39,7 +42,7 @@ struct Idle {
 /// The idle connections of one integration.
 #[derive(Default)]
 pub(crate) struct UpstreamPool {
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl std::fmt::Debug for UpstreamPool {
@@ -49,30 +52,33 @@ impl std::fmt::Debug for UpstreamPool {
 }
 
 impl UpstreamPool {
-    /// Sends `req` (origin-form URI, `Host` set) to `authority` on an idle connection, or a
-    /// new one; a request an idle connection could not take is retried on another.
+    /// Sends `req` (origin-form URI) to `authority` (`host[:port]`) on an idle connection,
+    /// or a new one, with `Host` set unless the request has one; a request an idle
+    /// connection could not take is retried on another.
     pub(crate) async fn send(
         self: &Arc<Self>,
-        authority: &Authority,
+        authority: &str,
         mut req: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {
         loop {
-            let (mut sender, reused) = match self.checkout(authority) {
-                Some(sender) => (sender, true),
+            let (mut conn, reused) = match self.checkout(authority) {
+                Some(conn) => (conn, true),
                 None => (connect(authority).await?, false),
             };
-            if reused && !sender.is_ready() && sender.ready().await.is_err() {
+            if reused && !conn.sender.is_ready() && conn.sender.ready().await.is_err() {
                 continue;
             }
-            match sender.try_send_request(req).await {
+            if !req.headers().contains_key(HOST) {
+                req.headers_mut().insert(HOST, conn.host.clone());
+            }
+            match conn.sender.try_send_request(req).await {
                 Ok(response) => {
                     let pool = Arc::clone(self);
-                    let authority = authority.clone();
                     return Ok(response.map(|incoming| {
                         Body::new(PooledBody {
                             incoming,
                             ended: false,
-                            give_back: Some((pool, authority, sender)),
+                            give_back: Some((pool, conn)),
                         })
                     }));
                 }
@@ -85,34 +91,36 @@ impl UpstreamPool {
         }
     }
 
-    fn checkout(&self, authority: &Authority) -> Option<SendRequest<Body>> {
+    fn checkout(&self, authority: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(i) = idle.iter().rposition(|c| c.authority == *authority) {
+        while let Some(i) = idle.iter().rposition(|c| &*c.authority == authority) {
             let conn = idle.swap_remove(i);
             if !conn.sender.is_closed() && conn.since.elapsed() < IDLE_TIMEOUT {
-                return Some(conn.sender);
+                return Some(conn);
             }
         }
         None
     }
 
-    fn give_back(&self, authority: Authority, sender: SendRequest<Body>) {
-        if sender.is_closed() {
+    fn give_back(&self, mut conn: Conn) {
+        if conn.sender.is_closed() {
             return;
         }
+        conn.since = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push(Idle {
-                authority,
-                sender,
-                since: Instant::now(),
-            });
+            idle.push(conn);
         }
     }
 }
 
 /// Opens a connection and drives it on its own task until either side closes it.
-async fn connect(authority: &Authority) -> Result<SendRequest<Body>, UpstreamError> {
+async fn connect(authority_text: &str) -> Result<Conn, UpstreamError> {
+    let authority: Authority = authority_text
+        .parse()
+        .map_err(|e| format!("`{authority_text}` is not a valid host: {e}"))?;
+    let host_header = HeaderValue::from_str(authority_text)
+        .map_err(|e| format!("`{authority_text}` is not a valid host: {e}"))?;
     let host = authority.host();
     // An IPv6 literal is bracketed in a URL, not in a socket address.
     let host = host
@@ -129,14 +137,19 @@ async fn connect(authority: &Authority) -> Result<SendRequest<Body>, UpstreamErr
         // Its errors reach the request or response that was using it.
         let _ = connection.await;
     });
-    Ok(sender)
+    Ok(Conn {
+        authority: authority_text.into(),
+        host: host_header,
+        sender,
+        since: Instant::now(),
+    })
 }
 
 /// An upstream response body that gives its connection back once read to the end.
 struct PooledBody {
     incoming: Incoming,
     ended: bool,
-    give_back: Option<(Arc<UpstreamPool>, Authority, SendRequest<Body>)>,
+    give_back: Option<(Arc<UpstreamPool>, Conn)>,
 }
 
 impl http_body::Body for PooledBody {
@@ -167,8 +180,8 @@ impl Drop for PooledBody {
     fn drop(&mut self) {
         // A body dropped part-way leaves its connection mid-message: it is closed instead.
         if self.ended || self.incoming.is_end_stream() {
-            if let Some((pool, authority, sender)) = self.give_back.take() {
-                pool.give_back(authority, sender);
+            if let Some((pool, conn)) = self.give_back.take() {
+                pool.give_back(conn);
             }
         }
     }
