@@ -1,8 +1,12 @@
 //! Portico as an HTTP proxy vs nginx as a reverse proxy, in front of the same upstream (the
-//! bare hyper server), loaded by wrk in one run. Prints requests/s, p50/p99 and the ratio.
+//! bare hyper server), loaded by wrk in one run. Prints requests/s, p50/p99, the ratio, the
+//! bytes of each response and the CPU time per request of each process on its own: the proxy
+//! (Portico in this process, or nginx's master and workers) and the upstream.
 //! Run: `cargo bench --bench http_proxy` (needs `wrk` and nginx: `apt-get install wrk
 //! nginx-light`; BENCH_SECONDS sets the length). Both proxies keep upstream connections alive
 //! and write no access log; nginx runs `worker_processes auto`, Portico its default runtime.
+//! The upstream runs in a process of its own (this binary, started again with
+//! `PORTICO_BENCH_UPSTREAM=1`), so its CPU is not charged to Portico.
 
 mod support;
 
@@ -13,6 +17,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use portico_runtime::{Config, Registry, Stack};
+use support::Measured;
 
 const BODY: &[u8] = br#"{"message":"Hello, bench!"}"#;
 
@@ -96,7 +101,7 @@ fn start_nginx(upstream: SocketAddr) -> Option<(Child, u16, std::path::PathBuf)>
         .stdout(Stdio::null())
         .spawn()
         .ok()?;
-    // Wait until it accepts connections.
+    // Wait until it accepts connections (a bench, not a test: polling is fine here).
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Some((child, port, dir));
@@ -106,15 +111,88 @@ fn start_nginx(upstream: SocketAddr) -> Option<(Child, u16, std::path::PathBuf)>
     None
 }
 
-fn main() {
-    support::require_wrk();
-    // The upstream gets its own runtime thread so it does not compete with Portico's workers.
-    let upstream_rt = tokio::runtime::Builder::new_multi_thread()
+/// The upstream's process: serves the bare hyper upstream on one thread, prints its address,
+/// and exits when the bench closes its stdin.
+fn run_upstream() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let upstream = upstream_rt.block_on(support::bare_hyper(BODY));
+    let addr = runtime.block_on(support::bare_hyper(BODY));
+    println!("{addr}");
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+}
+
+fn start_upstream() -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().expect("bench binary"))
+        .env("PORTICO_BENCH_UPSTREAM", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("upstream process starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("piped")),
+        &mut line,
+    )
+    .expect("upstream prints its address");
+    (child, line.trim().parse().expect("upstream address"))
+}
+
+/// The pids of `parent` and its children (nginx's master and workers).
+fn process_tree(parent: u32) -> Vec<String> {
+    let mut pids = vec![parent.to_string()];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Field 4, after the `(comm)`, is the parent's pid.
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1));
+        if ppid == Some(parent.to_string().as_str()) {
+            pids.push(name);
+        }
+    }
+    pids
+}
+
+fn cpu_of_all(pids: &[String]) -> std::time::Duration {
+    pids.iter().map(|p| support::cpu_of(p)).sum()
+}
+
+/// One wrk run, with the CPU time the proxy's processes and the upstream's spent on it.
+fn measure(url: &str, connections: u32, proxy: &[String], upstream: &str) -> (Measured, f64, f64) {
+    let (proxy_before, upstream_before) = (cpu_of_all(proxy), support::cpu_of(upstream));
+    let m = support::wrk(url, connections, &[]);
+    let per_request = |d: std::time::Duration| d.as_secs_f64() * 1e6 / m.requests.max(1.0);
+    let proxy_us = per_request(cpu_of_all(proxy) - proxy_before);
+    let upstream_us = per_request(support::cpu_of(upstream) - upstream_before);
+    (m, proxy_us, upstream_us)
+}
+
+fn print_row(name: &str, c: u32, m: &Measured, nginx: &Measured, proxy_us: f64, upstream_us: f64) {
+    println!(
+        "{name:<28} c={c:<3} {:>8.0} req/s  p50 {:>6.0} µs  p99 {:>7.0} µs  {:>4.0} B/resp  CPU/req: proxy {:>5.1} µs, upstream {:>5.1} µs  ratio to nginx {:>5.2}{}",
+        m.requests_per_sec,
+        m.p50_us,
+        m.p99_us,
+        m.bytes_per_response,
+        proxy_us,
+        upstream_us,
+        m.requests_per_sec / nginx.requests_per_sec.max(1.0),
+        if m.non_2xx > 0 { format!("  ({} non-2xx!)", m.non_2xx) } else { String::new() }
+    );
+}
+
+fn main() {
+    if std::env::var_os("PORTICO_BENCH_UPSTREAM").is_some() {
+        return run_upstream();
+    }
+    support::require_wrk();
+    let (mut upstream_child, upstream) = start_upstream();
+    let upstream_pid = upstream_child.id().to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,21 +224,56 @@ fn main() {
             assert_eq!(out.stdout, BODY, "{url} must answer the upstream's body");
         }
     }
+    let nginx_pids = process_tree(nginx.id());
+    let portico_pids = ["self".to_owned()];
     println!(
-        "http proxy benchmark: {} s per run, wrk -t2",
-        support::seconds()
+        "http proxy benchmark: {} s per run, wrk -t2; upstream in its own process; nginx pids {:?}",
+        support::seconds(),
+        nginx_pids
     );
     for connections in [16, 64] {
-        let base = support::wrk(&format!("http://{upstream}/items/7"), connections, &[]);
-        let nginx_m = support::wrk(
-            &format!("http://127.0.0.1:{nginx_port}/items/7"),
+        let (base, _, base_up) = measure(
+            &format!("http://{upstream}/items/7"),
             connections,
             &[],
+            &upstream_pid,
         );
-        let portico = support::wrk(&format!("http://{portico_addr}/items/7"), connections, &[]);
-        support::row("bare hyper upstream (direct)", connections, &base, &base);
-        support::row("nginx -> upstream", connections, &nginx_m, &nginx_m);
-        support::row("portico http -> upstream", connections, &portico, &nginx_m);
+        let (nginx_m, nginx_us, nginx_up) = measure(
+            &format!("http://127.0.0.1:{nginx_port}/items/7"),
+            connections,
+            &nginx_pids,
+            &upstream_pid,
+        );
+        let (portico, portico_us, portico_up) = measure(
+            &format!("http://{portico_addr}/items/7"),
+            connections,
+            &portico_pids,
+            &upstream_pid,
+        );
+        print_row(
+            "bare hyper upstream (direct)",
+            connections,
+            &base,
+            &nginx_m,
+            0.0,
+            base_up,
+        );
+        print_row(
+            "nginx -> upstream",
+            connections,
+            &nginx_m,
+            &nginx_m,
+            nginx_us,
+            nginx_up,
+        );
+        print_row(
+            "portico http -> upstream",
+            connections,
+            &portico,
+            &nginx_m,
+            portico_us,
+            portico_up,
+        );
     }
     // TERM (not KILL) so the master stops its workers too.
     let _ = Command::new("kill")
@@ -169,5 +282,7 @@ fn main() {
     let _ = nginx.wait();
     let _ = std::fs::remove_dir_all(dir);
     drop(runtime);
-    drop(upstream_rt);
+    // Closing its stdin ends the upstream.
+    drop(upstream_child.stdin.take());
+    let _ = upstream_child.wait();
 }

@@ -19,6 +19,10 @@ pub struct Measured {
     pub p99_us: f64,
     pub non_2xx: u64,
     pub cpu_us_per_request: f64,
+    /// Requests completed in the run.
+    pub requests: f64,
+    /// Bytes read per response, as wrk counts them (head and body).
+    pub bytes_per_response: f64,
 }
 
 /// Seconds per wrk run (`BENCH_SECONDS`, default 5).
@@ -89,6 +93,11 @@ pub fn wrk(url: &str, connections: u32, extra: &[&str]) -> Measured {
         .and_then(|n| n.parse::<f64>().ok())
         .unwrap_or(0.0);
     let non_2xx = find_after(&text, "Non-2xx or 3xx responses:").unwrap_or(0.0) as u64;
+    let bytes_read = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split(',').nth(1))
+        .map_or(0.0, |b| size_in_bytes(b.trim().trim_end_matches(" read")));
     Measured {
         requests_per_sec,
         p50_us: latency(&text, "50%"),
@@ -99,6 +108,26 @@ pub fn wrk(url: &str, connections: u32, extra: &[&str]) -> Measured {
         } else {
             0.0
         },
+        requests: total_requests,
+        bytes_per_response: if total_requests > 0.0 {
+            bytes_read / total_requests
+        } else {
+            0.0
+        },
+    }
+}
+
+/// wrk's `1.74MB` as bytes (binary units, as wrk prints them).
+fn size_in_bytes(text: &str) -> f64 {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let num: f64 = text[..split].parse().unwrap_or(0.0);
+    num * match &text[split..] {
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => 1.0,
     }
 }
 
@@ -133,7 +162,13 @@ fn latency(text: &str, pct: &str) -> f64 {
 
 /// User + system CPU time of this process so far.
 pub fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_of("self")
+}
+
+/// User + system CPU time so far of the process `pid` (a number, or `self`); zero once it
+/// has gone.
+pub fn cpu_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)

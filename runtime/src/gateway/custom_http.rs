@@ -102,7 +102,10 @@ pub(crate) async fn send(
     let limit = call.live.config.server.max_body_bytes as usize;
     let started = Instant::now();
     let exchange = async {
-        let response = target.send(req).await.map_err(|e| e.to_string())?;
+        let response = target
+            .send(req)
+            .await
+            .map_err(|e| super::proxy_headers::chain(&*e))?;
         let (head, body) = response.into_parts();
         let body = Limited::new(body, limit)
             .collect()

@@ -8,19 +8,18 @@
 //! out`; upstream unreachable or failing → 502.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Request, Uri};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Limited;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::error::GatewayError;
+use super::proxy_headers::{chain, copy_end_to_end, is_body_limit, remove_hop_by_hop};
 use super::response::ProxyResponse;
+use super::upstream_pool::{UpstreamError, UpstreamPool};
 use crate::clock::Clock;
 
 /// One piece of an upstream URL template.
@@ -43,8 +42,8 @@ pub struct HttpTarget {
     pub parts: Vec<UriPart>,
     /// This route's integration timeout, replacing `[server] integration_timeout`.
     pub timeout: Option<Duration>,
-    /// The pooled keep-alive client (one per route, owned by the config's runtime).
-    client: Client<HttpConnector, Body>,
+    /// The route's keep-alive connections to its upstreams.
+    pool: Arc<UpstreamPool>,
 }
 
 impl PartialEq for HttpTarget {
@@ -120,16 +119,11 @@ impl HttpTarget {
         if uri.host().is_none() {
             return Err(format!("`{template}` has no host"));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
         Ok(HttpTarget {
             template: template.to_owned(),
             parts,
             timeout,
-            client,
+            pool: Arc::default(),
         })
     }
 
@@ -154,9 +148,22 @@ impl HttpTarget {
         url
     }
 
-    /// Sends a request on the route's pooled keep-alive client.
-    pub(crate) fn send(&self, req: Request<Body>) -> hyper_util::client::legacy::ResponseFuture {
-        self.client.request(req)
+    /// Sends a request with an absolute upstream URI on one of the route's keep-alive
+    /// connections, with `Host` set from the URI unless the request has one.
+    pub(crate) async fn send(
+        &self,
+        mut req: Request<Body>,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let uri = std::mem::take(req.uri_mut());
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("upstream URL `{uri}` has no host"))?;
+        // HTTP/1 origin form: the request line carries the path and query only.
+        *req.uri_mut() = uri
+            .path_and_query()
+            .cloned()
+            .map_or_else(Uri::default, Uri::from);
+        self.pool.send(authority.as_str(), req).await
     }
 
     /// Path parameters the template uses.
@@ -215,29 +222,36 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut url = target.url(
+    let mut authority = target.url(
         |name| fwd.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v),
         fwd.variables,
     );
-    if let Some(query) = fwd.parts.uri.query() {
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(query);
+    // Split here rather than parsing the whole URL: the pool needs `host:port` as text and
+    // the request line only the path (origin form). A stage variable may carry a path too.
+    let host_start = "http://".len();
+    let path_start = authority[host_start..]
+        .find(['/', '?'])
+        .map_or(authority.len(), |i| host_start + i);
+    let mut path = authority.split_off(path_start);
+    authority.drain(..host_start);
+    if !path.starts_with('/') {
+        path.insert(0, '/');
     }
-    let uri: Uri = url.parse().map_err(|e| {
+    if let Some(query) = fwd.parts.uri.query() {
+        path.push(if path.contains('?') { '&' } else { '?' });
+        path.push_str(query);
+    }
+    let uri = Uri::try_from(path).map_err(|e| {
         (
             GatewayError::BadGateway,
-            format!("upstream URL `{url}` is not valid: {e}"),
+            format!("upstream path of `{}` is not valid: {e}", target.template),
         )
     })?;
     let mut req = Request::new(Body::new(Limited::new(body, fwd.max_body_bytes as usize)));
     *req.method_mut() = fwd.parts.method.clone();
     let headers = req.headers_mut();
+    headers.reserve(fwd.parts.headers.len() + 2);
     copy_end_to_end(&fwd.parts.headers, headers);
-    if let Some(authority) = uri.authority() {
-        if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
-            headers.insert(header::HOST, v);
-        }
-    }
     let client_ip = super::request::source_ip_text(fwd.remote.ip());
     let forwarded_for = match fwd
         .parts
@@ -253,14 +267,17 @@ where
     }
     *req.uri_mut() = uri;
     let timeout = target.timeout.unwrap_or(fwd.default_timeout);
-    let response = match clock.timeout(timeout, target.client.request(req)).await {
+    let response = match clock
+        .timeout(timeout, target.pool.send(&authority, req))
+        .await
+    {
         Err(_) => {
             return Err((
                 GatewayError::EndpointTimeout,
                 format!("upstream gave no response within {timeout:?}"),
             ))
         }
-        Ok(Err(e)) if is_body_limit(&e) => {
+        Ok(Err(e)) if is_body_limit(&*e) => {
             return Err((
                 GatewayError::PayloadTooLarge,
                 format!("body over {} bytes", fwd.max_body_bytes),
@@ -269,62 +286,19 @@ where
         Ok(Err(e)) => {
             return Err((
                 GatewayError::BadGateway,
-                format!("upstream `{}` failed: {}", target.template, chain(&e)),
+                format!("upstream `{}` failed: {}", target.template, chain(&*e)),
             ))
         }
         Ok(Ok(response)) => response,
     };
-    let (head, incoming) = response.into_parts();
-    let mut out_headers = HeaderMap::with_capacity(head.headers.len());
-    copy_end_to_end(&head.headers, &mut out_headers);
+    let (mut head, body) = response.into_parts();
+    remove_hop_by_hop(&mut head.headers);
     Ok((
         ProxyResponse {
             status: head.status,
-            headers: out_headers,
+            headers: head.headers,
             body: Bytes::new(),
         },
-        Body::new(incoming),
+        body,
     ))
-}
-
-/// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
-    header::CONNECTION,
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::HOST,
-];
-
-fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
-    for (name, value) in from {
-        if !HOP_BY_HOP.contains(name) && name.as_str() != "keep-alive" {
-            to.append(name.clone(), value.clone());
-        }
-    }
-}
-
-fn is_body_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    text
 }

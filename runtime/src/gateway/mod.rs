@@ -17,12 +17,14 @@ pub mod metrics;
 pub mod mock;
 pub mod parameter_mapping;
 pub(crate) mod pipeline;
+mod proxy_headers;
 pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
 pub mod stage_logs;
 pub mod tls;
+mod upstream_pool;
 pub mod validation;
 mod workflow_integration;
 
