@@ -189,6 +189,7 @@ where
             }
             let query = parts.uri.query().unwrap_or("");
             let cached = super::caching::prepare(
+                stack,
                 mount,
                 route,
                 &parts.method,
@@ -307,6 +308,7 @@ where
         };
         // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
         let cached = super::caching::prepare(
+            stack,
             mount,
             route,
             &parts.method,
