@@ -20,7 +20,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use super::key::CacheKey;
 use super::record::SharedRecord;
 use crate::observe::metrics::{Kind, Metrics, Series};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreHealth};
 
 const NAMESPACE: &str = "Portico/Cache";
 
@@ -37,6 +37,7 @@ pub struct SharedLevel {
 
 struct Bound {
     store: Arc<dyn Store>,
+    health: Option<Arc<StoreHealth>>,
     metrics: Arc<Metrics>,
     hits: Arc<Series>,
     errors: Arc<Series>,
@@ -73,6 +74,7 @@ impl SharedLevel {
         let dims = || vec![("ApiName", self.api.clone()), ("Stage", self.stage.clone())];
         let _ = self.bound.set(Bound {
             store: store.clone(),
+            health: store.health(),
             metrics: metrics.clone(),
             hits: metrics.series(NAMESPACE, "SharedCacheHits", dims(), Kind::Counter),
             errors: metrics.series(NAMESPACE, "SharedCacheErrors", dims(), Kind::Counter),
@@ -175,6 +177,15 @@ impl SharedLevel {
 
     // Counts a failure, and logs only when the level changes between working and failing.
     fn outcome<T>(&self, bound: &Bound, what: &str, result: Result<T, StoreError>) -> Option<T> {
+        // Failing open, a networked store answers counters from process memory while its
+        // backend is down; those epochs and generations are not the shared ones.
+        let down = bound.health.as_ref().is_some_and(|h| !h.is_available());
+        let result = match result {
+            Ok(_) if down => Err(StoreError::Unavailable(
+                "the store answered locally while its backend is down".into(),
+            )),
+            other => other,
+        };
         match result {
             Ok(value) => {
                 if !self.working.load(Ordering::Relaxed)
