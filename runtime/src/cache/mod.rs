@@ -12,6 +12,7 @@ mod error;
 mod key;
 mod record;
 mod response;
+mod route;
 mod settings;
 mod shared;
 mod stage;
@@ -24,10 +25,11 @@ pub use error::CacheError;
 pub use key::{CacheKey, CacheKeySpec};
 pub use record::{SharedRecord, RECORD_VERSION};
 pub use response::{CachedResponse, MAX_ITEM_BYTES};
+pub use route::RouteCache;
 pub use settings::{
     ignored_invalidation_header, requests_invalidation, InvalidationDecision, RouteCacheSettings,
     StageCacheSettings, UnauthorizedStrategy, DEFAULT_CAPACITY_BYTES, DEFAULT_TTL_SECONDS,
     IGNORED_INVALIDATION_WARNING, MAX_TTL_SECONDS,
 };
 pub use shared::{SharedCounts, SharedLevel};
-pub use stage::{RouteCache, StageCache};
+pub use stage::StageCache;

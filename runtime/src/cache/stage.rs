@@ -6,15 +6,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{HeaderMap, Method};
 use moka::future::Cache;
 use moka::ops::compute::Op;
 
-use super::counts::{CacheMetrics, CacheStatus, Counters};
+use super::counts::{CacheMetrics, CacheStatus, Counters, InFlight};
 use super::error::CacheError;
-use super::key::{CacheKey, CacheKeySpec};
+use super::key::CacheKey;
 use super::record::SharedRecord;
 use super::response::{weight, CachedResponse, MAX_ITEM_BYTES};
+use super::route::RouteCache;
 use super::settings::{RouteCacheSettings, StageCacheSettings, MAX_TTL_SECONDS};
 use super::shared::SharedLevel;
 use crate::Clock;
@@ -27,49 +27,6 @@ struct Stored {
     epoch: u64,
 }
 
-/// A route's cache handle, built once when the stack is assembled.
-pub struct RouteCache {
-    settings: RouteCacheSettings,
-    spec: CacheKeySpec,
-    ttl: Duration,
-    counters: Arc<Counters>,
-}
-
-impl RouteCache {
-    /// The route's settings.
-    pub fn settings(&self) -> &RouteCacheSettings {
-        &self.settings
-    }
-
-    /// Whether responses to `method` are cached on this route.
-    pub fn caches(&self, method: &Method) -> bool {
-        !self.ttl.is_zero() && self.settings.caches_method(method)
-    }
-
-    /// Which request parameters split this route's entries.
-    pub fn key_spec(&self) -> &CacheKeySpec {
-        &self.spec
-    }
-
-    /// The route's TTL (zero: caching off).
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// The cache key for a request (see [`CacheKeySpec::key`]).
-    pub fn key(
-        &self,
-        method: &Method,
-        resource_path: &str,
-        path_params: &[(&str, &str)],
-        query: &[(&str, &str)],
-        headers: &HeaderMap,
-    ) -> CacheKey {
-        self.spec
-            .key(method, resource_path, path_params, query, headers)
-    }
-}
-
 /// One stage's response cache.
 pub struct StageCache {
     settings: StageCacheSettings,
@@ -79,22 +36,6 @@ pub struct StageCache {
     routes: Mutex<BTreeMap<String, Arc<Counters>>>,
     in_flight: AtomicUsize,
     shared: Option<SharedLevel>,
-}
-
-// Counts a request inside `get_or_fill` until it leaves, however it leaves.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        InFlight(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl StageCache {
