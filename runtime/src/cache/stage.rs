@@ -96,7 +96,9 @@ impl StageCache {
     /// Serves `key` from the cache, or runs `fill` and stores its result if cacheable.
     ///
     /// Concurrent misses for one key run `fill` once; the others wait for it. Entries past
-    /// their TTL on our clock count as misses and are replaced.
+    /// their TTL on our clock count as misses and are replaced. With a shared level, an
+    /// in-process miss looks in the store before running `fill` (a record found there is a
+    /// hit), a fill is written to the store too, and store failures count as misses.
     pub async fn get_or_fill<F>(
         &self,
         route: &RouteCache,
