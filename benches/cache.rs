@@ -1,5 +1,7 @@
 //! A cache hit through Portico vs a bare hyper server answering the same bytes vs the same
-//! route with caching off, loaded by wrk in one run. Prints requests/s, p50/p99, CPU µs per
+//! route with caching off, and a hit on a stage whose cache is shared through the (memory)
+//! store, which reads the invalidation epoch from the store per request; loaded by wrk in one
+//! run. Prints requests/s, p50/p99, CPU µs per
 //! request and the ratios. Run: `cargo bench --bench cache` (needs `wrk`; BENCH_SECONDS sets
 //! the length of each run).
 
@@ -27,6 +29,8 @@ burst_limit = 1000000000
 type = "rest"
 [apis.bench.stages.dev]
 cache = { capacity_bytes = 500000000, ttl = "3600s" }
+[apis.bench.stages.shared]
+cache = { capacity_bytes = 500000000, ttl = "3600s", shared = true }
 
 [[apis.bench.routes]]
 route = "GET /cached/{name}"
@@ -107,7 +111,11 @@ fn main() {
             );
         }
     }
-    for path in ["/dev/cached/bench", "/dev/uncached/bench"] {
+    for path in [
+        "/dev/cached/bench",
+        "/dev/uncached/bench",
+        "/shared/cached/bench",
+    ] {
         let per_request = runtime.block_on(in_process(&stack, path));
         println!("in-process {path:<22} {per_request:>6.2} µs CPU per request (no sockets)");
     }
@@ -138,12 +146,23 @@ fn main() {
         connections,
         &[],
     );
+    let shared = support::wrk(
+        &format!("http://{portico_addr}/shared/cached/bench"),
+        connections,
+        &[],
+    );
     support::row("bare hyper (baseline)", connections, &base, &base);
     support::row("portico cache hit", connections, &hit, &base);
     support::row(
         "portico, caching off (-> function)",
         connections,
         &off,
+        &base,
+    );
+    support::row(
+        "portico cache hit, shared (memory)",
+        connections,
+        &shared,
         &base,
     );
     println!(

@@ -2,6 +2,8 @@
 //! holds its calls, and a REST API whose `dev` stage has a cache.
 #![allow(dead_code)]
 
+pub mod shared;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};

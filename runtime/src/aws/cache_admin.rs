@@ -41,6 +41,9 @@ pub enum CacheAdminError {
     /// The stack is shutting down.
     #[error("The service is shutting down")]
     ServiceUnavailable,
+    /// The in-process cache was flushed but the shared level's store did not take the flush.
+    #[error("The stage's shared cache could not be flushed: its store is unavailable; retry")]
+    SharedCacheUnavailable,
 }
 
 impl IntoResponse for CacheAdminError {
@@ -50,7 +53,7 @@ impl IntoResponse for CacheAdminError {
                 (StatusCode::NOT_FOUND, "NotFoundException")
             }
             CacheAdminError::NoCache(_) => (StatusCode::BAD_REQUEST, "BadRequestException"),
-            CacheAdminError::ServiceUnavailable => (
+            CacheAdminError::ServiceUnavailable | CacheAdminError::SharedCacheUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailableException",
             ),
@@ -90,6 +93,10 @@ async fn flush_stage_cache(
         .find(|c| c.api_id == mount.api_id && c.stage == mount.stage)
         .ok_or(CacheAdminError::NoCache(stage))?;
     found.cache.flush();
+    caching::bind_shared(&found.cache, &stack);
+    if !found.cache.flush_shared().await {
+        return Err(CacheAdminError::SharedCacheUnavailable);
+    }
     tracing::info!(api = %found.api, stage = %found.stage, "stage cache flushed");
     Ok(StatusCode::ACCEPTED)
 }

@@ -14,6 +14,11 @@ impl CacheKey {
         self.0.len()
     }
 
+    /// The key's text, as the shared level stores it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// Whether the key is empty (never, for keys built by [`CacheKeySpec`]).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -2,113 +2,29 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{HeaderMap, Method};
 use moka::future::Cache;
 use moka::ops::compute::Op;
 
+use super::counts::{CacheMetrics, CacheStatus, Counters, InFlight};
 use super::error::CacheError;
-use super::key::{CacheKey, CacheKeySpec};
+use super::key::CacheKey;
+use super::record::SharedRecord;
 use super::response::{weight, CachedResponse, MAX_ITEM_BYTES};
+use super::route::RouteCache;
 use super::settings::{RouteCacheSettings, StageCacheSettings, MAX_TTL_SECONDS};
+use super::shared::SharedLevel;
 use crate::Clock;
-
-/// How a response was produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheStatus {
-    /// Served from the cache (including requests that waited for a concurrent fill).
-    Hit,
-    /// Fetched by this request and stored.
-    Miss,
-    /// Fetched by this request and not stored (not 2xx, or over 1 MB).
-    Uncacheable,
-    /// Caching is off for this request (TTL 0).
-    Bypass,
-}
-
-/// Hit and miss counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheCounts {
-    /// Requests served from the cache.
-    pub hits: u64,
-    /// Requests that went to the integration while caching was on.
-    pub misses: u64,
-}
-
-/// Hit and miss counts of a stage and of each of its routes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CacheMetrics {
-    /// The whole stage.
-    pub stage: CacheCounts,
-    /// Per route key.
-    pub routes: BTreeMap<String, CacheCounts>,
-}
-
-#[derive(Default)]
-struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> CacheCounts {
-        CacheCounts {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-        }
-    }
-}
 
 #[derive(Clone)]
 struct Stored {
     response: Arc<CachedResponse>,
     expires_at_millis: u64,
-}
-
-/// A route's cache handle, built once when the stack is assembled.
-pub struct RouteCache {
-    settings: RouteCacheSettings,
-    spec: CacheKeySpec,
-    ttl: Duration,
-    counters: Arc<Counters>,
-}
-
-impl RouteCache {
-    /// The route's settings.
-    pub fn settings(&self) -> &RouteCacheSettings {
-        &self.settings
-    }
-
-    /// Whether responses to `method` are cached on this route.
-    pub fn caches(&self, method: &Method) -> bool {
-        !self.ttl.is_zero() && self.settings.caches_method(method)
-    }
-
-    /// Which request parameters split this route's entries.
-    pub fn key_spec(&self) -> &CacheKeySpec {
-        &self.spec
-    }
-
-    /// The route's TTL (zero: caching off).
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// The cache key for a request (see [`CacheKeySpec::key`]).
-    pub fn key(
-        &self,
-        method: &Method,
-        resource_path: &str,
-        path_params: &[(&str, &str)],
-        query: &[(&str, &str)],
-        headers: &HeaderMap,
-    ) -> CacheKey {
-        self.spec
-            .key(method, resource_path, path_params, query, headers)
-    }
+    /// The shared level's invalidation epoch when this entry was filled (0 without one).
+    epoch: u64,
 }
 
 /// One stage's response cache.
@@ -119,22 +35,7 @@ pub struct StageCache {
     stage: Counters,
     routes: Mutex<BTreeMap<String, Arc<Counters>>>,
     in_flight: AtomicUsize,
-}
-
-// Counts a request inside `get_or_fill` until it leaves, however it leaves.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        InFlight(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
+    shared: Option<SharedLevel>,
 }
 
 impl StageCache {
@@ -154,7 +55,19 @@ impl StageCache {
             stage: Counters::default(),
             routes: Mutex::default(),
             in_flight: AtomicUsize::new(0),
+            shared: None,
         })
+    }
+
+    /// Backs the cache with a shared second level (see [`SharedLevel`]).
+    pub fn with_shared(mut self, shared: SharedLevel) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The shared second level, when the stage has one.
+    pub fn shared(&self) -> Option<&SharedLevel> {
+        self.shared.as_ref()
     }
 
     /// A handle for one route's caching, with its own hit/miss counters.
@@ -198,7 +111,9 @@ impl StageCache {
     /// Serves `key` from the cache, or runs `fill` and stores its result if cacheable.
     ///
     /// Concurrent misses for one key run `fill` once; the others wait for it. Entries past
-    /// their TTL on our clock count as misses and are replaced.
+    /// their TTL on our clock count as misses and are replaced. With a shared level, an
+    /// in-process miss looks in the store before running `fill` (a record found there is a
+    /// hit), a fill is written to the store too, and store failures count as misses.
     pub async fn get_or_fill<F>(
         &self,
         route: &RouteCache,
@@ -212,54 +127,113 @@ impl StageCache {
             return (Arc::new(fill.await), CacheStatus::Bypass);
         }
         let _in_flight = InFlight::enter(&self.in_flight);
+        // With a shared level, an in-process entry is good only under the current epoch; when
+        // the store cannot say (None), in-process entries are trusted as without one.
+        let epoch = match &self.shared {
+            Some(shared) => shared.epoch().await,
+            None => None,
+        };
         let now = self.clock.now_millis();
         if let Some(stored) = self.cache.get(&key).await {
-            if stored.expires_at_millis > now {
+            if stored.expires_at_millis > now && epoch.is_none_or(|e| e == stored.epoch) {
                 return self.count(route, stored.response, CacheStatus::Hit);
             }
-            self.remove_if_expired(&key).await;
+            self.remove_if_stale(&key, epoch).await;
         }
         let ttl_millis = u64::try_from(route.ttl.as_millis()).unwrap_or(u64::MAX);
         let clock = &self.clock;
         let capacity = self.settings.capacity_bytes;
         let key_len = key.len();
+        let shared = self.shared.as_ref().filter(|_| epoch.is_some());
+        let shared_key = shared.map(|_| key.clone());
+        let from_shared = AtomicBool::new(false);
+        let from_shared_ref = &from_shared;
         let init = async move {
-            let response = fill.await;
-            let fits = u64::from(weight(key_len, &response)) <= capacity
-                && key_len + response.size() <= MAX_ITEM_BYTES;
-            if response.is_cacheable() && fits {
-                Ok(Stored {
-                    response: Arc::new(response),
-                    expires_at_millis: clock.now_millis().saturating_add(ttl_millis),
-                })
-            } else {
-                Err(response)
+            let fits = |response: &CachedResponse| {
+                u64::from(weight(key_len, response)) <= capacity
+                    && key_len + response.size() <= MAX_ITEM_BYTES
+                    && response.is_cacheable()
+            };
+            let mut entry_key = None;
+            if let (Some(shared), Some(key)) = (shared, &shared_key) {
+                entry_key = shared.entry_key(key).await;
+                if let Some(entry_key) = &entry_key {
+                    if let Some(record) = shared.read(entry_key, clock.now_millis()).await {
+                        from_shared_ref.store(true, Ordering::Relaxed);
+                        return if fits(&record.response) {
+                            Ok(Stored {
+                                response: Arc::new(record.response),
+                                expires_at_millis: record.expires_at_millis,
+                                epoch: epoch.unwrap_or(0),
+                            })
+                        } else {
+                            Err(record.response)
+                        };
+                    }
+                }
             }
+            let response = fill.await;
+            if !fits(&response) {
+                return Err(response);
+            }
+            let expires_at_millis = clock.now_millis().saturating_add(ttl_millis);
+            let record = SharedRecord {
+                expires_at_millis,
+                response,
+            };
+            if let (Some(shared), Some(entry_key)) = (shared, &entry_key) {
+                shared.write(entry_key, &record).await;
+            }
+            Ok(Stored {
+                response: Arc::new(record.response),
+                expires_at_millis,
+                epoch: epoch.unwrap_or(0),
+            })
         };
-        match self.cache.entry(key).or_try_insert_with(init).await {
+        let result = self.cache.entry(key).or_try_insert_with(init).await;
+        let found_shared = from_shared.load(Ordering::Relaxed);
+        match result {
             Ok(entry) => {
                 let status = if entry.is_fresh() {
                     // Evict now rather than on moka's next maintenance pass, so the bytes
                     // held stay within capacity after every fill, not only eventually.
                     self.cache.run_pending_tasks().await;
-                    CacheStatus::Miss
+                    if found_shared {
+                        CacheStatus::Hit
+                    } else {
+                        CacheStatus::Miss
+                    }
                 } else {
                     CacheStatus::Hit
                 };
                 self.count(route, entry.into_value().response, status)
             }
+            Err(response) if found_shared => self.count(route, response, CacheStatus::Hit),
             Err(response) => self.count(route, response, CacheStatus::Uncacheable),
         }
     }
 
-    /// Drops one entry.
+    /// Drops one entry, from the shared level too when the stage has one.
     pub async fn invalidate(&self, key: &CacheKey) {
         self.cache.invalidate(key).await;
+        if let Some(shared) = &self.shared {
+            shared.invalidate(key).await;
+        }
     }
 
-    /// Drops every entry (API Gateway's "flush stage cache").
+    /// Drops every in-process entry (API Gateway's "flush stage cache"); see
+    /// [`StageCache::flush_shared`] for the shared level.
     pub fn flush(&self) {
         self.cache.invalidate_all();
+    }
+
+    /// Flushes the shared level, when the stage has one: every replica misses on the old
+    /// entries from now on. Returns whether the store took the flush.
+    pub async fn flush_shared(&self) -> bool {
+        match &self.shared {
+            Some(shared) => shared.flush().await,
+            None => true,
+        }
     }
 
     /// Hit and miss counts so far.
@@ -274,6 +248,7 @@ impl StageCache {
         CacheMetrics {
             stage: self.stage.snapshot(),
             routes,
+            shared: self.shared.as_ref().map(SharedLevel::counts),
         }
     }
 
@@ -301,13 +276,18 @@ impl StageCache {
     }
 
     // Conditional, so a fresh entry another request just stored is kept.
-    async fn remove_if_expired(&self, key: &CacheKey) {
+    async fn remove_if_stale(&self, key: &CacheKey, epoch: Option<u64>) {
         let now = self.clock.now_millis();
         self.cache
             .entry_by_ref(key)
             .and_compute_with(|entry| async move {
                 match entry {
-                    Some(e) if e.value().expires_at_millis <= now => Op::Remove,
+                    Some(e)
+                        if e.value().expires_at_millis <= now
+                            || epoch.is_some_and(|epoch| e.value().epoch != epoch) =>
+                    {
+                        Op::Remove
+                    }
                     _ => Op::Nop,
                 }
             })

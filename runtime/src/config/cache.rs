@@ -23,6 +23,9 @@ pub struct StageCacheSection {
     /// `x-api-key` values allowed to invalidate entries with `Cache-Control: max-age=0`.
     #[serde(default)]
     pub invalidation_keys: Vec<Spanned<String>>,
+    /// Whether the cache has a second level in the stack's store, shared by every replica
+    /// on that store (default false).
+    pub shared: Option<bool>,
 }
 
 /// `[[apis.NAME.routes]] cache = { ... }`: how the route is cached in stages with a cache.
@@ -52,6 +55,8 @@ pub struct StageCacheConfig {
     pub settings: StageCacheSettings,
     /// `x-api-key` values allowed to invalidate.
     pub invalidation_keys: Vec<String>,
+    /// Whether entries are also kept in the stack's store, shared by replicas.
+    pub shared: bool,
 }
 
 /// Resolves a stage's `cache` table; `None` after recording errors.
@@ -100,6 +105,7 @@ pub(super) fn resolve_stage(
             ttl_seconds,
         },
         invalidation_keys,
+        shared: section.shared.unwrap_or(false),
     })
 }
 

@@ -17,9 +17,10 @@ use super::response::ProxyResponse;
 use super::router::{CompiledRoute, Mount, Router};
 use crate::cache::{
     ignored_invalidation_header, requests_invalidation, CacheKey, CacheMetrics, CacheStatus,
-    CachedResponse, InvalidationDecision, RouteCache, StageCache,
+    CachedResponse, InvalidationDecision, RouteCache, SharedLevel, StageCache,
 };
 use crate::config::Api;
+use crate::stack::StackInner;
 use crate::Clock;
 
 /// The header whose value must be one of the stage's `invalidation_keys` for a caller to
@@ -77,6 +78,11 @@ pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock) {
             continue;
         };
         let stage = match StageCache::new(config.settings.clone(), clock.clone()) {
+            Ok(stage) if config.shared => Arc::new(stage.with_shared(SharedLevel::new(
+                &api.name,
+                &mount.api_id,
+                &mount.stage,
+            ))),
             Ok(stage) => Arc::new(stage),
             Err(errors) => {
                 // Unreachable once the config validated; never serve a half-built cache.
@@ -132,9 +138,19 @@ pub(crate) struct Prepared<'a> {
     warn: bool,
 }
 
+/// Connects a stage cache's shared level (if it has one) to the stack's store and metrics.
+/// Caches are built without the store (a generation is built from the config alone), so
+/// this runs where both meet: on each cached request and before a flush.
+pub(crate) fn bind_shared(stage: &StageCache, stack: &StackInner) {
+    if let Some(shared) = stage.shared() {
+        shared.bind(&stack.store, &stack.metrics);
+    }
+}
+
 /// Decides whether a request goes through its stage's cache. `params` are the raw path
 /// parameters; `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
 pub(crate) fn prepare<'a>(
+    stack: &StackInner,
     mount: &'a Mount,
     route: &CompiledRoute,
     method: &Method,
@@ -151,6 +167,7 @@ pub(crate) fn prepare<'a>(
     if !route_cache.caches(method) {
         return Ok(None);
     }
+    bind_shared(&cache.stage, stack);
     let requested = requests_invalidation(headers);
     let authorized = requested && cache.authorized(headers);
     let (invalidate, warn) = match route_cache

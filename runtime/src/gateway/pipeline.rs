@@ -192,6 +192,7 @@ where
             }
             let query = parts.uri.query().unwrap_or("");
             let cached = super::caching::prepare(
+                stack,
                 mount,
                 route,
                 &parts.method,
@@ -310,6 +311,7 @@ where
         };
         // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
         let cached = super::caching::prepare(
+            stack,
             mount,
             route,
             &parts.method,

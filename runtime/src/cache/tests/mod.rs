@@ -2,6 +2,7 @@
 
 mod fill;
 mod keys;
+mod record;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
