@@ -96,8 +96,11 @@ impl StageCache {
     /// The fresh entry for `key`, counted as a hit; `None` (and nothing counted) when there
     /// is none or caching is off for the route. Lets a caller answer a hit before it builds
     /// the integration future that [`StageCache::get_or_fill`] would need for a miss.
+    ///
+    /// A stage with a shared level always answers `None`: its in-process entries are good
+    /// only under the store's current invalidation epoch, which `get_or_fill` reads.
     pub async fn lookup(&self, route: &RouteCache, key: &CacheKey) -> Option<Arc<CachedResponse>> {
-        if route.ttl.is_zero() {
+        if route.ttl.is_zero() || self.shared.is_some() {
             return None;
         }
         let _in_flight = InFlight::enter(&self.in_flight);
