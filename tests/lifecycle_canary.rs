@@ -240,3 +240,27 @@ async fn the_api_refuses_percentages_outside_0_to_100_and_changes_nothing() {
         "the refused deployment was not kept"
     );
 }
+
+#[tokio::test]
+async fn a_canary_keeps_its_shared_cache_entries_apart_from_the_main_side() {
+    let cached = r#"cache = { ttl = "60s", shared = true }"#;
+    let s = start("cache", &shop("a", cached), &registry()).await;
+    let body = json!({ "stageName": "prod", "description": "stable" });
+    let res = s.admin("POST", "/restapis/shop/deployments", body).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    s.rewrite(&shop("b", cached));
+    assert_eq!(s.reload().await.status, 200);
+    let body = json!({
+        "stageName": "prod",
+        "canarySettings": { "percentTraffic": 50.0 }
+    });
+    let res = s.admin("POST", "/restapis/shop/deployments", body).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    // At 50 % the split alternates stable, canary: the canary's first request must run its
+    // own deployment, not find the stable side's entry in the shared level.
+    let mut sides = Vec::new();
+    for _ in 0..4 {
+        sides.push(s.side("/prod/x").await["side"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(sides, ["a", "b", "a", "b"]);
+}

@@ -88,13 +88,21 @@ async fn flush_stage_cache(
         .into_iter()
         .find(|m| m.stage == stage)
         .ok_or(CacheAdminError::StageNotFound)?;
-    let found = caching::stage_caches(&live.router)
-        .into_iter()
-        .find(|c| c.api_id == mount.api_id && c.stage == mount.stage)
-        .ok_or(CacheAdminError::NoCache(stage))?;
-    found.cache.flush();
-    caching::bind_shared(&found.cache, &stack);
-    if !found.cache.flush_shared().await {
+    let of_stage = |router| {
+        caching::stage_caches(router)
+            .into_iter()
+            .find(|c| c.api_id == mount.api_id && c.stage == mount.stage)
+    };
+    let found = of_stage(&live.router).ok_or(CacheAdminError::NoCache(stage))?;
+    // A stage with a canary has a second cache for the canary's side; both are the stage's.
+    let canary = of_stage(&live.canary_router);
+    let mut shared_flushed = true;
+    for cache in std::iter::once(&found).chain(canary.as_ref()) {
+        cache.cache.flush();
+        caching::bind_shared(&cache.cache, &stack);
+        shared_flushed &= cache.cache.flush_shared().await;
+    }
+    if !shared_flushed {
         return Err(CacheAdminError::SharedCacheUnavailable);
     }
     tracing::info!(api = %found.api, stage = %found.stage, "stage cache flushed");

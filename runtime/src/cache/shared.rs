@@ -66,6 +66,14 @@ impl SharedLevel {
         }
     }
 
+    /// The same level for a stage's canary side: its entries, generation and epoch live
+    /// apart from the main side's, so a canary never serves the main deployment's responses
+    /// nor the other way round.
+    pub fn for_canary(mut self) -> Self {
+        self.prefix.push_str("canary/");
+        self
+    }
+
     /// Uses `store` and records into `metrics` from now on; later calls are ignored.
     pub fn bind(&self, store: &Arc<dyn Store>, metrics: &Arc<Metrics>) {
         if self.bound.get().is_some() {

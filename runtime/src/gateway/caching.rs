@@ -64,7 +64,7 @@ impl StageCacheInfo {
 }
 
 /// Builds the caches of every stage that has a `cache` table.
-pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock) {
+pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock, canary: bool) {
     for mount in router.mounts_mut() {
         let Some(api) = apis.iter().find(|a| a.name == mount.api_name) else {
             continue;
@@ -78,11 +78,11 @@ pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock) {
             continue;
         };
         let stage = match StageCache::new(config.settings.clone(), clock.clone()) {
-            Ok(stage) if config.shared => Arc::new(stage.with_shared(SharedLevel::new(
-                &api.name,
-                &mount.api_id,
-                &mount.stage,
-            ))),
+            Ok(stage) if config.shared => {
+                let level = SharedLevel::new(&api.name, &mount.api_id, &mount.stage);
+                let level = if canary { level.for_canary() } else { level };
+                Arc::new(stage.with_shared(level))
+            }
             Ok(stage) => Arc::new(stage),
             Err(errors) => {
                 // Unreachable once the config validated; never serve a half-built cache.

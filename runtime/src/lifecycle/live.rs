@@ -24,7 +24,7 @@ pub(crate) struct Live {
     /// Every stage, each serving its deployment (or the live file).
     pub(crate) router: Router,
     /// The canary sides of stages that have a canary.
-    canary_router: Router,
+    pub(crate) canary_router: Router,
     /// Canary splits by mount prefix (empty when no stage has a canary).
     canaries: HashMap<String, CanarySplit>,
     /// Every function by name.
@@ -66,9 +66,9 @@ impl Live {
         previous: Option<&Live>,
     ) -> Result<(Live, Vec<String>), ConfigErrors> {
         let plan = super::plan::plan(&config, history, env.registry)?;
-        let router = join(&plan.main, env).with_domains(&config.domains);
+        let router = join(&plan.main, env, false).with_domains(&config.domains);
         let sides: Vec<Api> = plan.canaries.iter().map(|(api, _)| api.clone()).collect();
-        let canary_router = join(&sides, env).with_domains(&config.domains);
+        let canary_router = join(&sides, env, true).with_domains(&config.domains);
         let canaries = plan
             .canaries
             .iter()
@@ -122,14 +122,15 @@ impl Live {
     }
 }
 
-/// One router over several API variants, each with its stage caches and logs attached.
-fn join(apis: &[Api], env: &Env<'_>) -> Router {
+/// One router over several API variants, each with its stage caches and logs attached;
+/// `canary` routers keep their shared cache entries apart from the main side's.
+fn join(apis: &[Api], env: &Env<'_>, canary: bool) -> Router {
     let routers = apis
         .iter()
         .map(|api| {
             let one = std::slice::from_ref(api);
             let mut router = Router::new(one, env.metrics);
-            crate::gateway::caching::attach(&mut router, one, env.clock);
+            crate::gateway::caching::attach(&mut router, one, env.clock, canary);
             crate::gateway::stage_logs::attach(&mut router, one, env.logs);
             router
         })
