@@ -261,3 +261,40 @@ fn decode(
     shift(&mut outcome, offset);
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::Reply;
+
+    fn parse(text: &str) -> Option<(u8, i64, u64, i64, u8, i64)> {
+        Reply::parse(&Value::BulkString(text.as_bytes().to_vec())).map(|r| {
+            (
+                r.status,
+                r.step,
+                r.value,
+                r.quota_used,
+                r.usage_ok,
+                r.watched,
+            )
+        })
+    }
+
+    #[test]
+    fn the_admission_reply_is_six_integers_and_nothing_else() {
+        assert_eq!(parse("0 -1 0 12 1 7"), Some((0, -1, 0, 12, 1, 7)));
+        assert_eq!(parse("1 2 1500 -1 1 -1"), Some((1, 2, 1500, -1, 1, -1)));
+        for bad in [
+            "",
+            "0 -1 0 12 1",
+            "0 -1 0 12 1 7 8",
+            "0 -1 x 12 1 7",
+            "-1 0 0 0 1 0",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+        assert!(Reply::parse(&Value::Array(vec![Value::Int(0)])).is_none());
+        assert!(Reply::parse(&Value::Int(0)).is_none());
+    }
+}
