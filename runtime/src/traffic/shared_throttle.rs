@@ -2,6 +2,7 @@
 //! limit in aggregate: the same levels and order as the in-process buckets, each bucket a
 //! store key named after what it limits.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::config::ThrottleSettings;
@@ -30,8 +31,8 @@ pub(super) fn push_plan_key(out: &mut String, plan_id: &str, key_id: &str, tagge
 
 /// One shared bucket a request takes a token from.
 pub(super) struct SharedBucket {
-    /// Its store key.
-    pub(super) key: String,
+    /// Its store key (the account bucket's is a constant: no allocation per request).
+    pub(super) key: Cow<'static, str>,
     /// Refill rate in tokens per second.
     pub(super) rate_per_sec: f64,
     /// Bucket size (at least 1).
@@ -41,9 +42,13 @@ pub(super) struct SharedBucket {
 }
 
 impl SharedBucket {
-    fn new(key: String, settings: ThrottleSettings, level: ThrottleLevel) -> Self {
+    fn new(
+        key: impl Into<Cow<'static, str>>,
+        settings: ThrottleSettings,
+        level: ThrottleLevel,
+    ) -> Self {
         SharedBucket {
-            key,
+            key: key.into(),
             rate_per_sec: settings.rate_limit,
             burst: u64::try_from(settings.burst_limit).unwrap_or(1).max(1),
             level,
@@ -71,7 +76,7 @@ pub(super) fn buckets(
     let mut found = Vec::with_capacity(3);
     if let Some(account) = &throttles.account {
         found.push(SharedBucket::new(
-            "{traffic}/throttle/account".to_owned(),
+            "{traffic}/throttle/account",
             *account.settings(),
             ThrottleLevel::Account,
         ));
@@ -104,7 +109,12 @@ pub(super) fn buckets(
     match (route, &buckets.per_key) {
         (Some(route), _) => found.push(SharedBucket::new(
             {
-                let mut key = "throttle/plan-route/".to_owned();
+                let mut key = plan_key_buffer(
+                    "throttle/plan-route/",
+                    plan,
+                    key_id,
+                    api.len() + stage.len() + route_key.len() + 3,
+                );
                 push_plan_key(&mut key, &plan.id, key_id, true);
                 for part in [api, stage, route_key] {
                     key.push('/');
@@ -117,7 +127,7 @@ pub(super) fn buckets(
         )),
         (None, Some(per_key)) => found.push(SharedBucket::new(
             {
-                let mut key = "throttle/plan/".to_owned();
+                let mut key = plan_key_buffer("throttle/plan/", plan, key_id, 0);
                 push_plan_key(&mut key, &plan.id, key_id, true);
                 key
             },
@@ -127,6 +137,14 @@ pub(super) fn buckets(
         (None, None) => {}
     }
     found
+}
+
+/// `head` in a string sized for the `{<plan>/<key>}` tag and `more` bytes after it, so the
+/// name is built without growing.
+fn plan_key_buffer(head: &str, plan: &UsagePlan, key_id: &str, more: usize) -> String {
+    let mut key = String::with_capacity(head.len() + plan.id.len() + key_id.len() + 3 + more);
+    key.push_str(head);
+    key
 }
 
 /// [`Throttles::check`] against buckets in `store`, as one admission.

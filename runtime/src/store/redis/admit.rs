@@ -7,14 +7,44 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::codec::{expiry_ms, unavailable};
-use super::conn::slot;
+use redis::cluster_routing::Slot;
+use redis::{ErrorKind, Script, ServerErrorKind, Value};
+
+use super::codec::{unavailable, Expiry, FullKey};
+use super::conn::{slot, Conn};
 use super::{Failure, RedisStore};
 use crate::config::OnUnavailable;
 use crate::store::{epoch_micros, AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError};
 
-/// The script's reply: {status, step, value, quota used, usage ok, watched}.
-type Reply = (u8, i64, u64, i64, u8, i64);
+/// The script's reply: status, step, value, quota used, usage ok, watched (see `ADMIT`).
+struct Reply {
+    status: u8,
+    step: i64,
+    value: u64,
+    quota_used: i64,
+    usage_ok: u8,
+    watched: i64,
+}
+
+impl Reply {
+    /// Reads the script's `status step value quota_used usage_ok watched` string.
+    fn parse(value: &Value) -> Option<Reply> {
+        let Value::BulkString(bytes) = value else {
+            return None;
+        };
+        let mut numbers = std::str::from_utf8(bytes).ok()?.split(' ');
+        let mut next = || numbers.next()?.parse::<i64>().ok();
+        let reply = Reply {
+            status: u8::try_from(next()?).ok()?,
+            step: next()?,
+            value: u64::try_from(next()?).ok()?,
+            quota_used: next()?,
+            usage_ok: u8::try_from(next()?).ok()?,
+            watched: next()?,
+        };
+        numbers.next().is_none().then_some(reply)
+    }
+}
 
 impl RedisStore {
     /// Runs `steps` as one script (one per hash slot group on a cluster); while Redis is
@@ -39,16 +69,21 @@ impl RedisStore {
                 }
             }
         }
-        let full: Vec<String> = steps.iter().map(|step| self.key(step.key())).collect();
+        let full: Vec<FullKey<'_>> = steps.iter().map(|step| self.full_key(step.key())).collect();
+        // Only a cluster groups steps by hash slot, and only it needs the names spelled out.
+        let slots: Vec<Slot> = match self.cluster {
+            false => Vec::new(),
+            true => full.iter().map(|key| slot(&key.to_string())).collect(),
+        };
         let mut outcome = AdmitOutcome::default();
         let mut start = 0;
         while start < steps.len() {
             let end = match self.cluster {
                 false => steps.len(),
                 true => {
-                    let first = slot(&full[start]);
+                    let first = slots[start];
                     (start + 1..steps.len())
-                        .find(|&i| slot(&full[i]) != first)
+                        .find(|&i| slots[i] != first)
                         .unwrap_or(steps.len())
                 }
             };
@@ -56,7 +91,10 @@ impl RedisStore {
                 .run_group(&steps[start..end], &full[start..end], now)
                 .await
             {
-                Ok(reply) => {
+                Ok(value) => {
+                    let reply = Reply::parse(&value).ok_or_else(|| {
+                        StoreError::Backend(format!("unexpected admission reply {value:?}"))
+                    })?;
                     merge(&mut outcome, decode(&steps[start..end], start, reply)?);
                     if outcome.refusal.is_some() {
                         return Ok(outcome);
@@ -88,15 +126,21 @@ impl RedisStore {
     async fn run_group(
         &self,
         steps: &[AdmitStep<'_>],
-        keys: &[String],
+        keys: &[FullKey<'_>],
         now: SystemTime,
-    ) -> Result<Reply, Failure> {
-        let mut invocation = self.scripts.admit.prepare_invoke();
-        invocation.arg(epoch_micros(now));
-        for (step, key) in steps.iter().zip(keys) {
-            invocation.key(key);
+    ) -> Result<Value, Failure> {
+        let script = &self.scripts.admit;
+        // One EVALSHA built straight into the command buffer: no per-argument vectors, no
+        // formatted strings; floats go out in ryu's shortest form, integers through itoa.
+        let mut cmd = redis::Cmd::with_capacity(4 + 4 * steps.len(), 64 + 64 * steps.len());
+        cmd.arg("EVALSHA").arg(script.get_hash()).arg(steps.len());
+        for key in keys {
+            cmd.arg(*key);
+        }
+        cmd.arg(epoch_micros(now));
+        for step in steps {
             match *step {
-                AdmitStep::Watch { .. } => invocation.arg("w").arg("").arg(""),
+                AdmitStep::Watch { .. } => cmd.arg("w").arg("").arg(""),
                 AdmitStep::Take {
                     rate_per_sec,
                     burst,
@@ -104,22 +148,33 @@ impl RedisStore {
                 } => {
                     let interval = 1_000_000.0 / rate_per_sec;
                     let tolerance = interval * burst as f64;
-                    invocation
-                        .arg("t")
-                        .arg(interval.to_string())
-                        .arg(tolerance.to_string())
+                    cmd.arg("t").arg(interval).arg(tolerance)
                 }
                 AdmitStep::Quota {
                     limit, expires_at, ..
-                } => invocation.arg("q").arg(limit).arg(expiry_ms(expires_at)),
-                AdmitStep::Usage { expires_at, .. } => {
-                    invocation.arg("u").arg(1).arg(expiry_ms(expires_at))
-                }
+                } => cmd.arg("q").arg(limit).arg(Expiry(expires_at)),
+                AdmitStep::Usage { expires_at, .. } => cmd.arg("u").arg(1).arg(Expiry(expires_at)),
             };
         }
-        let invocation = &invocation;
-        self.call(|mut conn| async move { invocation.invoke_async::<Reply>(&mut conn).await })
+        let cmd = &cmd;
+        self.call(|mut conn| async move { eval_sha(&mut conn, script, cmd).await })
             .await
+    }
+}
+
+/// Runs an EVALSHA of `script`, loading the script once when Redis answers NOSCRIPT (after a
+/// restart or `SCRIPT FLUSH`), then sending the same command again.
+pub(super) async fn eval_sha<T: redis::FromRedisValue>(
+    conn: &mut Conn,
+    script: &Script,
+    cmd: &redis::Cmd,
+) -> redis::RedisResult<T> {
+    match cmd.query_async(conn).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.load_async(conn).await?;
+            cmd.query_async(conn).await
+        }
+        other => other,
     }
 }
 
@@ -151,7 +206,14 @@ fn shift(outcome: &mut AdmitOutcome, by: usize) {
 fn decode(
     steps: &[AdmitStep<'_>],
     offset: usize,
-    (status, step, value, quota_used, usage_ok, watched): Reply,
+    Reply {
+        status,
+        step,
+        value,
+        quota_used,
+        usage_ok,
+        watched,
+    }: Reply,
 ) -> Result<AdmitOutcome, StoreError> {
     let index = usize::try_from(step).ok().filter(|i| *i < steps.len());
     let refusal = match (status, index) {
@@ -198,4 +260,41 @@ fn decode(
     };
     shift(&mut outcome, offset);
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::Reply;
+
+    fn parse(text: &str) -> Option<(u8, i64, u64, i64, u8, i64)> {
+        Reply::parse(&Value::BulkString(text.as_bytes().to_vec())).map(|r| {
+            (
+                r.status,
+                r.step,
+                r.value,
+                r.quota_used,
+                r.usage_ok,
+                r.watched,
+            )
+        })
+    }
+
+    #[test]
+    fn the_admission_reply_is_six_integers_and_nothing_else() {
+        assert_eq!(parse("0 -1 0 12 1 7"), Some((0, -1, 0, 12, 1, 7)));
+        assert_eq!(parse("1 2 1500 -1 1 -1"), Some((1, 2, 1500, -1, 1, -1)));
+        for bad in [
+            "",
+            "0 -1 0 12 1",
+            "0 -1 0 12 1 7 8",
+            "0 -1 x 12 1 7",
+            "-1 0 0 0 1 0",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+        assert!(Reply::parse(&Value::Array(vec![Value::Int(0)])).is_none());
+        assert!(Reply::parse(&Value::Int(0)).is_none());
+    }
 }

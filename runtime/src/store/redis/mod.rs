@@ -188,6 +188,13 @@ impl RedisStore {
         full
     }
 
+    fn full_key<'a>(&'a self, key: &'a str) -> codec::FullKey<'a> {
+        codec::FullKey {
+            prefix: &self.prefix,
+            key,
+        }
+    }
+
     fn record_key(&self, key: &str) -> String {
         let mut full = String::with_capacity(self.record_prefix.len() + key.len());
         full.push_str(&self.record_prefix);
