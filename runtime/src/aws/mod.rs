@@ -15,6 +15,14 @@ use crate::stack::StackInner;
 /// Whether a request is for an AWS API rather than a gateway route.
 pub(crate) fn claims<B>(req: &Request<B>) -> bool {
     let path = req.uri().path();
+    // Every AWS path is `/` or starts `/2015-03-31/`, `/restapis/`, `/apikeys` or
+    // `/usageplans`: one byte rules out nearly every gateway request before any full test.
+    if !matches!(
+        path.as_bytes().get(1),
+        None | Some(b'2' | b'r' | b'a' | b'u')
+    ) {
+        return false;
+    }
     path.starts_with(lambda::PATH_PREFIX)
         || path.starts_with(cache_admin::PATH_PREFIX)
         || apigateway::claims(path)

@@ -1,12 +1,16 @@
 //! Cache keys: method, resource path and only the configured request parameters.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use http::{HeaderMap, Method};
 
 use super::error::CacheError;
 
-/// A cache key. Two requests share an entry exactly when their keys are equal.
+/// A cache key. Two requests share an entry exactly when their keys are equal. Shared text,
+/// so a route's fixed key is handed to each request without a copy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CacheKey(Box<str>);
+pub struct CacheKey(Arc<str>);
 
 impl CacheKey {
     /// The key's length in bytes, charged to the cache's capacity.
@@ -76,6 +80,12 @@ impl CacheKeySpec {
         !self.query.is_empty()
     }
 
+    /// Whether no request parameter is part of the key: every request with the same method
+    /// and resource path has the same key.
+    pub fn is_fixed(&self) -> bool {
+        self.path.is_empty() && self.query.is_empty() && self.headers.is_empty()
+    }
+
     /// The key for a request. `path_params` and `query` are decoded name/value pairs;
     /// parameters that are not configured are ignored, and repeated query values are
     /// sorted so their order does not split entries.
@@ -87,23 +97,39 @@ impl CacheKeySpec {
         query: &[(&str, &str)],
         headers: &HeaderMap,
     ) -> CacheKey {
-        let mut out = String::with_capacity(64);
-        push(&mut out, method.as_str());
-        push(&mut out, resource_path);
+        // Built in a reused per-thread buffer, then copied once into the key's own text.
+        KEY_BUFFER.with_borrow_mut(|out| {
+            out.clear();
+            self.write_key(out, method, resource_path, path_params, query, headers);
+            CacheKey(Arc::from(out.as_str()))
+        })
+    }
+
+    fn write_key(
+        &self,
+        out: &mut String,
+        method: &Method,
+        resource_path: &str,
+        path_params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        headers: &HeaderMap,
+    ) {
+        push(out, method.as_str());
+        push(out, resource_path);
         let mut values: Vec<&str> = Vec::new();
         for name in &self.path {
             out.push('p');
-            push(&mut out, name);
+            push(out, name);
             let value = path_params.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            push(&mut out, value.unwrap_or(""));
+            push(out, value.unwrap_or(""));
         }
         for name in &self.query {
             values.clear();
             values.extend(query.iter().filter(|(n, _)| n == name).map(|(_, v)| *v));
             values.sort_unstable();
             out.push('q');
-            push(&mut out, name);
-            push_all(&mut out, &values);
+            push(out, name);
+            push_all(out, &values);
         }
         for name in &self.headers {
             values.clear();
@@ -115,11 +141,14 @@ impl CacheKeySpec {
             );
             values.sort_unstable();
             out.push('h');
-            push(&mut out, name);
-            push_all(&mut out, &values);
+            push(out, name);
+            push_all(out, &values);
         }
-        CacheKey(out.into_boxed_str())
     }
+}
+
+thread_local! {
+    static KEY_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 // Length-prefixed parts, so no value can forge another key's layout.

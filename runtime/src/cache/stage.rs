@@ -19,6 +19,10 @@ use super::settings::{RouteCacheSettings, StageCacheSettings, MAX_TTL_SECONDS};
 use super::shared::SharedLevel;
 use crate::Clock;
 
+/// Hashes keys for the in-process level: foldhash, randomly seeded per cache, instead of
+/// moka's default SipHash (measured: hashing a key fell from ~360 to ~150 instructions).
+type KeyHasher = foldhash::fast::RandomState;
+
 #[derive(Clone)]
 struct Stored {
     response: Arc<CachedResponse>,
@@ -30,7 +34,7 @@ struct Stored {
 /// One stage's response cache.
 pub struct StageCache {
     settings: StageCacheSettings,
-    cache: Cache<CacheKey, Stored>,
+    cache: Cache<CacheKey, Stored, KeyHasher>,
     clock: Clock,
     stage: Counters,
     routes: Mutex<BTreeMap<String, Arc<Counters>>>,
@@ -47,7 +51,7 @@ impl StageCache {
             .weigher(|key: &CacheKey, stored: &Stored| weight(key.len(), &stored.response))
             // A backstop on moka's own clock; expiry proper follows our Clock.
             .time_to_live(Duration::from_secs(u64::from(MAX_TTL_SECONDS)))
-            .build();
+            .build_with_hasher(KeyHasher::default());
         Ok(StageCache {
             settings,
             cache,

@@ -15,8 +15,9 @@ use crate::store::Store;
 use crate::traffic::{TrafficConfig, TrafficControl, TrafficError, TrafficRejection};
 use crate::Clock;
 
-/// The header clients send their API key in.
-pub const API_KEY_HEADER: &str = "x-api-key";
+/// The header clients send their API key in. A `HeaderName` constant: looking a header up
+/// by `&str` parses and lowercases the name again on every request.
+pub const API_KEY_HEADER: http::HeaderName = http::HeaderName::from_static("x-api-key");
 /// How often idle token buckets and expired quota/usage counters are dropped.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(60);
 

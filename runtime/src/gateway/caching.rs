@@ -32,6 +32,9 @@ pub struct MountCache {
     stage: Arc<StageCache>,
     /// By route index; `None` where the route's settings failed (never, once validated).
     routes: Vec<Option<RouteCache>>,
+    /// By route index: the key every request gets, for a route with one method whose key
+    /// takes no request parameter (built once here instead of per request).
+    fixed_keys: Vec<Option<(Method, CacheKey)>>,
     invalidation_keys: Vec<Box<[u8]>>,
 }
 
@@ -100,10 +103,17 @@ pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock, canary: b
                     .map_err(|errors| tracing::error!(?errors, route = %route.key, "route cache not built"))
                     .ok()
             })
+            .collect::<Vec<_>>();
+        let fixed_keys = api
+            .routes
+            .iter()
+            .zip(&routes)
+            .map(|(route, cache)| fixed_key(route, cache.as_ref()?))
             .collect();
         mount.cache = Some(Arc::new(MountCache {
             stage,
             routes,
+            fixed_keys,
             invalidation_keys: config
                 .invalidation_keys
                 .iter()
@@ -111,6 +121,16 @@ pub(crate) fn attach(router: &mut Router, apis: &[Api], clock: &Clock, canary: b
                 .collect(),
         }));
     }
+}
+
+/// The key of every request to `route`, when it has one method and no key parameters.
+fn fixed_key(route: &crate::config::Route, cache: &RouteCache) -> Option<(Method, CacheKey)> {
+    let method = route.key.method.clone()?;
+    if !cache.key_spec().is_fixed() {
+        return None;
+    }
+    let key = cache.key(&method, &route.key.resource, &[], &[], &HeaderMap::new());
+    Some((method, key))
 }
 
 /// Every stage cache of the router.
@@ -184,6 +204,28 @@ pub(crate) fn prepare<'a>(
             ))
         }
     };
+    let key = match cache.fixed_keys.get(route.index) {
+        Some(Some((fixed_method, key))) if fixed_method == method => key.clone(),
+        _ => request_key(route_cache, route, method, headers, params, raw_query),
+    };
+    Ok(Some(Prepared {
+        stage: &cache.stage,
+        route: route_cache,
+        key,
+        invalidate,
+        warn,
+    }))
+}
+
+/// The cache key of a request, from the parameters the route's key takes.
+fn request_key(
+    route_cache: &RouteCache,
+    route: &CompiledRoute,
+    method: &Method,
+    headers: &HeaderMap,
+    params: &[(String, &str)],
+    raw_query: &str,
+) -> CacheKey {
     let spec = route_cache.key_spec();
     let path_params: Vec<(&str, Cow<'_, str>)> = if spec.uses_path() {
         params
@@ -203,14 +245,7 @@ pub(crate) fn prepare<'a>(
         Vec::new()
     };
     let query: Vec<(&str, &str)> = query.iter().map(|(n, v)| (&**n, &**v)).collect();
-    let key = route_cache.key(method, &route.key.resource, &path_params, &query, headers);
-    Ok(Some(Prepared {
-        stage: &cache.stage,
-        route: route_cache,
-        key,
-        invalidate,
-        warn,
-    }))
+    route_cache.key(method, &route.key.resource, &path_params, &query, headers)
 }
 
 impl MountCache {

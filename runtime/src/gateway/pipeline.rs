@@ -90,8 +90,10 @@ where
     };
     let tracing = live.config.logs.traces;
     let mut trace = TraceBuilder::new(started);
-    let mut route_key = "-";
-    let mut resource_path = "-";
+    // The access record's spelling when no route matched.
+    static NO_ROUTE: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("-"));
+    let mut route_key: &Arc<str> = &NO_ROUTE;
+    let mut resource_path: &Arc<str> = &NO_ROUTE;
     let mut integration_us = None;
     let mut cache_status = None;
     let mut streamed: Option<Body> = None;
@@ -133,8 +135,8 @@ where
                 ),
             });
         };
-        route_key = &route.key.text;
-        resource_path = &route.key.resource;
+        route_key = &route.key_text;
+        resource_path = &route.resource_text;
         let limit = live.config.server.max_body_bytes;
         // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
         let body = if mount.auth.needs_body(route.auth.as_ref()) {
@@ -516,7 +518,7 @@ where
                 request_id: request_id.clone(),
                 method: parts.method.clone(),
                 path: path.to_owned(),
-                route_key: route_key.to_owned(),
+                route_key: route_key.to_string(),
                 status: response.status().as_u16(),
                 integration_ms: integration_us.map(|us| us / 1000),
                 error: error_message.clone(),
@@ -530,7 +532,7 @@ where
             None => (None, &stack.access_log),
         };
         let record = AccessRecord {
-            route_key: route_key.to_owned(),
+            route_key: route_key.clone(),
             request_id,
             ip: remote.ip(),
             time_ms: time_epoch_ms,
@@ -547,7 +549,7 @@ where
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            resource_path: resource_path.to_owned(),
+            resource_path: resource_path.clone(),
             path: path.to_owned(),
             integration_latency_ms: integration_us.map(|us| us / 1000),
             error_type,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use http::Method;
+use smallvec::SmallVec;
 
 use super::metrics::RouteMetrics;
 use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
@@ -25,6 +26,10 @@ pub struct CompiledRoute {
     pub validator: Option<Arc<crate::gateway::validation::Validator>>,
     /// The route's authorizer and scopes.
     pub auth: Option<crate::config::auth::RouteAuth>,
+    /// `key.text` shared, so each access record takes it without a copy.
+    pub key_text: Arc<str>,
+    /// `key.resource` shared, so each access record takes it without a copy.
+    pub resource_text: Arc<str>,
 }
 
 /// One stage of one API, mounted at a path prefix.
@@ -104,6 +109,8 @@ impl Router {
                         api_key_required: r.api_key_required,
                         validator: r.validator.clone(),
                         auth: r.auth.clone(),
+                        key_text: Arc::from(r.key.text.as_str()),
+                        resource_text: Arc::from(r.key.resource.as_str()),
                     })
                     .collect(),
             );
@@ -185,7 +192,7 @@ impl Router {
         } else {
             stage_path
         };
-        let segments: Vec<&str> = split_segments(stage_path);
+        let segments = split_segments(stage_path);
         let mut best: Option<(Rank, usize, Params<'_>)> = None;
         let mut default = None;
         for (index, route) in mount.routes.iter().enumerate() {
@@ -232,14 +239,17 @@ impl Router {
 }
 
 /// Lower is more specific: one entry per segment (literal 0, param 1, greedy 2), then ANY.
-type Rank = Vec<u8>;
+/// Inline up to 15 segments, so routing a request allocates nothing for ranking.
+type Rank = SmallVec<[u8; 16]>;
+/// A path's segments, inline up to 16 of them.
+type Segments<'a> = SmallVec<[&'a str; 16]>;
 /// Path parameter names with their raw values.
 type Params<'a> = Vec<(String, &'a str)>;
 
-fn split_segments(path: &str) -> Vec<&str> {
+fn split_segments(path: &str) -> Segments<'_> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     if trimmed.is_empty() {
-        Vec::new()
+        Segments::new()
     } else {
         trimmed.split('/').collect()
     }
@@ -251,7 +261,7 @@ fn match_path<'a>(
     segments: &[&'a str],
     path: &'a str,
 ) -> Option<(Rank, Params<'a>)> {
-    let mut rank = Vec::with_capacity(pattern.len() + 1);
+    let mut rank = Rank::new();
     let mut params = Vec::new();
     for (i, seg) in pattern.iter().enumerate() {
         match seg {

@@ -78,6 +78,30 @@ impl Context {
     }
 }
 
+impl Context {
+    /// The `lambda_runtime` context, taking this one's strings instead of copying them: the
+    /// per-invocation path (see `FnHandler`).
+    pub(crate) fn into_lambda_context(self) -> lambda_runtime::Context {
+        // A clone of an empty template costs no allocation; `Default` allocates a config.
+        let mut ctx = EMPTY_LAMBDA_CONTEXT.with(lambda_runtime::Context::clone);
+        ctx.request_id = self.request_id;
+        ctx.deadline = self.deadline;
+        ctx.invoked_function_arn = self.invoked_function_arn;
+        ctx.xray_trace_id = self.xray_trace_id;
+        // lambda_runtime does not export these types; they are reachable through serde only.
+        ctx.client_context = self
+            .client_context
+            .and_then(|v| serde_json::from_value(v).ok());
+        ctx.identity = self.identity.and_then(|v| serde_json::from_value(v).ok());
+        ctx.env_config = self.lambda_config;
+        ctx
+    }
+}
+
+thread_local! {
+    static EMPTY_LAMBDA_CONTEXT: lambda_runtime::Context = lambda_runtime::Context::default();
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")

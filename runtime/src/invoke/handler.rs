@@ -61,7 +61,7 @@ where
 {
     async fn call(&self, event: Payload, ctx: Context) -> Result<Payload, FunctionError> {
         let payload: T = event.into_typed().map_err(FunctionError::bad_event)?;
-        let event = LambdaEvent::new(payload, ctx.to_lambda_context());
+        let event = LambdaEvent::new(payload, ctx.into_lambda_context());
         match (self.f)(event).await {
             Ok(result) => Ok(Payload::typed(result)),
             Err(err) => {
