@@ -13,16 +13,6 @@ use crate::stack::StackInner;
 
 type Shared = Weak<StackInner>;
 
-/// Whether `path` belongs to this API: `/restapis/{id}/stages/{stage}/exports/{type}`.
-pub(crate) fn claims(path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').collect();
-    matches!(
-        segments.as_slice(),
-        ["", "restapis", id, "stages", stage, "exports", kind]
-            if !id.is_empty() && !stage.is_empty() && !kind.is_empty()
-    )
-}
-
 pub(crate) fn router(stack: Shared) -> axum::Router {
     axum::Router::new()
         .route(

@@ -23,10 +23,10 @@ pub(crate) fn claims<B>(req: &Request<B>) -> bool {
     ) {
         return false;
     }
+    // `/restapis/` also covers the OpenAPI exports and the deployment API.
     path.starts_with(lambda::PATH_PREFIX)
         || path.starts_with(cache_admin::PATH_PREFIX)
         || apigateway::claims(path)
-        || exports::claims(path)
         || (path == "/"
             && req
                 .headers()
