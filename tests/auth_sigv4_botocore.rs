@@ -1,4 +1,5 @@
-//! A request signed by botocore (`SigV4Auth`, service `execute-api`) passes an IAM route.
+//! Requests signed by botocore (`SigV4Auth`, and `SigV4QueryAuth` for presigned URLs,
+//! service `execute-api`) pass an IAM route.
 //! Skips, saying so, when python3 or botocore is missing (.ci/run installs boto3).
 
 mod common;
@@ -22,6 +23,39 @@ req = AWSRequest(method=a["method"], url=a["url"], data=a["body"].encode(),
 SigV4Auth(Credentials(a["key"], a["secret"], "session-token"), "execute-api", "us-east-1").add_auth(req)
 print(json.dumps(dict(req.headers.items())))
 "#;
+
+const PRESIGNER: &str = r#"
+import json, sys
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+a = json.loads(sys.argv[1])
+req = AWSRequest(method=a["method"], url=a["url"])
+SigV4QueryAuth(Credentials(a["key"], a["secret"], "session-token"), "execute-api", "us-east-1",
+               expires=a["expires"]).add_auth(req)
+print(req.url)
+"#;
+
+/// Presigns with botocore; `None` when python3 or botocore is unavailable.
+fn botocore_presign(method: &str, url: &str, expires: u64) -> Option<String> {
+    let args = serde_json::json!({
+        "method": method, "url": url, "expires": expires,
+        "key": ALICE_KEY, "secret": ALICE_SECRET,
+    });
+    let out = Command::new("python3")
+        .args(["-c", PRESIGNER, &args.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("No module named 'botocore'"),
+            "the botocore presigner failed: {stderr}"
+        );
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
 
 /// Signs with botocore; `None` when python3 or botocore is unavailable.
 fn botocore_sign(method: &str, url: &str, body: &str) -> Option<Vec<(String, String)>> {
@@ -109,6 +143,68 @@ authorizer = "signed"
         .request("POST", path, &pairs, r#"{"item":"car"}"#)
         .await;
     assert_eq!(res.status, 403, "{}", res.text());
+}
+
+#[tokio::test]
+async fn a_url_presigned_by_botocore_passes_until_it_expires() {
+    let toml = quiet(&format!(
+        r#"
+[apis.shop]
+type = "http"
+[apis.shop.authorizers.signed]
+type = "iam"
+{}
+[[apis.shop.routes]]
+route = "GET /orders/{{id}}"
+function = "echo"
+authorizer = "signed"
+"#,
+        credentials_toml()
+    ));
+    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
+    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock.clone()).await;
+    let url = stack.url("/orders/a%20b?z=1&a=x%2Fy");
+    let Some(presigned) = botocore_presign("GET", &url, 120) else {
+        println!("SKIPPED: python3 with botocore is not installed (pip install boto3)");
+        return;
+    };
+    let path = presigned
+        .strip_prefix(&stack.url(""))
+        .expect("botocore keeps the host")
+        .to_owned();
+    assert!(path.contains("X-Amz-Signature="), "{path}");
+    let amz_date = path
+        .split('&')
+        .find_map(|p| p.strip_prefix("X-Amz-Date="))
+        .expect("botocore sets X-Amz-Date");
+    let signed_at = amz_date_secs(amz_date);
+    let now = clock.now_millis() / 1000;
+    assert!(
+        signed_at > now,
+        "botocore signs at the real time, after {NOW}"
+    );
+    clock.advance(Duration::from_secs(signed_at - now + 100));
+
+    let res = stack.request("GET", &path, &[], "").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let event = res.json();
+    assert_eq!(
+        event["requestContext"]["authorizer"]["iam"]["userArn"],
+        ALICE_ARN
+    );
+    assert_eq!(event["queryStringParameters"]["a"], "x/y");
+
+    clock.advance(Duration::from_secs(21));
+    let res = stack.request("GET", &path, &[], "").await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Signature expired"),
+        "{}",
+        res.text()
+    );
 }
 
 /// `YYYYMMDDTHHMMSSZ` to seconds since the epoch.

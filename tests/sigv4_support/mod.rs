@@ -108,6 +108,54 @@ impl<'a> ToSign<'a> {
         )
     }
 
+    /// The query string of a presigned request valid for `expires` seconds: the request's own
+    /// query (`self.query`, encoded) and the `X-Amz-*` parameters, signing only `host`.
+    pub fn presigned_query(&self, expires: u64) -> String {
+        let date = &self.amz_date[..8];
+        let credential = format!(
+            "{}%2F{date}%2F{}%2F{}%2Faws4_request",
+            self.key, self.region, self.service
+        );
+        let mut params: Vec<String> = self
+            .query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        params.extend([
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256".to_owned(),
+            format!("X-Amz-Credential={credential}"),
+            format!("X-Amz-Date={}", self.amz_date),
+            format!("X-Amz-Expires={expires}"),
+            "X-Amz-SignedHeaders=host".to_owned(),
+        ]);
+        params.sort();
+        let query = params.join("&");
+        let host = self
+            .headers
+            .iter()
+            .find(|(k, _)| *k == "host")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        let payload = hex(&Sha256::digest(self.body));
+        let path = self.path.replace('%', "%25");
+        let canonical = format!(
+            "{}\n{path}\n{query}\nhost:{host}\n\nhost\n{payload}",
+            self.method
+        );
+        let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
+            self.amz_date,
+            hex(&Sha256::digest(canonical.as_bytes()))
+        );
+        let mut key = hmac(format!("AWS4{}", self.secret).as_bytes(), date);
+        for part in [self.region, self.service, "aws4_request"] {
+            key = hmac(&key, part);
+        }
+        format!("{query}&X-Amz-Signature={}", hex(&hmac(&key, &to_sign)))
+    }
+
     /// The headers to send: the signed ones plus `Authorization`.
     pub fn headers(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self

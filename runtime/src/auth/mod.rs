@@ -17,6 +17,7 @@ pub mod policy;
 pub mod sigv4;
 mod sigv4_canonical;
 mod sigv4_header;
+mod sigv4_query;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

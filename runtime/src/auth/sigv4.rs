@@ -1,7 +1,8 @@
-//! IAM authorizers: requests signed with AWS Signature Version 4 (`Authorization` header form)
-//! against credentials declared in config, checked as API Gateway checks them — the key, the
-//! credential scope, the clock skew (5 minutes either way), the signature over the request and
-//! its body, then whether the key's principal may call the route.
+//! IAM authorizers: requests signed with AWS Signature Version 4 — in the `Authorization`
+//! header or presigned in the query string — against credentials declared in config, checked
+//! as API Gateway checks them: the key, the credential scope, the clock skew (5 minutes either
+//! way, or the presigned `X-Amz-Expires`), the signature over the request and its body, then
+//! whether the key's principal may call the route.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::sigv4_canonical::{canonical_request, hex, sha256_hex, CanonicalInput};
 use super::sigv4_header::{glob_matches, incomplete, parse_authorization, ALGORITHM};
+use super::sigv4_query;
 use super::AuthRequest;
 use crate::gateway::error::GatewayError;
 use crate::invoke::REGION;
@@ -67,18 +69,30 @@ pub(super) fn verify(
     method_arn: &str,
     now_millis: u64,
 ) -> Result<IamIdentity, (GatewayError, String)> {
-    let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
+    let presigned;
+    let (auth, amz_date, expires, presigned_form) = if let Some(value) =
+        req.headers.get(http::header::AUTHORIZATION)
+    {
+        let value = value.to_str().unwrap_or("");
+        let auth = parse_authorization(value).map_err(|e| (e, "malformed Authorization".into()))?;
+        let Some(amz_date) = req.headers.get("x-amz-date").and_then(|v| v.to_str().ok()) else {
+            return Err((
+                incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into()),
+                "no X-Amz-Date".into(),
+            ));
+        };
+        (auth, amz_date, None, false)
+    } else if sigv4_query::is_presigned(req.query) {
+        presigned =
+            sigv4_query::parse(req.query).map_err(|e| (e, "malformed presigned query".into()))?;
+        let auth = presigned
+            .parts()
+            .map_err(|e| (e, "malformed X-Amz-Credential".into()))?;
+        (auth, presigned.amz_date.as_str(), presigned.expires, true)
+    } else {
         return Err((
             GatewayError::MissingAuthenticationToken,
-            "no Authorization header on an IAM route".into(),
-        ));
-    };
-    let value = value.to_str().unwrap_or("");
-    let auth = parse_authorization(value).map_err(|e| (e, "malformed Authorization".into()))?;
-    let Some(amz_date) = req.headers.get("x-amz-date").and_then(|v| v.to_str().ok()) else {
-        return Err((
-            incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into()),
-            "no X-Amz-Date".into(),
+            "neither an Authorization header nor a presigned query on an IAM route".into(),
         ));
     };
     let Some(credential) = credentials.0.get(auth.access_key) else {
@@ -125,16 +139,31 @@ pub(super) fn verify(
         .naive_utc();
     let skew = chrono::Duration::seconds(MAX_SKEW_SECS);
     let fmt = |t: chrono::NaiveDateTime| t.format(AMZ_DATE_FORMAT).to_string();
-    if signed_at < now - skew {
-        return bad(
-            format!(
-                "Signature expired: {} is now earlier than {} ({} - 5 min.)",
-                fmt(signed_at),
-                fmt(now - skew),
-                fmt(now)
-            ),
-            "signature expired",
-        );
+    match expires {
+        Some(secs) if now > signed_at + chrono::Duration::seconds(secs) => {
+            return bad(
+                format!(
+                    "Signature expired: {} is now earlier than {} ({} - {secs} sec.)",
+                    fmt(signed_at),
+                    fmt(now - chrono::Duration::seconds(secs)),
+                    fmt(now)
+                ),
+                "presigned request expired",
+            );
+        }
+        Some(_) => {}
+        None if signed_at < now - skew => {
+            return bad(
+                format!(
+                    "Signature expired: {} is now earlier than {} ({} - 5 min.)",
+                    fmt(signed_at),
+                    fmt(now - skew),
+                    fmt(now)
+                ),
+                "signature expired",
+            );
+        }
+        None => {}
     }
     if signed_at > now + skew {
         return bad(
@@ -173,6 +202,7 @@ pub(super) fn verify(
         method: req.method,
         raw_path: req.raw_path,
         raw_query: req.query,
+        skip_query_param: presigned_form.then_some(sigv4_query::SIGNATURE_PARAM),
         headers: req.headers,
         signed_headers: auth.signed_headers,
         payload_hash,

@@ -48,11 +48,13 @@ fn canonical_uri(raw_path: &str) -> String {
     out
 }
 
-/// The canonical query: every `name=value` decoded and re-encoded, sorted by name then value.
-fn canonical_query(raw_query: &str) -> String {
+/// The canonical query: every `name=value` decoded and re-encoded, sorted by name then value,
+/// without the parameter named `skip` (a presigned request's signature).
+fn canonical_query(raw_query: &str, skip: Option<&str>) -> String {
     let mut pairs: Vec<(String, String)> = raw_query
         .split('&')
         .filter(|p| !p.is_empty())
+        .filter(|p| skip.is_none() || p.split('=').next() != skip)
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let mut key = String::new();
@@ -97,6 +99,8 @@ pub(super) struct CanonicalInput<'a> {
     pub method: &'a Method,
     pub raw_path: &'a str,
     pub raw_query: &'a str,
+    /// A query parameter left out of the canonical query (`X-Amz-Signature` when presigned).
+    pub skip_query_param: Option<&'a str>,
     pub headers: &'a HeaderMap,
     /// The signed header names, lowercase, as the client listed them.
     pub signed_headers: &'a str,
@@ -111,7 +115,7 @@ pub(super) fn canonical_request(input: &CanonicalInput<'_>) -> Option<String> {
     out.push('\n');
     out.push_str(&canonical_uri(input.raw_path));
     out.push('\n');
-    out.push_str(&canonical_query(input.raw_query));
+    out.push_str(&canonical_query(input.raw_query, input.skip_query_param));
     out.push('\n');
     for name in input.signed_headers.split(';') {
         out.push_str(name);
@@ -133,7 +137,14 @@ mod tests {
     #[test]
     fn encoding_follows_sigv4() {
         assert_eq!(canonical_uri("/a b/%20"), "/a%20b/%2520");
-        assert_eq!(canonical_query("b=2&a=x%2Fy&a=1&c"), "a=1&a=x%2Fy&b=2&c=");
+        assert_eq!(
+            canonical_query("b=2&a=x%2Fy&a=1&c", None),
+            "a=1&a=x%2Fy&b=2&c="
+        );
+        assert_eq!(
+            canonical_query("b=2&X-Amz-Signature=ab&a=1", Some("X-Amz-Signature")),
+            "a=1&b=2"
+        );
         assert_eq!(
             sha256_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -1,5 +1,5 @@
 //! The `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`
-//! header taken apart, and the route patterns of IAM credentials.
+//! header and its credential scope taken apart, and the route patterns of IAM credentials.
 
 use crate::gateway::error::GatewayError;
 
@@ -51,12 +51,7 @@ pub(super) fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>
     else {
         return Err(incomplete(missing.join(" ")));
     };
-    let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key, scope_date, region, service, "aws4_request"] = scope[..] else {
-        return Err(incomplete(
-            "Credential should be scoped to a valid region, a service and 'aws4_request'.".into(),
-        ));
-    };
+    let (access_key, scope_date, region, service) = split_credential(credential)?;
     Ok(AuthorizationHeader {
         access_key,
         scope_date,
@@ -65,6 +60,26 @@ pub(super) fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>
         signed_headers,
         signature,
     })
+}
+
+/// A credential `KEY/YYYYMMDD/region/service/aws4_request` taken apart.
+pub(super) fn split_credential(credential: &str) -> Result<(&str, &str, &str, &str), GatewayError> {
+    let mut parts = credential.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(key), Some(date), Some(region), Some(service), Some("aws4_request"), None) => {
+            Ok((key, date, region, service))
+        }
+        _ => Err(incomplete(
+            "Credential should be scoped to a valid region, a service and 'aws4_request'.".into(),
+        )),
+    }
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
