@@ -183,7 +183,7 @@ type = "http"
 type = "jwt"
 issuer = "i"
 audiences = ["a"]
-jwks_url = "https://issuer.example.com/jwks.json"
+jwks_url = "ftp://issuer.example.com/jwks.json"
 [apis.web.authorizers.both]
 type = "jwt"
 issuer = "i"
@@ -200,9 +200,9 @@ jwks_url = "http://127.0.0.1:1/jwks.json"
         .expect_err("invalid")
         .to_string();
     for expected in [
-        "gw.toml:8:12: api `web`: authorizer `tls`: `jwks_url = \"https://issuer.example.com/jwks.json\"` must be an http:// URL",
+        "gw.toml:8:12: api `web`: authorizer `tls`: `jwks_url = \"ftp://issuer.example.com/jwks.json\"` must be an http:// or https:// URL",
         "gw.toml:14:12: api `web`: authorizer `both`: give `jwks_file` or `jwks_url`, not both",
-        "api `web`: authorizer `lambda`: `issuer`, `audiences`, `jwks_file` and `jwks_url` apply to JWT authorizers only",
+        "api `web`: authorizer `lambda`: `issuer`, `audiences`, `jwks_file`, `jwks_url` and `jwks_ca_file` apply to JWT authorizers only",
     ] {
         assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
     }

@@ -6,6 +6,7 @@
 //! match and before admission (API key, throttles).
 
 pub mod cors;
+pub mod document_fetch;
 pub mod event;
 pub mod gateway_responses;
 mod identity;

@@ -24,8 +24,13 @@ pub struct AuthorizerSection {
     pub audiences: Vec<String>,
     /// JWT: the JWKS file, relative to the config file.
     pub jwks_file: Option<Spanned<String>>,
-    /// JWT: the JWKS URL (`http://`), fetched on first use and on an unknown `kid`.
+    /// JWT: the JWKS URL (`http://` or `https://`), fetched on first use and on an unknown
+    /// `kid`. With neither this nor `jwks_file`, the keys are found through the `issuer`'s
+    /// OpenID discovery document.
     pub jwks_url: Option<Spanned<String>>,
+    /// JWT: a PEM file of CA certificates trusted for HTTPS besides the system's, relative to
+    /// the config file.
+    pub jwks_ca_file: Option<Spanned<String>>,
     /// Where the identity comes from (`$request.header.Authorization`,
     /// `$request.querystring.x`, `$stageVariables.x`; REST's `method.request.header.X` too).
     pub identity_source: Option<Spanned<Vec<String>>>,

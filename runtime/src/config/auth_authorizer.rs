@@ -1,7 +1,6 @@
 //! One authorizer's config (`[apis.NAME.authorizers.X]`) resolved by its `type`: JWT (JWKS
 //! file or URL), Lambda TOKEN / REQUEST, or IAM.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +8,7 @@ use toml::Spanned;
 
 use super::auth::AuthorizerSection;
 use super::error::Errors;
-use crate::auth::jwks_remote::RemoteJwks;
-use crate::auth::{AuthorizerDecl, AuthorizerKind, IdentitySource, Jwks, JwksSource};
+use crate::auth::{AuthorizerDecl, AuthorizerKind, IdentitySource, JwksSource};
 
 /// Resolves an authorizer; `None` (with errors collected) when anything is wrong.
 pub(super) fn resolve_authorizer(
@@ -56,51 +54,7 @@ pub(super) fn resolve_authorizer(
                     format!("{what}: a JWT authorizer needs `audiences = [...]`"),
                 );
             }
-            let jwks = match (&s.jwks_file, &s.jwks_url) {
-                (Some(file), None) => {
-                    let base = Path::new(config_file).parent().unwrap_or(Path::new("."));
-                    let path = base.join(file.get_ref());
-                    match std::fs::read_to_string(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|text| Jwks::parse(&text))
-                    {
-                        Ok(jwks) => Some(JwksSource::File(Arc::new(jwks))),
-                        Err(e) => {
-                            errors.at(
-                                Some(file.span().start),
-                                format!("{what}: JWKS `{}`: {e}", path.display()),
-                            );
-                            None
-                        }
-                    }
-                }
-                (None, Some(url)) => match url.get_ref().parse::<http::Uri>() {
-                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {
-                        Some(JwksSource::Url(Arc::new(RemoteJwks::new(uri))))
-                    }
-                    _ => {
-                        errors.at(
-                            Some(url.span().start),
-                            format!("{what}: `jwks_url = \"{}\"` must be an http:// URL (TLS is not supported; serve the JWKS locally)", url.get_ref()),
-                        );
-                        None
-                    }
-                },
-                (Some(_), Some(url)) => {
-                    errors.at(
-                        Some(url.span().start),
-                        format!("{what}: give `jwks_file` or `jwks_url`, not both"),
-                    );
-                    None
-                }
-                (None, None) => {
-                    errors.at(
-                        at,
-                        format!("{what}: a JWT authorizer needs `jwks_file` or `jwks_url`"),
-                    );
-                    None
-                }
-            };
+            let jwks = super::auth_jwks::resolve_jwks(&what, at, s, config_file, errors);
             if s.function.is_some() || s.ttl.is_some() || s.identity_validation_expression.is_some()
             {
                 errors.at(
@@ -124,6 +78,7 @@ pub(super) fn resolve_authorizer(
             if s.issuer.is_some()
                 || s.jwks_file.is_some()
                 || s.jwks_url.is_some()
+                || s.jwks_ca_file.is_some()
                 || !s.audiences.is_empty()
                 || s.function.is_some()
                 || s.ttl.is_some()
@@ -163,11 +118,12 @@ pub(super) fn resolve_authorizer(
             if s.issuer.is_some()
                 || s.jwks_file.is_some()
                 || s.jwks_url.is_some()
+                || s.jwks_ca_file.is_some()
                 || !s.audiences.is_empty()
             {
                 errors.at(
                     at,
-                    format!("{what}: `issuer`, `audiences`, `jwks_file` and `jwks_url` apply to JWT authorizers only"),
+                    format!("{what}: `issuer`, `audiences`, `jwks_file`, `jwks_url` and `jwks_ca_file` apply to JWT authorizers only"),
                 );
             }
             if !s.credentials.is_empty() {

@@ -5,6 +5,7 @@ mod access_log;
 pub mod auth;
 mod auth_authorizer;
 mod auth_iam;
+mod auth_jwks;
 mod auth_route;
 mod cache;
 mod canary;

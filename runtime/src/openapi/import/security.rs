@@ -78,7 +78,8 @@ impl Importer<'_> {
                         })
                         .unwrap_or_default();
                     table.insert("audiences".into(), Toml::Array(audiences));
-                    // Portico verifies tokens offline, against a JWKS file instead of the issuer's URL.
+                    // Without the extension the keys come from the issuer's OpenID discovery,
+                    // as in API Gateway; the extension points at a local file for offline use.
                     if let Some(file) = authorizer
                         .get("x-portico-jwks-file")
                         .and_then(Value::as_str)
