@@ -153,6 +153,7 @@ impl HttpTarget {
     pub(crate) async fn send(
         &self,
         mut req: Request<Body>,
+        clock: &Clock,
     ) -> Result<Response<Body>, UpstreamError> {
         let uri = std::mem::take(req.uri_mut());
         let authority = uri
@@ -163,7 +164,7 @@ impl HttpTarget {
             .path_and_query()
             .cloned()
             .map_or_else(Uri::default, Uri::from);
-        self.pool.send(authority.as_str(), req).await
+        self.pool.send(authority.as_str(), req, clock).await
     }
 
     /// Path parameters the template uses.
@@ -268,7 +269,7 @@ where
     *req.uri_mut() = uri;
     let timeout = target.timeout.unwrap_or(fwd.default_timeout);
     let response = match clock
-        .timeout(timeout, target.pool.send(&authority, req))
+        .timeout(timeout, target.pool.send(&authority, req, clock))
         .await
     {
         Err(_) => {

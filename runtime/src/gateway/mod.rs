@@ -24,6 +24,7 @@ pub mod router;
 pub mod server;
 pub mod stage_logs;
 pub mod tls;
+mod upstream_conn;
 mod upstream_pool;
 pub mod validation;
 mod workflow_integration;
