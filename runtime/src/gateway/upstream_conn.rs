@@ -95,6 +95,12 @@ impl Conn {
     /// Lets an idle connection notice a close by the upstream and get ready for the next
     /// request; false when it cannot take one.
     pub(crate) async fn ready(&mut self) -> bool {
+        // Settled when given back: polling it again here would leave this task's waker on
+        // its request channel, which the send would then wake while the task runs. A close
+        // it has not noticed yet gives the request back unsent, and it is sent elsewhere.
+        if self.connection.is_some() && self.sender.is_ready() {
+            return true;
+        }
         poll_fn(|cx| {
             if !self.drive(cx) {
                 return Poll::Ready(false);
