@@ -39,7 +39,8 @@ fn is_named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
 pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
     let named = from.contains_key(header::CONNECTION);
     for (name, value) in from {
-        if !is_hop_by_hop(name) && !(named && is_named_by_connection(from, name)) {
+        let dropped = is_hop_by_hop(name) || named && is_named_by_connection(from, name);
+        if !dropped {
             to.append(name.clone(), value.clone());
         }
     }

@@ -44,7 +44,7 @@ pub(crate) struct Conn {
 /// How a request on a connection ended before a response head arrived.
 pub(crate) enum Failed {
     /// The request was never written: it can go out on another connection.
-    Unsent(Request<Body>, UpstreamError),
+    Unsent(Box<Request<Body>>, UpstreamError),
     /// The exchange failed part-way.
     Error(UpstreamError),
 }
@@ -140,7 +140,7 @@ impl Conn {
         .await;
         result.map_err(
             |mut e: TrySendError<Request<Body>>| match e.take_message() {
-                Some(unsent) => Failed::Unsent(unsent, e.into_error().into()),
+                Some(unsent) => Failed::Unsent(Box::new(unsent), e.into_error().into()),
                 None => Failed::Error(e.into_error().into()),
             },
         )

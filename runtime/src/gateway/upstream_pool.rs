@@ -69,7 +69,7 @@ impl UpstreamPool {
                         .map(|incoming| Body::new(ConnBody::new(incoming, conn, give_back))));
                 }
                 // Never written: an idle connection the upstream had just closed.
-                Err(Failed::Unsent(unsent, _)) if reused => req = unsent,
+                Err(Failed::Unsent(unsent, _)) if reused => req = *unsent,
                 Err(Failed::Unsent(_, e) | Failed::Error(e)) => return Err(e),
             }
         }
