@@ -26,6 +26,7 @@ pub mod stage_logs;
 pub mod tls;
 mod upstream_conn;
 mod upstream_pool;
+mod upstream_wake;
 pub mod validation;
 mod workflow_integration;
 

@@ -24,6 +24,8 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::client::conn::TrySendError;
 use hyper_util::rt::TokioIo;
 
+use super::upstream_wake::ConnWaker;
+
 /// What failed while sending a request upstream.
 pub(crate) type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -37,6 +39,8 @@ pub(crate) struct Conn {
     sender: SendRequest<Body>,
     /// `None` once it has finished (closed by either side or failed).
     connection: Option<Connection>,
+    /// What it is polled with while in use.
+    waker: ConnWaker,
     /// When it was last given back to the pool (on the stack's clock).
     pub(crate) since: SystemTime,
 }
@@ -77,19 +81,18 @@ impl Conn {
             host: host_header,
             sender,
             connection: Some(connection),
+            waker: ConnWaker::new(),
             since: now,
         })
     }
 
-    /// Polls the connection once with `cx`; false once it has finished.
-    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
-        if let Some(connection) = &mut self.connection {
-            if Pin::new(connection).poll(cx).is_ready() {
-                // Closed by either side, or failed: its errors reach the exchange using it.
-                self.connection = None;
-            }
-        }
-        self.connection.is_some()
+    /// Polls the connection with its own waker until it stops waking itself; false once
+    /// it has finished.
+    fn drive(&mut self) -> bool {
+        let connection = &mut self.connection;
+        self.waker
+            .drive_while_woken(|cx| poll_connection(connection, cx));
+        connection.is_some()
     }
 
     /// Lets an idle connection notice a close by the upstream and get ready for the next
@@ -102,13 +105,16 @@ impl Conn {
             return true;
         }
         poll_fn(|cx| {
-            if !self.drive(cx) {
-                return Poll::Ready(false);
-            }
-            if self.sender.is_ready() {
-                return Poll::Ready(true);
-            }
-            self.sender.poll_ready(cx).map(|r| r.is_ok())
+            self.waker.enter(cx);
+            let ready = if !self.drive() {
+                Poll::Ready(false)
+            } else if self.sender.is_ready() {
+                Poll::Ready(true)
+            } else {
+                self.sender.poll_ready(cx).map(|r| r.is_ok())
+            };
+            self.waker.leave(cx);
+            ready
         })
         .await
     }
@@ -117,7 +123,11 @@ impl Conn {
     /// its idle state and holds no waker of the task that used it last; false if it
     /// finished meanwhile.
     pub(crate) fn settle(&mut self) -> bool {
-        self.drive(&mut Context::from_waker(Waker::noop())) && !self.sender.is_closed()
+        self.waker.forget_task();
+        poll_connection(
+            &mut self.connection,
+            &mut Context::from_waker(Waker::noop()),
+        ) && !self.sender.is_closed()
     }
 
     /// Sends `req` and drives the connection until the response head arrives.
@@ -127,7 +137,9 @@ impl Conn {
     ) -> Result<Response<Incoming>, Failed> {
         let mut pending = std::pin::pin!(self.sender.try_send_request(req));
         let result = poll_fn(|cx| {
-            let alive = self.drive(cx);
+            self.waker.enter(cx);
+            let alive = self.drive();
+            self.waker.leave(cx);
             // Only the connection's progress can complete the exchange, and every poll of
             // the connection is followed by this one: its own waker would only wake this
             // task while it runs, for a poll that finds nothing new.
@@ -145,6 +157,17 @@ impl Conn {
             },
         )
     }
+}
+
+/// Polls `connection` once; false once it has finished (closed by either side, or failed:
+/// its errors reach the exchange using it).
+fn poll_connection(connection: &mut Option<Connection>, cx: &mut Context<'_>) -> bool {
+    if let Some(live) = connection {
+        if Pin::new(live).poll(cx).is_ready() {
+            *connection = None;
+        }
+    }
+    connection.is_some()
 }
 
 /// An upstream response body that drives its connection while the client reads it, and
@@ -177,14 +200,23 @@ impl<F: FnOnce(Conn) + Send + Unpin> http_body::Body for ConnBody<F> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
-        if let Some(conn) = &mut this.conn {
-            conn.drive(cx);
-        }
-        // The body's chunks come from the connection just polled (or from its end): as in
-        // `exchange`, a waker of its own would only wake this running task.
-        let frame = match &this.conn {
+        let frame = match &mut this.conn {
             Some(conn) if conn.connection.is_some() => {
-                Pin::new(&mut this.incoming).poll_frame(&mut Context::from_waker(Waker::noop()))
+                conn.waker.enter(cx);
+                let alive = conn.drive();
+                // The body's chunks come from the connection just polled (or from its end):
+                // as in `exchange`, a waker of its own would only wake this running task.
+                let noop = &mut Context::from_waker(Waker::noop());
+                let frame = match Pin::new(&mut this.incoming).poll_frame(noop) {
+                    Poll::Pending if !alive => Pin::new(&mut this.incoming).poll_frame(cx),
+                    other => other,
+                };
+                // Taking a chunk wakes the connection to read on: it does so now.
+                if alive && conn.waker.woken() {
+                    conn.drive();
+                }
+                conn.waker.leave(cx);
+                frame
             }
             _ => Pin::new(&mut this.incoming).poll_frame(cx),
         };
