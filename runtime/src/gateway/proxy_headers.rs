@@ -4,6 +4,7 @@
 
 use http::header::{self, HeaderName};
 use http::HeaderMap;
+use smallvec::SmallVec;
 
 /// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1);
 /// `Host` is set for the upstream rather than copied.
@@ -23,21 +24,34 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || name.as_str() == "keep-alive"
 }
 
-/// Whether `name` is listed in one of `headers`' `Connection` headers.
-fn is_named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
+/// Whether a `Connection` header of `headers` names a header other than `Keep-Alive`
+/// (dropped anyway); `close` and `keep-alive`, the usual values, name none.
+fn connection_names_others(headers: &HeaderMap) -> bool {
     headers.get_all(header::CONNECTION).iter().any(|value| {
-        value.as_bytes().split(|b| *b == b',').any(|token| {
-            token
-                .trim_ascii()
-                .eq_ignore_ascii_case(name.as_str().as_bytes())
+        connection_tokens(value.as_bytes()).any(|token| {
+            !token.eq_ignore_ascii_case(b"close") && !token.eq_ignore_ascii_case(b"keep-alive")
         })
     })
+}
+
+/// Whether `name` is listed in one of `headers`' `Connection` headers.
+fn is_named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
+    let name = name.as_str().as_bytes();
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .any(|value| connection_tokens(value.as_bytes()).any(|t| t.eq_ignore_ascii_case(name)))
+}
+
+/// The comma-separated tokens of one `Connection` header value.
+fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|b| *b == b',').map(<[u8]>::trim_ascii)
 }
 
 /// Appends `from`'s end-to-end headers to `to`: neither the hop-by-hop ones nor those
 /// `from`'s `Connection` header names.
 pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
-    let named = from.contains_key(header::CONNECTION);
+    let named = connection_names_others(from);
     for (name, value) in from {
         let dropped = is_hop_by_hop(name) || named && is_named_by_connection(from, name);
         if !dropped {
@@ -49,10 +63,10 @@ pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
 /// Keeps the upstream's own header map (no copy) minus its hop-by-hop headers and those
 /// its `Connection` header names.
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named = headers.contains_key(header::CONNECTION);
-    let found: Vec<HeaderName> = headers
+    let named = connection_names_others(headers);
+    let found: SmallVec<[HeaderName; 4]> = headers
         .keys()
-        .filter(|n| is_hop_by_hop(n) || (named && is_named_by_connection(headers, n)))
+        .filter(|n| is_hop_by_hop(n) || named && is_named_by_connection(headers, n))
         .cloned()
         .collect();
     for name in found {

@@ -55,10 +55,12 @@ pub(crate) enum Failed {
 
 impl Conn {
     /// Opens a connection to `authority_text` (`host[:port]`).
+    /// Boxed: the connection is large, and moves between the pool, the request's future
+    /// and the response body on every request.
     pub(crate) async fn connect(
         authority_text: &str,
         now: SystemTime,
-    ) -> Result<Conn, UpstreamError> {
+    ) -> Result<Box<Conn>, UpstreamError> {
         let authority: Authority = authority_text
             .parse()
             .map_err(|e| format!("`{authority_text}` is not a valid host: {e}"))?;
@@ -76,14 +78,14 @@ impl Conn {
             .map_err(|e| format!("tcp connect error: {e}"))?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        Ok(Conn {
+        Ok(Box::new(Conn {
             authority: authority_text.into(),
             host: host_header,
             sender,
             connection: Some(connection),
             waker: ConnWaker::new(),
             since: now,
-        })
+        }))
     }
 
     /// Polls the connection with its own waker until it stops waking itself; false once
@@ -98,9 +100,8 @@ impl Conn {
     /// Lets an idle connection notice a close by the upstream and get ready for the next
     /// request; false when it cannot take one.
     pub(crate) async fn ready(&mut self) -> bool {
-        // Settled when given back: polling it again here would leave this task's waker on
-        // its request channel, which the send would then wake while the task runs. A close
-        // it has not noticed yet gives the request back unsent, and it is sent elsewhere.
+        // Ready already (the usual case): not polled before the send, which polls it anyway.
+        // A close it has not noticed yet gives the request back unsent, sent elsewhere.
         if self.connection.is_some() && self.sender.is_ready() {
             return true;
         }
@@ -119,15 +120,13 @@ impl Conn {
         .await
     }
 
-    /// Polls the connection once with a waker that does nothing, so that it settles into
-    /// its idle state and holds no waker of the task that used it last; false if it
-    /// finished meanwhile.
+    /// Readies the connection for the pool: it forgets the task that used it (whatever
+    /// wakes it while idle wakes nobody); false if it cannot be reused. Not polled here: the
+    /// poll that read the end of the response has normally left it idle and ready for the
+    /// next request, and `ready` drives it when not.
     pub(crate) fn settle(&mut self) -> bool {
         self.waker.forget_task();
-        poll_connection(
-            &mut self.connection,
-            &mut Context::from_waker(Waker::noop()),
-        ) && !self.sender.is_closed()
+        self.connection.is_some() && !self.sender.is_closed()
     }
 
     /// Sends `req` and drives the connection until the response head arrives.
@@ -172,16 +171,16 @@ fn poll_connection(connection: &mut Option<Connection>, cx: &mut Context<'_>) ->
 
 /// An upstream response body that drives its connection while the client reads it, and
 /// hands the connection to `done` when the body has been read to its end.
-pub(crate) struct ConnBody<F: FnOnce(Conn) + Send + Unpin> {
+pub(crate) struct ConnBody<F: FnOnce(Box<Conn>) + Send + Unpin> {
     incoming: Incoming,
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     ended: bool,
     done: Option<F>,
 }
 
-impl<F: FnOnce(Conn) + Send + Unpin> ConnBody<F> {
+impl<F: FnOnce(Box<Conn>) + Send + Unpin> ConnBody<F> {
     /// `incoming` is the body of a response that arrived on `conn`.
-    pub(crate) fn new(incoming: Incoming, conn: Conn, done: F) -> Self {
+    pub(crate) fn new(incoming: Incoming, conn: Box<Conn>, done: F) -> Self {
         ConnBody {
             incoming,
             conn: Some(conn),
@@ -191,7 +190,7 @@ impl<F: FnOnce(Conn) + Send + Unpin> ConnBody<F> {
     }
 }
 
-impl<F: FnOnce(Conn) + Send + Unpin> http_body::Body for ConnBody<F> {
+impl<F: FnOnce(Box<Conn>) + Send + Unpin> http_body::Body for ConnBody<F> {
     type Data = Bytes;
     type Error = hyper::Error;
 
@@ -235,7 +234,7 @@ impl<F: FnOnce(Conn) + Send + Unpin> http_body::Body for ConnBody<F> {
     }
 }
 
-impl<F: FnOnce(Conn) + Send + Unpin> Drop for ConnBody<F> {
+impl<F: FnOnce(Box<Conn>) + Send + Unpin> Drop for ConnBody<F> {
     fn drop(&mut self) {
         // A body dropped part-way leaves its connection mid-message: it is closed instead.
         if self.ended || self.incoming.is_end_stream() {

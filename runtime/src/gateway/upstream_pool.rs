@@ -29,7 +29,7 @@ const MAX_IDLE: usize = 256;
 /// The idle connections of one integration, oldest first.
 #[derive(Default)]
 pub(crate) struct UpstreamPool {
-    idle: Mutex<Vec<Conn>>,
+    idle: Mutex<Vec<Box<Conn>>>,
 }
 
 impl std::fmt::Debug for UpstreamPool {
@@ -76,7 +76,7 @@ impl UpstreamPool {
     }
 
     /// The newest idle connection to `authority`; expired ones are closed on the way.
-    fn checkout(&self, authority: &str, now: SystemTime) -> Option<Conn> {
+    fn checkout(&self, authority: &str, now: SystemTime) -> Option<Box<Conn>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let expired = idle.iter().take_while(|c| is_expired(c, now)).count();
         if expired > 0 {
@@ -88,7 +88,7 @@ impl UpstreamPool {
         Some(idle.remove(i))
     }
 
-    fn give_back(&self, mut conn: Conn, now: SystemTime) {
+    fn give_back(&self, mut conn: Box<Conn>, now: SystemTime) {
         if !conn.settle() {
             return;
         }
