@@ -29,6 +29,9 @@ const MAX_IDLE: usize = 256;
 /// The idle connections of one integration, oldest first.
 #[derive(Default)]
 pub(crate) struct UpstreamPool {
+    // Boxed although in a Vec: each connection moves out to a response body and back on
+    // every request, and a box moves as one pointer.
+    #[allow(clippy::vec_box)]
     idle: Mutex<Vec<Box<Conn>>>,
 }
 
