@@ -103,7 +103,7 @@ pub(crate) async fn send(
     let started = Instant::now();
     let exchange = async {
         let response = target
-            .send(req)
+            .send(req, &call.stack.clock)
             .await
             .map_err(|e| super::proxy_headers::chain(&*e))?;
         let (head, body) = response.into_parts();

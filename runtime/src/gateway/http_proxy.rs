@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Limited;
 
@@ -21,6 +22,9 @@ use super::proxy_headers::{chain, copy_end_to_end, is_body_limit, remove_hop_by_
 use super::response::ProxyResponse;
 use super::upstream_pool::{UpstreamError, UpstreamPool};
 use crate::clock::Clock;
+
+/// Named once: a header name given as text is parsed again on every use.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// One piece of an upstream URL template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +157,7 @@ impl HttpTarget {
     pub(crate) async fn send(
         &self,
         mut req: Request<Body>,
+        clock: &Clock,
     ) -> Result<Response<Body>, UpstreamError> {
         let uri = std::mem::take(req.uri_mut());
         let authority = uri
@@ -163,7 +168,7 @@ impl HttpTarget {
             .path_and_query()
             .cloned()
             .map_or_else(Uri::default, Uri::from);
-        self.pool.send(authority.as_str(), req).await
+        self.pool.send(authority.as_str(), req, clock).await
     }
 
     /// Path parameters the template uses.
@@ -222,31 +227,37 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut authority = target.url(
+    let mut url = target.url(
         |name| fwd.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v),
         fwd.variables,
     );
     // Split here rather than parsing the whole URL: the pool needs `host:port` as text and
     // the request line only the path (origin form). A stage variable may carry a path too.
+    // One buffer holds both; the path's `Uri` shares it instead of copying it.
     let host_start = "http://".len();
-    let path_start = authority[host_start..]
+    let path_start = url[host_start..]
         .find(['/', '?'])
-        .map_or(authority.len(), |i| host_start + i);
-    let mut path = authority.split_off(path_start);
-    authority.drain(..host_start);
-    if !path.starts_with('/') {
-        path.insert(0, '/');
+        .map_or(url.len(), |i| host_start + i);
+    if !url[path_start..].starts_with('/') {
+        url.insert(path_start, '/');
     }
     if let Some(query) = fwd.parts.uri.query() {
-        path.push(if path.contains('?') { '&' } else { '?' });
-        path.push_str(query);
+        url.push(if url[path_start..].contains('?') {
+            '&'
+        } else {
+            '?'
+        });
+        url.push_str(query);
     }
-    let uri = Uri::try_from(path).map_err(|e| {
+    let url = Bytes::from(url);
+    let bad_path = |e: &dyn std::fmt::Display| {
         (
             GatewayError::BadGateway,
             format!("upstream path of `{}` is not valid: {e}", target.template),
         )
-    })?;
+    };
+    let authority = std::str::from_utf8(&url[host_start..path_start]).map_err(|e| bad_path(&e))?;
+    let uri = Uri::from_maybe_shared(url.slice(path_start..)).map_err(|e| bad_path(&e))?;
     let mut req = Request::new(Body::new(Limited::new(body, fwd.max_body_bytes as usize)));
     *req.method_mut() = fwd.parts.method.clone();
     let headers = req.headers_mut();
@@ -256,19 +267,19 @@ where
     let forwarded_for = match fwd
         .parts
         .headers
-        .get("x-forwarded-for")
+        .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
     {
         Some(prior) => format!("{prior}, {client_ip}"),
         None => client_ip,
     };
     if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
     *req.uri_mut() = uri;
     let timeout = target.timeout.unwrap_or(fwd.default_timeout);
     let response = match clock
-        .timeout(timeout, target.pool.send(&authority, req))
+        .timeout(timeout, target.pool.send(authority, req, clock))
         .await
     {
         Err(_) => {

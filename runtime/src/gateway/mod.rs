@@ -24,7 +24,9 @@ pub mod router;
 pub mod server;
 pub mod stage_logs;
 pub mod tls;
+mod upstream_conn;
 mod upstream_pool;
+mod upstream_wake;
 pub mod validation;
 mod workflow_integration;
 

@@ -1,10 +1,13 @@
-//! What the HTTP proxy leaves behind at each hop: hop-by-hop headers, both ways, and how an
-//! upstream failure reads in the log.
+//! What the HTTP proxy leaves behind at each hop: hop-by-hop headers, both ways — the fixed
+//! ones and those a `Connection` header names (RFC 9110 §7.6.1) — and how an upstream
+//! failure reads in the log.
 
 use http::header::{self, HeaderName};
 use http::HeaderMap;
+use smallvec::SmallVec;
 
-/// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+/// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1);
+/// `Host` is set for the upstream rather than copied.
 const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     header::PROXY_AUTHENTICATE,
@@ -16,25 +19,54 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::HOST,
 ];
 
-/// Whether `name` is a hop-by-hop header.
+/// Whether `name` is one of the fixed hop-by-hop headers.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || name.as_str() == "keep-alive"
 }
 
-/// Appends `from`'s end-to-end headers to `to`.
+/// Whether a `Connection` header of `headers` names a header other than `Keep-Alive`
+/// (dropped anyway); `close` and `keep-alive`, the usual values, name none.
+fn connection_names_others(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONNECTION).iter().any(|value| {
+        connection_tokens(value.as_bytes()).any(|token| {
+            !token.eq_ignore_ascii_case(b"close") && !token.eq_ignore_ascii_case(b"keep-alive")
+        })
+    })
+}
+
+/// Whether `name` is listed in one of `headers`' `Connection` headers.
+fn is_named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
+    let name = name.as_str().as_bytes();
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .any(|value| connection_tokens(value.as_bytes()).any(|t| t.eq_ignore_ascii_case(name)))
+}
+
+/// The comma-separated tokens of one `Connection` header value.
+fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|b| *b == b',').map(<[u8]>::trim_ascii)
+}
+
+/// Appends `from`'s end-to-end headers to `to`: neither the hop-by-hop ones nor those
+/// `from`'s `Connection` header names.
 pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
+    let named = connection_names_others(from);
     for (name, value) in from {
-        if !is_hop_by_hop(name) {
+        let dropped = is_hop_by_hop(name) || named && is_named_by_connection(from, name);
+        if !dropped {
             to.append(name.clone(), value.clone());
         }
     }
 }
 
-/// Keeps the upstream's own header map (no copy) minus its hop-by-hop headers.
+/// Keeps the upstream's own header map (no copy) minus its hop-by-hop headers and those
+/// its `Connection` header names.
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let found: Vec<HeaderName> = headers
+    let named = connection_names_others(headers);
+    let found: SmallVec<[HeaderName; 4]> = headers
         .keys()
-        .filter(|n| is_hop_by_hop(n))
+        .filter(|n| is_hop_by_hop(n) || named && is_named_by_connection(headers, n))
         .cloned()
         .collect();
     for name in found {

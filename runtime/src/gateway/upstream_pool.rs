@@ -1,48 +1,38 @@
 //! The keep-alive connections of one HTTP integration to its upstreams: idle HTTP/1
 //! connections, by authority, reused last-in first-out and handed back when the response
-//! body has been read to its end.
+//! body has been read to its end; a connection idle for [`IDLE_TIMEOUT`] is closed.
 //!
 //! Hand-written over hyper's `client::conn::http1` rather than hyper-util's generic pooled
 //! client because, on the proxy path, that client cost about a fifth of Portico's
 //! instructions per request: a SipHash-keyed pool map looked up twice, a race between
-//! checkout and a lazy connect, and a task spawned per request to give the connection back.
-//! Here a checkout is a short scan of a small list under a lock.
+//! checkout and a lazy connect, a task spawned per request to give the connection back, and
+//! each connection driven by a task of its own (see `upstream_conn`). Here a checkout is a
+//! short scan of a small list under a lock.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use bytes::Bytes;
 use http::header::HOST;
-use http::uri::Authority;
-use http::{HeaderValue, Request, Response};
-use http_body::{Body as _, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use http::{Request, Response};
 
-/// An idle connection older than this is closed instead of reused.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) use super::upstream_conn::UpstreamError;
+use super::upstream_conn::{Conn, ConnBody, Failed};
+use crate::clock::Clock;
+
+/// An idle connection older than this is closed instead of reused (nginx's upstream
+/// `keepalive_timeout` is 60 s; API Gateway's own idle timeout toward clients is 350 s).
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// At most this many idle connections are kept; more are closed.
 const MAX_IDLE: usize = 256;
 
-/// What failed while sending a request upstream.
-pub(crate) type UpstreamError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One connection: its upstream's `host:port` as written, the `Host` header for it.
-struct Conn {
-    authority: Box<str>,
-    host: HeaderValue,
-    sender: SendRequest<Body>,
-    since: Instant,
-}
-
-/// The idle connections of one integration.
+/// The idle connections of one integration, oldest first.
 #[derive(Default)]
 pub(crate) struct UpstreamPool {
-    idle: Mutex<Vec<Conn>>,
+    // Boxed although in a Vec: each connection moves out to a response body and back on
+    // every request, and a box moves as one pointer.
+    #[allow(clippy::vec_box)]
+    idle: Mutex<Vec<Box<Conn>>>,
 }
 
 impl std::fmt::Debug for UpstreamPool {
@@ -54,59 +44,58 @@ impl std::fmt::Debug for UpstreamPool {
 impl UpstreamPool {
     /// Sends `req` (origin-form URI) to `authority` (`host[:port]`) on an idle connection,
     /// or a new one, with `Host` set unless the request has one; a request an idle
-    /// connection could not take is retried on another.
+    /// connection could not take is retried on another. The response body drives its
+    /// connection and gives it back when read to the end.
     pub(crate) async fn send(
         self: &Arc<Self>,
         authority: &str,
         mut req: Request<Body>,
+        clock: &Clock,
     ) -> Result<Response<Body>, UpstreamError> {
         loop {
-            let (mut conn, reused) = match self.checkout(authority) {
+            let (mut conn, reused) = match self.checkout(authority, clock.now()) {
                 Some(conn) => (conn, true),
-                None => (connect(authority).await?, false),
+                None => (Conn::connect(authority, clock.now()).await?, false),
             };
-            if reused && !conn.sender.is_ready() && conn.sender.ready().await.is_err() {
+            if reused && !conn.ready().await {
                 continue;
             }
             if !req.headers().contains_key(HOST) {
                 req.headers_mut().insert(HOST, conn.host.clone());
             }
-            match conn.sender.try_send_request(req).await {
+            match conn.exchange(req).await {
                 Ok(response) => {
                     let pool = Arc::clone(self);
-                    return Ok(response.map(|incoming| {
-                        Body::new(PooledBody {
-                            incoming,
-                            ended: false,
-                            give_back: Some((pool, conn)),
-                        })
-                    }));
+                    let clock = clock.clone();
+                    let give_back = move |conn| pool.give_back(conn, clock.now());
+                    return Ok(response
+                        .map(|incoming| Body::new(ConnBody::new(incoming, conn, give_back))));
                 }
-                Err(mut e) => match e.take_message() {
-                    // Never written: an idle connection the upstream had just closed.
-                    Some(unsent) if reused => req = unsent,
-                    _ => return Err(e.into_error().into()),
-                },
+                // Never written: an idle connection the upstream had just closed.
+                Err(Failed::Unsent(unsent, _)) if reused => req = *unsent,
+                Err(Failed::Unsent(_, e) | Failed::Error(e)) => return Err(e),
             }
         }
     }
 
-    fn checkout(&self, authority: &str) -> Option<Conn> {
+    /// The newest idle connection to `authority`; expired ones are closed on the way.
+    fn checkout(&self, authority: &str, now: SystemTime) -> Option<Box<Conn>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(i) = idle.iter().rposition(|c| &*c.authority == authority) {
-            let conn = idle.swap_remove(i);
-            if !conn.sender.is_closed() && conn.since.elapsed() < IDLE_TIMEOUT {
-                return Some(conn);
-            }
+        let expired = idle.iter().take_while(|c| is_expired(c, now)).count();
+        if expired > 0 {
+            // Closed here, under the lock, rather than by a sweeper task: nothing runs for a
+            // pool nobody uses, and a dropped connection just closes its socket.
+            idle.drain(..expired);
         }
-        None
+        let i = idle.iter().rposition(|c| &*c.authority == authority)?;
+        Some(idle.remove(i))
     }
 
-    fn give_back(&self, mut conn: Conn) {
-        if conn.sender.is_closed() {
+    fn give_back(&self, mut conn: Box<Conn>, now: SystemTime) {
+        if !conn.settle() {
             return;
         }
-        conn.since = Instant::now();
+        conn.since = now;
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(conn);
@@ -114,75 +103,7 @@ impl UpstreamPool {
     }
 }
 
-/// Opens a connection and drives it on its own task until either side closes it.
-async fn connect(authority_text: &str) -> Result<Conn, UpstreamError> {
-    let authority: Authority = authority_text
-        .parse()
-        .map_err(|e| format!("`{authority_text}` is not a valid host: {e}"))?;
-    let host_header = HeaderValue::from_str(authority_text)
-        .map_err(|e| format!("`{authority_text}` is not a valid host: {e}"))?;
-    let host = authority.host();
-    // An IPv6 literal is bracketed in a URL, not in a socket address.
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = authority.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host, port))
-        .await
-        .map_err(|e| format!("tcp connect error: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        // Its errors reach the request or response that was using it.
-        let _ = connection.await;
-    });
-    Ok(Conn {
-        authority: authority_text.into(),
-        host: host_header,
-        sender,
-        since: Instant::now(),
-    })
-}
-
-/// An upstream response body that gives its connection back once read to the end.
-struct PooledBody {
-    incoming: Incoming,
-    ended: bool,
-    give_back: Option<(Arc<UpstreamPool>, Conn)>,
-}
-
-impl http_body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let frame = Pin::new(&mut self.incoming).poll_frame(cx);
-        if let Poll::Ready(None) = frame {
-            self.ended = true;
-        }
-        frame
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended || self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // A body dropped part-way leaves its connection mid-message: it is closed instead.
-        if self.ended || self.incoming.is_end_stream() {
-            if let Some((pool, conn)) = self.give_back.take() {
-                pool.give_back(conn);
-            }
-        }
-    }
+fn is_expired(conn: &Conn, now: SystemTime) -> bool {
+    now.duration_since(conn.since)
+        .is_ok_and(|idle| idle >= IDLE_TIMEOUT)
 }

@@ -1,0 +1,138 @@
+//! What the HTTP proxy does not pass on, over real HTTP: headers a `Connection` header
+//! names belong to that one hop (RFC 9110 §7.6.1) in either direction; and an upstream
+//! connection left idle for 90 s on the stack's clock is closed rather than reused.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{quiet, TestStack};
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use portico_runtime::{Clock, Registry};
+use tokio::sync::mpsc;
+
+/// The upstream's address, and the addresses of the connections it saw closed.
+struct Upstream {
+    addr: SocketAddr,
+    closed: mpsc::UnboundedReceiver<SocketAddr>,
+}
+
+/// Answers with the names of the request headers it got (one a line) and the caller's
+/// address (`x-peer`); `/named` also answers with a header its `Connection` header names.
+async fn upstream() -> Upstream {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (socket, peer) = listener.accept().await.unwrap();
+            let closed_tx = closed_tx.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let names: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
+                    let mut res = hyper::Response::builder().header("x-peer", peer.to_string());
+                    if req.uri().path() == "/named" {
+                        res = res
+                            .header("connection", "X-Internal , keep-alive")
+                            .header("x-internal", "secret")
+                            .header("x-public", "yes");
+                    }
+                    let body = Full::new(Bytes::from(names.join("\n")));
+                    async move { Ok::<_, Infallible>(res.body(body).unwrap()) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(socket), service)
+                    .await;
+                let _ = closed_tx.send(peer);
+            });
+        }
+    });
+    Upstream { addr, closed }
+}
+
+fn toml(upstream: SocketAddr) -> String {
+    quiet(&format!(
+        r#"
+[apis.shop]
+type = "rest"
+[apis.shop.stages.dev.variables]
+backend = "{upstream}"
+
+[[apis.shop.routes]]
+route = "GET /{{path+}}"
+http = "http://${{stageVariables.backend}}/{{path}}"
+"#
+    ))
+}
+
+#[tokio::test]
+async fn headers_the_clients_connection_header_names_are_not_forwarded() {
+    let up = upstream().await;
+    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let res = stack
+        .request(
+            "GET",
+            "/dev/a",
+            &[
+                ("connection", "X-Secret , x-two"),
+                ("x-secret", "1"),
+                ("x-two", "2"),
+                ("x-kept", "3"),
+                ("keep-alive", "timeout=5"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let got = res.text();
+    let names: Vec<&str> = got.lines().collect();
+    assert!(names.contains(&"x-kept"), "{names:?}");
+    for gone in ["x-secret", "x-two", "connection", "keep-alive"] {
+        assert!(!names.contains(&gone), "{gone} forwarded: {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn headers_the_upstreams_connection_header_names_are_not_returned() {
+    let up = upstream().await;
+    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let res = stack.get("/dev/named").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("x-public"), Some("yes"));
+    assert_eq!(res.header("x-internal"), None);
+    assert_eq!(res.header("keep-alive"), None);
+    // The connection itself is still kept: the next request goes out on it.
+    let next = stack.get("/dev/b").await;
+    assert_eq!(next.header("x-peer"), res.header("x-peer"));
+}
+
+#[tokio::test]
+async fn an_upstream_connection_idle_for_90_seconds_is_closed_not_reused() {
+    let mut up = upstream().await;
+    let clock = Clock::manual(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let stack = TestStack::start_with_clock(&toml(up.addr), &Registry::new(), clock.clone()).await;
+    let first = stack.get("/dev/a").await;
+    assert_eq!(first.status, 200);
+    let first_peer = first.header("x-peer").unwrap().to_owned();
+
+    clock.advance(Duration::from_secs(89));
+    let before = stack.get("/dev/b").await;
+    assert_eq!(before.header("x-peer"), Some(first_peer.as_str()));
+
+    clock.advance(Duration::from_secs(90));
+    let after = stack.get("/dev/c").await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.header("x-peer"), Some(first_peer.as_str()));
+    // The expired connection was closed, not just left aside.
+    let closed = tokio::time::timeout(Duration::from_secs(10), up.closed.recv())
+        .await
+        .expect("the idle connection is closed")
+        .unwrap();
+    assert_eq!(closed.to_string(), first_peer);
+}
