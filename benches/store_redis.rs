@@ -39,23 +39,12 @@ fn main() {
         "key + quota route (x-api-key, shared throttles, usage plan quota, usage metering), {}s per run",
         support::seconds()
     );
-    let header = format!("x-api-key: {}", support::BENCH_KEY);
-    let connections = 64;
-    let run = |addr| {
-        support::wrk(
-            &format!("http://{addr}/keyed/bench"),
-            connections,
-            &["-H", &header],
-        )
-    };
-    let on_memory = run(memory_addr);
-    let on_redis = run(redis_addr);
-    support::row("memory store", connections, &on_memory, &on_memory);
-    support::row(
-        "redis store (one local redis-server)",
-        connections,
-        &on_redis,
-        &on_memory,
+    support::compare_keyed_stores(
+        &[
+            ("memory store", memory_addr),
+            ("redis store (one local redis-server)", redis_addr),
+        ],
+        &[64],
     );
     drop(server);
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod replica_toml;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
