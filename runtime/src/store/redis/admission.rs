@@ -3,8 +3,10 @@
 //! ([`Reply`]).
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::time::SystemTime;
 
+use foldhash::fast::RandomState;
 use redis::{Cmd, Script, Value};
 
 use super::codec::{Expiry, FullKey};
@@ -17,6 +19,36 @@ enum Op {
     Take { interval: f64, tolerance: f64 },
     Quota { limit: u64, expiry: Expiry },
     Usage { expiry: Expiry },
+}
+
+impl Op {
+    /// The step as plain bits, so equal steps of different requests are sent once.
+    fn bits(&self) -> (u8, u64, u64, Expiry) {
+        let never = Expiry(None);
+        match *self {
+            Op::Watch => (0, 0, 0, never),
+            Op::Take {
+                interval,
+                tolerance,
+            } => (1, interval.to_bits(), tolerance.to_bits(), never),
+            Op::Quota { limit, expiry } => (2, limit, 0, expiry),
+            Op::Usage { expiry } => (3, 0, 0, expiry),
+        }
+    }
+}
+
+impl PartialEq for Op {
+    fn eq(&self, other: &Op) -> bool {
+        self.bits() == other.bits()
+    }
+}
+
+impl Eq for Op {}
+
+impl Hash for Op {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.bits().hash(state);
+    }
 }
 
 /// The steps of one admission (or of one hash-slot group of it), with their full key names.
@@ -62,19 +94,35 @@ impl Admission {
         }
     }
 
-    /// One EVALSHA of `script` running `batch` in order: every distinct key once in KEYS,
-    /// then each admission's arguments (see `ADMIT`). Built straight into the command
-    /// buffer: floats go out in ryu's shortest form, integers through itoa.
+    /// One EVALSHA of `script` running `batch` in order (see `ADMIT`): every distinct key
+    /// once in KEYS, every distinct step list once (requests with one API key share
+    /// theirs), then each admission as its list's number and its clock reading. Built
+    /// straight into the command buffer: floats go out in ryu's shortest form, integers
+    /// through itoa.
     pub(super) fn command<'a>(
         script: &Script,
         batch: impl Iterator<Item = &'a Admission> + Clone,
     ) -> Cmd {
-        let mut index: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
+        type Lists<'a> = HashMap<(&'a [String], &'a [Op]), usize, RandomState>;
+        let mut lists: Lists<'a> = HashMap::default();
+        let mut distinct: Vec<&Admission> = Vec::new();
+        let mut list_of: Vec<usize> = Vec::new();
+        for admission in batch.clone() {
+            let next = distinct.len() + 1;
+            let list = *lists
+                .entry((&admission.keys, &admission.ops))
+                .or_insert(next);
+            if list == next {
+                distinct.push(admission);
+            }
+            list_of.push(list);
+        }
+        let mut index: HashMap<&str, usize, RandomState> = HashMap::default();
         let mut keys: Vec<&str> = Vec::new();
         let mut key_of_step: Vec<usize> = Vec::new();
-        let mut args = 0;
-        for admission in batch.clone() {
-            args += 2 + 4 * admission.ops.len();
+        let mut args = 1 + 2 * list_of.len();
+        for admission in &distinct {
+            args += 1 + 4 * admission.ops.len();
             for key in &admission.keys {
                 let next = keys.len() + 1;
                 let at = *index.entry(key.as_str()).or_insert(next);
@@ -84,14 +132,15 @@ impl Admission {
                 key_of_step.push(at);
             }
         }
-        let mut cmd = Cmd::with_capacity(3 + keys.len() + args, 64 * (keys.len() + args));
+        let mut cmd = Cmd::with_capacity(3 + keys.len() + args, 64 * keys.len() + 24 * args);
         cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys.len());
         for key in &keys {
             cmd.arg(*key);
         }
+        cmd.arg(distinct.len());
         let mut key_of_step = key_of_step.into_iter();
-        for admission in batch {
-            cmd.arg(admission.ops.len()).arg(admission.now_us);
+        for admission in &distinct {
+            cmd.arg(admission.ops.len());
             for op in &admission.ops {
                 cmd.arg(key_of_step.next().unwrap_or(0));
                 match *op {
@@ -104,6 +153,9 @@ impl Admission {
                     Op::Usage { expiry } => cmd.arg("u").arg(1).arg(expiry),
                 };
             }
+        }
+        for (admission, list) in batch.zip(list_of) {
+            cmd.arg(list).arg(admission.now_us);
         }
         cmd
     }

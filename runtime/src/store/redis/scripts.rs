@@ -60,13 +60,15 @@ return {1, 0}
 
 /// A batch of admissions, each as `store/admit.rs::admit_in_order`, run strictly in order.
 ///
-/// KEYS: every distinct key of the batch, once. ARGV, per admission: its step count and now
-/// µs, then four per step: the key's index into KEYS, kind (`w` watch, `t` take, `q` quota,
-/// `u` usage) and two numbers (take: interval µs, tolerance µs; quota: limit, expiry; usage:
-/// delta, expiry; watch: ''). Each key is read once (one MGET; EXISTS tells an absent key
-/// from one of another type), updated in Lua locals, and each changed key written once at
-/// the end with its expiry — so N admissions on one API key cost one script and a handful
-/// of calls, not N times each step's own.
+/// KEYS: every distinct key of the batch, once. ARGV[1]: how many distinct step lists the
+/// batch has (requests with one API key share one); then each list: its step count and
+/// four per step: the key's index into KEYS, kind (`w` watch, `t` take, `q` quota, `u`
+/// usage) and two numbers (take: interval µs, tolerance µs; quota: limit, expiry; usage:
+/// delta, expiry; watch: ''); then two per admission: its list's number and now µs. Each
+/// key is read once (one MGET; EXISTS tells an absent key from one of another type),
+/// updated in Lua locals, and each changed key written once at the end with its expiry —
+/// so N admissions on one API key cost one script and a handful of calls, not N times
+/// each step's own, and send two arguments each.
 ///
 /// Returns one string: per admission six integers `status step value quota_used usage_ok
 /// watched` (quota used and watched -1 when absent, usage ok 1/0), admissions separated by
@@ -86,65 +88,76 @@ for k = 1, #KEYS do
     odd[k] = 'type'
   end
 end
+-- The step lists, numbers parsed once: steps j = first[t] .. first[t] + count[t] - 1.
+local first, count, key, kind, a, b = {}, {}, {}, {}, {}, {}
+local pos, j = 2, 0
+for t = 1, tonumber(ARGV[1]) do
+  local steps = tonumber(ARGV[pos])
+  first[t], count[t] = j + 1, steps
+  for at = pos + 1, pos + 4 * steps, 4 do
+    j = j + 1
+    local op = ARGV[at + 1]
+    key[j], kind[j] = tonumber(ARGV[at]), op
+    if op == 't' then
+      a[j], b[j] = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+    elseif op ~= 'w' then
+      a[j], b[j] = tonumber(ARGV[at + 2]), ARGV[at + 3]
+    end
+  end
+  pos = pos + 1 + 4 * steps
+end
 local answers = {}
-local pos = 1
-while pos <= #ARGV do
-  local count = tonumber(ARGV[pos])
-  local now = tonumber(ARGV[pos + 1])
-  local first = pos + 2
-  pos = first + 4 * count
+for i = pos, #ARGV, 2 do
+  local t = tonumber(ARGV[i])
+  local now = tonumber(ARGV[i + 1])
   local status, step, result, quota_used, usage_ok, watched = 0, -1, 0, -1, 1, -1
-  for s = 0, count - 1 do
-    local at = first + 4 * s
-    local k = tonumber(ARGV[at])
-    local kind = ARGV[at + 1]
-    local a = ARGV[at + 2]
-    local b = ARGV[at + 3]
+  local base = first[t] - 1
+  for s = 1, count[t] do
+    j = base + s
+    local k, op = key[j], kind[j]
     local bad = odd[k]
-    if kind == 'w' then
+    if op == 'w' then
       if bad == nil then
         watched = value[k] or 0
       elseif bad == 'nan' then
         watched = -1
       end
-    elseif kind == 'u' then
+    elseif op == 'u' then
       if bad then
         usage_ok = 0
       else
-        local delta = tonumber(a)
-        local n = (value[k] or 0) + delta
+        local n = (value[k] or 0) + a[j]
         value[k] = n
         dirty[k] = true
         -- The delta is positive: a counter that now equals it was just created (or held
         -- 0), and gets the expiry its day key always has.
-        if n == delta and b ~= '' then expiry[k] = b end
+        if n == a[j] and b[j] ~= '' then expiry[k] = b[j] end
       end
     elseif bad then
-      status, step = 3, s
+      status, step = 3, s - 1
       break
-    elseif kind == 't' then
-      local interval = tonumber(a)
-      local tolerance = tonumber(b)
+    elseif op == 't' then
       local tat = value[k] or now
       if tat < now then tat = now end
-      local new_tat = tat + interval
+      local new_tat = tat + a[j]
       local ahead = new_tat - now
-      if ahead > tolerance then
-        status, step, result = 1, s, math.ceil(ahead - tolerance)
+      if ahead > b[j] then
+        status, step, result = 1, s - 1, math.ceil(ahead - b[j])
         break
       end
       new_tat = math.ceil(new_tat)
       value[k] = new_tat
       dirty[k] = true
-      expiry[k] = string.format('%d', math.ceil(new_tat / 1000))
-    elseif kind == 'q' then
+      -- A number (ms), formatted once at the end, however many admissions take a token.
+      expiry[k] = math.ceil(new_tat / 1000)
+    elseif op == 'q' then
       local n = value[k] or 0
-      if n >= tonumber(a) then
-        status, step, result = 2, s, n
+      if n >= a[j] then
+        status, step, result = 2, s - 1, n
         break
       end
       -- Only the step that creates the counter gives it an expiry; INCR keeps a live one's.
-      if value[k] == nil and b ~= '' then expiry[k] = b end
+      if value[k] == nil and b[j] ~= '' then expiry[k] = b[j] end
       value[k] = n + 1
       dirty[k] = true
       quota_used = n + 1
@@ -155,8 +168,10 @@ while pos <= #ARGV do
 end
 for k in pairs(dirty) do
   local v = string.format('%d', value[k])
-  if expiry[k] then
-    redis.call('SET', KEYS[k], v, 'PXAT', expiry[k])
+  local at = expiry[k]
+  if at then
+    if type(at) == 'number' then at = string.format('%d', at) end
+    redis.call('SET', KEYS[k], v, 'PXAT', at)
   else
     redis.call('SET', KEYS[k], v, 'KEEPTTL')
   end
