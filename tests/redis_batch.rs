@@ -78,11 +78,23 @@ async fn burst(
     keys: &[char],
     now: SystemTime,
 ) -> Vec<Result<AdmitOutcome, StoreError>> {
+    spread(store, keys, now, Duration::ZERO).await
+}
+
+/// As [`burst`], the i-th admission's clock reading `now + i * apart`.
+async fn spread(
+    store: &Arc<RedisStore>,
+    keys: &[char],
+    now: SystemTime,
+    apart: Duration,
+) -> Vec<Result<AdmitOutcome, StoreError>> {
     let tasks: Vec<_> = keys
         .iter()
-        .map(|&key| {
+        .zip(0u32..)
+        .map(|(&key, i)| {
             let store = store.clone();
-            tokio::spawn(async move { store.admit(&steps(key), now).await })
+            let at = now + apart * i;
+            tokio::spawn(async move { store.admit(&steps(key), at).await })
         })
         .collect();
     let mut results = Vec::with_capacity(tasks.len());
@@ -237,4 +249,51 @@ async fn an_outage_fails_every_admission_of_a_batch_by_the_failure_mode() {
         .filter(|r| matches!(r, Ok(o) if o.refusal.is_some()))
         .count();
     assert_eq!(over_quota, 5, "30 + 10 fill key a's quota of 40");
+}
+
+#[tokio::test]
+async fn each_admission_of_a_batch_keeps_its_own_clock_reading() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let clock = Clock::manual(SystemTime::now());
+    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    warm_up(&redis, clock.now()).await;
+    let Some(before) = server.calls("evalsha") else {
+        eprintln!("SKIPPED batching check: redis-cli is not installed");
+        return;
+    };
+    // The account bucket (1 rps, burst 150) is emptied by the first 150 of one instant; the
+    // next 40, queued in the same batch but read a second apart, each find one new token.
+    let now = clock.now();
+    let keys: Vec<char> = (0..150)
+        .map(|i| if i % 2 == 0 { 'a' } else { 'b' })
+        .collect();
+    let mut results = burst(&redis, &keys, now).await;
+    assert_eq!(server.calls("evalsha").unwrap() - before, 2);
+    let later = now + Duration::from_secs(1);
+    results.extend(spread(&redis, &['b'; 40], later, Duration::from_secs(1)).await);
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Ok(o) if matches!(o.refusal, Some(AdmitRefusal::Throttled { .. }))))
+        .count();
+    assert_eq!(
+        throttled, 0,
+        "every admission found a token at its own instant"
+    );
+    assert_eq!(
+        server.calls("evalsha").unwrap() - before,
+        3,
+        "the 40 went as one batch"
+    );
+    // Key b: 75 + 40 requests against a quota of 40.
+    assert_eq!(redis.get_counter("quota/b").await.unwrap(), 40);
+    // At the last of those instants the bucket is empty again: 40 more at once are all
+    // throttled.
+    let again = burst(&redis, &['b'; 40], later + Duration::from_secs(39)).await;
+    let throttled = again
+        .iter()
+        .filter(|r| matches!(r, Ok(o) if matches!(o.refusal, Some(AdmitRefusal::Throttled { .. }))))
+        .count();
+    assert_eq!(throttled, 40);
 }
