@@ -22,9 +22,9 @@ use crate::config::OnUnavailable;
 use crate::store::{AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError};
 
 impl RedisStore {
-    /// Runs `steps` as one script (one per hash slot group on a cluster); while Redis is
-    /// down, fails closed or runs what is left on the local fallback (fail open), where
-    /// nothing is watched.
+    /// Runs `steps` as one admission of the next batched script call (on a cluster, one
+    /// per hash-slot group, each in its slot's batch); while Redis is down, fails closed or
+    /// runs what is left on the local fallback (fail open), where nothing is watched.
     pub(super) async fn admit_batched(
         &self,
         steps: &[AdmitStep<'_>],
