@@ -29,24 +29,12 @@ fn main() {
         "key + quota route (x-api-key, usage plan quota, usage metering), {}s per run",
         support::seconds()
     );
-    let header = format!("x-api-key: {}", support::BENCH_KEY);
-    for connections in [16, 64] {
-        let run = |addr| {
-            support::wrk(
-                &format!("http://{addr}/keyed/bench"),
-                connections,
-                &["-H", &header],
-            )
-        };
-        let on_memory = run(memory_addr);
-        let on_embedded = run(embedded_addr);
-        support::row("memory store", connections, &on_memory, &on_memory);
-        support::row(
-            "embedded store (SQLite, WAL)",
-            connections,
-            &on_embedded,
-            &on_memory,
-        );
-    }
+    support::compare_keyed_stores(
+        &[
+            ("memory store", memory_addr),
+            ("embedded store (SQLite, WAL)", embedded_addr),
+        ],
+        &[16, 64],
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

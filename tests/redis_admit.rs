@@ -246,21 +246,8 @@ async fn pets(stack: &TestStack) -> u16 {
         .status
 }
 
-/// Redis's count of calls of `command` (`INFO commandstats`), via `redis-cli`.
 fn calls(server: &RedisServer, command: &str) -> Option<u64> {
-    let out = Command::new("redis-cli")
-        .args(["-p", &server.port.to_string(), "INFO", "commandstats"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let prefix = format!("cmdstat_{command}:calls=");
-    Some(
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
-    )
+    server.calls(command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,24 +265,29 @@ async fn a_keyed_request_is_one_round_trip_and_no_listing() {
         return;
     };
     let listed = (calls(&server, "scan"), calls(&server, "hget"));
-    let gets = calls(&server, "get").unwrap_or(0);
+    let (gets, mgets, sets) = (
+        calls(&server, "get").unwrap_or(0),
+        calls(&server, "mget").unwrap_or(0),
+        calls(&server, "set").unwrap_or(0),
+    );
     for _ in 0..20 {
         assert_eq!(pets(&stack).await, 200);
         clock.advance(Duration::from_millis(400));
     }
+    // One after another, each request is its own batch: one script call each.
     assert_eq!(calls(&server, "evalsha"), Some(before + 20));
     assert_eq!((calls(&server, "scan"), calls(&server, "hget")), listed);
-    // Commands a script runs count too: per request the script GETs the key version, the
-    // account, stage and plan buckets and the quota counter. The clock crossed the key
-    // refresh interval 8 times; the piggy-backed version read kept every periodic check
-    // (a GET of its own) off the wire. The deployment history's version is a separate GET,
+    // Commands a script runs count too: per request the script reads the key version, the
+    // account, stage and plan buckets, the quota and the usage counter in one MGET, and
+    // writes the three buckets, the quota and usage with one SET each. The clock crossed
+    // the key refresh interval 8 times; the piggy-backed version read kept every periodic
+    // check (a GET of its own) off the wire. The deployment history's version is a GET,
     // at most once a second of clock time: requests at 0.0, 0.4, ... 7.6 s check it at 1.2,
     // 2.4, 3.6, 4.8, 6.0 and 7.2 s.
     let deployment_checks = 6;
-    assert_eq!(
-        calls(&server, "get").unwrap_or(0) - gets,
-        20 * 5 + deployment_checks
-    );
+    assert_eq!(calls(&server, "mget").unwrap_or(0) - mgets, 20);
+    assert_eq!(calls(&server, "set").unwrap_or(0) - sets, 20 * 5);
+    assert_eq!(calls(&server, "get").unwrap_or(0) - gets, deployment_checks);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

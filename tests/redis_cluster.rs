@@ -15,11 +15,10 @@ use portico_runtime::config::OnUnavailable;
 use portico_runtime::store::redis::{connect, RedisOptions, RedisStore};
 use portico_runtime::store::{AdmitRefusal, AdmitStep, Store};
 use portico_runtime::Clock;
+use redis_support::replica_toml::{replica_toml, Replicas, KEY};
 use redis_support::RedisCluster;
 use serde_json::json;
 use store::{Portico, TempDir, BIN};
-
-const KEY: &str = "alice-key-0123456789abcdef";
 
 async fn cluster_store(cluster: &RedisCluster, clock: Clock) -> Arc<RedisStore> {
     let options = RedisOptions {
@@ -148,42 +147,13 @@ async fn records_list_from_one_slot_and_delete_cleanly() {
 }
 
 fn config(url: &str, quota: u64) -> String {
-    format!(
-        r#"
-[logs]
-stdout = false
-access_log = false
-
-[throttle]
-rate_limit = 1000000000
-burst_limit = 1000000000
-
-[store]
-kind = "redis"
-url = "{url}"
-cluster = true
-
-[apis.shop]
-type = "rest"
-[apis.shop.stages.prod]
-
-[[apis.shop.routes]]
-route = "GET /pets/{{proxy+}}"
-function = "echo"
-api_key_required = true
-
-[[usage_plans]]
-id = "basic"
-stages = [{{ api = "shop", stage = "prod" }}]
-throttle = {{ rate_limit = 1000000, burst_limit = 1000000 }}
-quota = {{ limit = {quota}, period = "DAY" }}
-
-[[api_keys]]
-name = "alice"
-value = "{KEY}"
-usage_plans = ["basic"]
-"#
-    )
+    replica_toml(&Replicas {
+        url,
+        store: "cluster = true",
+        quota,
+        plan: "throttle = { rate_limit = 1000000, burst_limit = 1000000 }",
+        ..Replicas::default()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -10,56 +10,27 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use redis_support::replica_toml::{replica_toml, Replicas, KEY};
 use redis_support::RedisServer;
 use serde_json::json;
 use store::{Portico, TempDir, BIN};
 
-const KEY: &str = "alice-key-0123456789abcdef";
-
 fn config(url: &str, mode: &str, quota: u64, stage_throttle: &str) -> String {
-    format!(
-        r#"
-[logs]
-stdout = false
-access_log = false
-
-[throttle]
-rate_limit = 1000000000
-burst_limit = 1000000000
-
-[store]
-kind = "redis"
-url = "{url}"
-on_unavailable = "{mode}"
-
-[apis.shop]
-type = "rest"
-[apis.shop.stages.prod]
-{stage_throttle}
-
-[[apis.shop.routes]]
-route = "GET /pets/{{proxy+}}"
-function = "echo"
-api_key_required = true
-
+    replica_toml(&Replicas {
+        url,
+        store: &format!("on_unavailable = \"{mode}\""),
+        stage: stage_throttle,
+        quota,
+        extra: r#"
 [[apis.shop.routes]]
 route = "GET /open"
 function = "echo"
 
-[[usage_plans]]
-id = "basic"
-stages = [{{ api = "shop", stage = "prod" }}]
-quota = {{ limit = {quota}, period = "DAY" }}
-
-[[api_keys]]
-name = "alice"
-value = "{KEY}"
-usage_plans = ["basic"]
-
 [workflows.slow]
 definition = "slow.json"
-"#
-    )
+"#,
+        ..Replicas::default()
+    })
 }
 
 const SLOW: &str =

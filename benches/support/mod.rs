@@ -260,3 +260,25 @@ pub async fn serve_keyed_route(
         .unwrap();
     serve_stack(stack).await
 }
+
+/// The store benches' loop: loads the keyed route served at each of `stores` (name,
+/// address; the first is the baseline) with wrk at each connection count, one store after
+/// the other, and prints a row per store with its ratio to the baseline.
+pub fn compare_keyed_stores(stores: &[(&str, SocketAddr)], connections: &[u32]) {
+    let header = format!("x-api-key: {BENCH_KEY}");
+    for &connections in connections {
+        let measured: Vec<Measured> = stores
+            .iter()
+            .map(|(_, addr)| {
+                wrk(
+                    &format!("http://{addr}/keyed/bench"),
+                    connections,
+                    &["-H", &header],
+                )
+            })
+            .collect();
+        for ((name, _), m) in stores.iter().zip(&measured) {
+            row(name, connections, m, &measured[0]);
+        }
+    }
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod replica_toml;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -54,6 +56,24 @@ impl RedisServer {
     /// `redis://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Redis's count of calls of `command` (`INFO commandstats`) via `redis-cli`; `None`
+    /// when `redis-cli` cannot run.
+    pub fn calls(&self, command: &str) -> Option<u64> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "INFO", "commandstats"])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let prefix = format!("cmdstat_{command}:calls=");
+        Some(
+            text.lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        )
     }
 
     /// Kills the server (its data is gone: no persistence).

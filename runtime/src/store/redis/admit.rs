@@ -1,55 +1,30 @@
-//! [`Store::admit`](crate::store::Store::admit) on Redis: every step of one admission in a
-//! single EVALSHA of the `ADMIT` script, so a keyed request costs one round trip.
+//! [`Store::admit`](crate::store::Store::admit) on Redis: every step of one admission in the
+//! batched `ADMIT` script, so a keyed request costs at most one script call — fewer under
+//! concurrency, when admissions queued behind one in flight share the next call (see
+//! [`batch`](super::batch)).
 //!
 //! A script's keys must share a hash slot on a Redis Cluster, so there the steps run as one
-//! script per run of consecutive same-slot steps, in order, stopping at a refusal; the
-//! traffic layer's hash tags make that two: the account/stage group, then the per-key group.
+//! script per run of consecutive same-slot steps, in order, stopping at a refusal, each
+//! batched with other admissions' groups of the same slot; the traffic layer's hash tags
+//! make that two: the account/stage group, then the per-key group.
 
 use std::time::{Duration, SystemTime};
 
 use redis::cluster_routing::Slot;
-use redis::{ErrorKind, Script, ServerErrorKind, Value};
+use redis::{ErrorKind, Script, ServerErrorKind};
 
-use super::codec::{unavailable, Expiry, FullKey};
+use super::admission::{Admission, Reply};
+use super::batch::BatchError;
+use super::codec::{unavailable, FullKey};
 use super::conn::{slot, Conn};
-use super::{Failure, RedisStore};
+use super::RedisStore;
 use crate::config::OnUnavailable;
-use crate::store::{epoch_micros, AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError};
-
-/// The script's reply: status, step, value, quota used, usage ok, watched (see `ADMIT`).
-struct Reply {
-    status: u8,
-    step: i64,
-    value: u64,
-    quota_used: i64,
-    usage_ok: u8,
-    watched: i64,
-}
-
-impl Reply {
-    /// Reads the script's `status step value quota_used usage_ok watched` string.
-    fn parse(value: &Value) -> Option<Reply> {
-        let Value::BulkString(bytes) = value else {
-            return None;
-        };
-        let mut numbers = std::str::from_utf8(bytes).ok()?.split(' ');
-        let mut next = || numbers.next()?.parse::<i64>().ok();
-        let reply = Reply {
-            status: u8::try_from(next()?).ok()?,
-            step: next()?,
-            value: u64::try_from(next()?).ok()?,
-            quota_used: next()?,
-            usage_ok: u8::try_from(next()?).ok()?,
-            watched: next()?,
-        };
-        numbers.next().is_none().then_some(reply)
-    }
-}
+use crate::store::{AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError};
 
 impl RedisStore {
-    /// Runs `steps` as one script (one per hash slot group on a cluster); while Redis is
-    /// down, fails closed or runs what is left on the local fallback (fail open), where
-    /// nothing is watched.
+    /// Runs `steps` as one admission of the next batched script call (on a cluster, one
+    /// per hash-slot group, each in its slot's batch); while Redis is down, fails closed or
+    /// runs what is left on the local fallback (fail open), where nothing is watched.
     pub(super) async fn admit_batched(
         &self,
         steps: &[AdmitStep<'_>],
@@ -87,25 +62,19 @@ impl RedisStore {
                         .unwrap_or(steps.len())
                 }
             };
+            let group = slots.get(start).copied();
             match self
-                .run_group(&steps[start..end], &full[start..end], now)
+                .run_group(&steps[start..end], &full[start..end], group, now)
                 .await
             {
-                Ok(value) => {
-                    let reply = Reply::parse(&value).ok_or_else(|| {
-                        StoreError::Backend(format!("unexpected admission reply {value:?}"))
-                    })?;
+                Ok(reply) => {
                     merge(&mut outcome, decode(&steps[start..end], start, reply)?);
                     if outcome.refusal.is_some() {
                         return Ok(outcome);
                     }
                 }
-                Err(Failure::Refused(e)) => {
-                    return Err(StoreError::Backend(format!(
-                        "Redis refused an admission: {e}"
-                    )))
-                }
-                Err(Failure::Down) => {
+                Err(BatchError::Backend(message)) => return Err(StoreError::Backend(message)),
+                Err(BatchError::Down) => {
                     self.link.health.count_degraded();
                     if self.link.health.mode() == OnUnavailable::FailClosed {
                         return Err(unavailable());
@@ -123,42 +92,20 @@ impl RedisStore {
         Ok(outcome)
     }
 
+    /// Queues one group of steps for the next batch of its slot and waits for its answer.
     async fn run_group(
         &self,
         steps: &[AdmitStep<'_>],
         keys: &[FullKey<'_>],
+        slot: Option<Slot>,
         now: SystemTime,
-    ) -> Result<Value, Failure> {
-        let script = &self.scripts.admit;
-        // One EVALSHA built straight into the command buffer: no per-argument vectors, no
-        // formatted strings; floats go out in ryu's shortest form, integers through itoa.
-        let mut cmd = redis::Cmd::with_capacity(4 + 4 * steps.len(), 64 + 64 * steps.len());
-        cmd.arg("EVALSHA").arg(script.get_hash()).arg(steps.len());
-        for key in keys {
-            cmd.arg(*key);
+    ) -> Result<Reply, BatchError> {
+        if !self.link.health.is_available() {
+            // Known down: answer at once, as every other operation does, without queueing.
+            return Err(BatchError::Down);
         }
-        cmd.arg(epoch_micros(now));
-        for step in steps {
-            match *step {
-                AdmitStep::Watch { .. } => cmd.arg("w").arg("").arg(""),
-                AdmitStep::Take {
-                    rate_per_sec,
-                    burst,
-                    ..
-                } => {
-                    let interval = 1_000_000.0 / rate_per_sec;
-                    let tolerance = interval * burst as f64;
-                    cmd.arg("t").arg(interval).arg(tolerance)
-                }
-                AdmitStep::Quota {
-                    limit, expires_at, ..
-                } => cmd.arg("q").arg(limit).arg(Expiry(expires_at)),
-                AdmitStep::Usage { expires_at, .. } => cmd.arg("u").arg(1).arg(Expiry(expires_at)),
-            };
-        }
-        let cmd = &cmd;
-        self.call(|mut conn| async move { eval_sha(&mut conn, script, cmd).await })
-            .await
+        let admission = Admission::new(steps, keys, now);
+        self.batchers.for_slot(slot).submit(admission).await
     }
 }
 
@@ -260,41 +207,4 @@ fn decode(
     };
     shift(&mut outcome, offset);
     Ok(outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use redis::Value;
-
-    use super::Reply;
-
-    fn parse(text: &str) -> Option<(u8, i64, u64, i64, u8, i64)> {
-        Reply::parse(&Value::BulkString(text.as_bytes().to_vec())).map(|r| {
-            (
-                r.status,
-                r.step,
-                r.value,
-                r.quota_used,
-                r.usage_ok,
-                r.watched,
-            )
-        })
-    }
-
-    #[test]
-    fn the_admission_reply_is_six_integers_and_nothing_else() {
-        assert_eq!(parse("0 -1 0 12 1 7"), Some((0, -1, 0, 12, 1, 7)));
-        assert_eq!(parse("1 2 1500 -1 1 -1"), Some((1, 2, 1500, -1, 1, -1)));
-        for bad in [
-            "",
-            "0 -1 0 12 1",
-            "0 -1 0 12 1 7 8",
-            "0 -1 x 12 1 7",
-            "-1 0 0 0 1 0",
-        ] {
-            assert_eq!(parse(bad), None, "{bad:?}");
-        }
-        assert!(Reply::parse(&Value::Array(vec![Value::Int(0)])).is_none());
-        assert!(Reply::parse(&Value::Int(0)).is_none());
-    }
 }

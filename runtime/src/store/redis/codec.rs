@@ -49,7 +49,7 @@ fn epoch_millis(at: Option<SystemTime>) -> Option<u64> {
 }
 
 /// An expiry as a command argument, as [`expiry_ms`] spells it, written without a `String`.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct Expiry(pub(super) Option<SystemTime>);
 
 impl ToRedisArgs for Expiry {

@@ -1,7 +1,8 @@
 //! [`RedisStore`]: the [`Store`](super::Store) several Portico replicas share.
 //!
 //! Every check is one round trip: counters and token buckets are Lua scripts (see
-//! [`scripts`]), and a whole request's admission is one script (see [`admit`]); expiry is
+//! [`scripts`]), and a whole request's admission is one script, shared with the admissions
+//! queued behind the one in flight (see [`admit`], [`batch`]); expiry is
 //! `PEXPIREAT` at the [`Clock`]'s absolute instants, records are hashes listed by `SCAN` on
 //! their prefix, and every key lives under `<namespace>:`. The connection is a multiplexed
 //! [`ConnectionManager`], so concurrent requests share one socket (pipelined by the driver)
@@ -14,7 +15,9 @@
 //! fail closed answers [`StoreError::Unavailable`]; fail open counts limits in a local
 //! [`MemoryStore`] (each replica alone). Records need Redis in both modes.
 
+mod admission;
 mod admit;
+mod batch;
 mod codec;
 mod conn;
 mod list;
@@ -34,6 +37,7 @@ use redis::RedisError;
 use super::{MemoryStore, StoreError, StoreHealth};
 use crate::config::{OnUnavailable, StoreConfig};
 use crate::Clock;
+use batch::Batchers;
 use conn::Conn;
 use scripts::Scripts;
 
@@ -74,6 +78,8 @@ pub struct RedisStore {
     record_prefix: String,
     /// Whether this is a Redis Cluster: multi-key scripts then run once per hash slot.
     cluster: bool,
+    /// The queues admissions wait in for the next batched `ADMIT` call.
+    batchers: Batchers,
 }
 
 /// The connection and what the background probe shares with the store.
@@ -143,14 +149,17 @@ pub async fn connect(
         format!("redis {shown}"),
         options.on_unavailable,
     ));
+    let link = Arc::new(Link {
+        conn,
+        health,
+        probing: AtomicBool::new(false),
+        op_timeout: options.op_timeout,
+    });
+    let scripts = Scripts::new();
+    let batchers = Batchers::new(&link, &scripts.admit, options.cluster);
     Ok(RedisStore {
-        link: Arc::new(Link {
-            conn,
-            health,
-            probing: AtomicBool::new(false),
-            op_timeout: options.op_timeout,
-        }),
-        scripts: Scripts::new(),
+        link,
+        scripts,
         fallback: MemoryStore::new(clock),
         prefix: format!("{}:", options.namespace),
         record_prefix: match options.cluster {
@@ -158,6 +167,7 @@ pub async fn connect(
             false => format!("{}:", options.namespace),
         },
         cluster: options.cluster,
+        batchers,
     })
 }
 
@@ -207,19 +217,29 @@ impl RedisStore {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let link = &self.link;
-        if !link.health.is_available() {
+        self.link.call(op).await
+    }
+}
+
+impl Link {
+    /// Runs one Redis call unless Redis is known to be down, classifying its failure; a
+    /// connection failure or timeout marks Redis down and starts the recovery probe.
+    async fn call<T, F>(self: &Arc<Self>, op: impl FnOnce(Conn) -> F) -> Result<T, Failure>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.health.is_available() {
             return Err(Failure::Down);
         }
-        match tokio::time::timeout(link.op_timeout, op(link.conn.clone())).await {
+        match tokio::time::timeout(self.op_timeout, op(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) if answered(&e) => Err(Failure::Refused(e)),
             Ok(Err(e)) => {
-                probe::start(link, &e.to_string());
+                probe::start(self, &e.to_string());
                 Err(Failure::Down)
             }
             Err(_) => {
-                probe::start(link, "operation timed out");
+                probe::start(self, "operation timed out");
                 Err(Failure::Down)
             }
         }
