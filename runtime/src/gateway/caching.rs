@@ -264,11 +264,16 @@ impl MountCache {
 impl Prepared<'_> {
     /// The cached response when the key has a fresh entry (counted as a hit), so the caller
     /// skips building the integration; `None` on a miss or when the request invalidates.
-    pub(crate) async fn hit(&self, status: &mut Option<CacheStatus>) -> Option<ProxyResponse> {
+    /// `now_millis`: the request's arrival on the stack's clock.
+    pub(crate) async fn hit(
+        &self,
+        status: &mut Option<CacheStatus>,
+        now_millis: u64,
+    ) -> Option<ProxyResponse> {
         if self.invalidate {
             return None;
         }
-        let cached = self.stage.lookup(self.route, &self.key).await?;
+        let cached = self.stage.lookup(self.route, &self.key, now_millis).await?;
         *status = Some(CacheStatus::Hit);
         Some(respond(&cached, self.warn))
     }

@@ -52,7 +52,10 @@ pub(super) async fn run<'a>(
     // moving it into the cache's fill cost more than the rest of a hit.
     if let Some(cached) = &cached {
         let lookup = x.tracing.then(Instant::now);
-        if let Some(response) = cached.hit(&mut progress.cache_status).await {
+        if let Some(response) = cached
+            .hit(&mut progress.cache_status, x.time_epoch_ms)
+            .await
+        {
             if let Some(lookup) = lookup {
                 progress
                     .trace

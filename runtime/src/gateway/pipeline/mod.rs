@@ -158,7 +158,12 @@ where
     let finished = finish::respond(&exchange, outcome, streamed, routed_mount, cors, kind);
     let response = finished.response;
     let summary = records::Summary {
-        started,
+        // One clock read serves the metrics and the access log; none when both are off.
+        elapsed: if live.config.logs.metrics || live.config.logs.access_log {
+            started.elapsed()
+        } else {
+            std::time::Duration::ZERO
+        },
         time_epoch_ms,
         status: response.status().as_u16(),
         response_length: http_body::Body::size_hint(response.body())
