@@ -32,13 +32,16 @@ struct Memoized {
     params: SmallVec<[(usize, usize); 2]>,
 }
 
+/// The routes one path took, by method.
+type Methods = SmallVec<[(Method, Memoized); 1]>;
+
 /// One thread's memo: the router it belongs to and its paths, each with its methods.
 #[derive(Default)]
 struct Memo {
     router: u64,
     /// The bytes of the paths held.
     bytes: usize,
-    paths: HashMap<Box<str>, SmallVec<[(Method, Memoized); 1]>, foldhash::fast::RandomState>,
+    paths: HashMap<Box<str>, Methods, foldhash::fast::RandomState>,
 }
 
 thread_local! {
