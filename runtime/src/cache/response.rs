@@ -56,21 +56,14 @@ impl CachedResponse {
         }
     }
 
-    /// The headers as a map, in order. `reserved` names the headers the gateway sets on every
-    /// response (request id, trace id): the map ends with an empty placeholder for each one
-    /// the response lacks, so setting them replaces in place instead of growing the cloned
-    /// map. The map is built on the first call: an entry is always served with the same names.
-    pub fn header_map(&self, reserved: &[HeaderName]) -> HeaderMap {
+    /// The headers as a map, in order, with room for the few every response gets added
+    /// (request id, trace id).
+    pub fn header_map(&self) -> HeaderMap {
         self.head
             .get_or_init(|| {
-                let mut map = HeaderMap::with_capacity(self.headers.len() + reserved.len() + 1);
+                let mut map = HeaderMap::with_capacity(self.headers.len() + 3);
                 for (name, value) in &self.headers {
                     map.append(name.clone(), value.clone());
-                }
-                for name in reserved {
-                    if !map.contains_key(name) {
-                        map.insert(name.clone(), HeaderValue::from_static(""));
-                    }
                 }
                 Box::new(map)
             })

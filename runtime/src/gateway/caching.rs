@@ -19,7 +19,7 @@ use crate::cache::{
     ignored_invalidation_header, requests_invalidation, CacheKey, CacheMetrics, CacheStatus,
     CachedResponse, InvalidationDecision, RouteCache, SharedLevel, StageCache,
 };
-use crate::config::{Api, ApiKind};
+use crate::config::Api;
 use crate::stack::StackInner;
 use crate::Clock;
 
@@ -151,8 +151,6 @@ pub(crate) fn stage_caches(router: &Router) -> Vec<StageCacheInfo> {
 
 /// A request that goes through the cache.
 pub(crate) struct Prepared<'a> {
-    /// REST or HTTP: which request id header every response gets.
-    kind: ApiKind,
     stage: &'a StageCache,
     route: &'a RouteCache,
     key: CacheKey,
@@ -211,7 +209,6 @@ pub(crate) fn prepare<'a>(
         _ => request_key(route_cache, route, method, headers, params, raw_query),
     };
     Ok(Some(Prepared {
-        kind: mount.kind,
         stage: &cache.stage,
         route: route_cache,
         key,
@@ -278,7 +275,7 @@ impl Prepared<'_> {
         }
         let cached = self.stage.lookup(self.route, &self.key, now_millis).await?;
         *status = Some(CacheStatus::Hit);
-        Some(respond(&cached, self.warn, self.kind))
+        Some(respond(&cached, self.warn))
     }
 
     /// Serves the request from the cache, or runs `integration` (once for all concurrent
@@ -311,7 +308,7 @@ impl Prepared<'_> {
         if let Some(failure) = failure {
             return Err(failure);
         }
-        Ok(respond(&cached, self.warn, self.kind))
+        Ok(respond(&cached, self.warn))
     }
 }
 
@@ -340,8 +337,8 @@ fn to_cached(response: ProxyResponse) -> CachedResponse {
 }
 
 // The cached response, with the ignored-invalidation header when `warn`.
-fn respond(cached: &CachedResponse, warn: bool, kind: ApiKind) -> ProxyResponse {
-    let mut headers = cached.header_map(&super::pipeline::id_headers(kind));
+fn respond(cached: &CachedResponse, warn: bool) -> ProxyResponse {
+    let mut headers = cached.header_map();
     if warn {
         let (name, value) = ignored_invalidation_header();
         headers.insert(name, value);

@@ -3,12 +3,16 @@
 //! id headers every response carries.
 
 use axum::body::Body;
-use http::{HeaderValue, Response};
+use http::{HeaderName, HeaderValue, Response};
 
-use super::{Exchange, Outcome};
+use super::{Exchange, Outcome, TRACE_HEADER};
 use crate::auth::{gateway_responses, CorsConfig};
 use crate::config::ApiKind;
 use crate::gateway::router::Mount;
+
+// Constants, so the names are not parsed and validated again on every request.
+const HTTP_API_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
+const REST_API_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// The response, with the error's detail and type when it is a gateway error.
 pub(super) struct Finished {
@@ -72,16 +76,18 @@ pub(super) fn respond(
         cors.decorate(&x.parts.method, &x.parts.headers, response.headers_mut());
     }
     let headers = response.headers_mut();
-    let [request_id_header, trace_header] = super::id_headers(kind);
-    // A cached response holds empty placeholders for both: never leave one behind.
-    match HeaderValue::from_str(x.request_id) {
-        Ok(v) => headers.insert(request_id_header, v),
-        Err(_) => headers.remove(request_id_header),
-    };
-    match HeaderValue::from_str(x.trace_id) {
-        Ok(v) => headers.insert(trace_header, v),
-        Err(_) => headers.remove(trace_header),
-    };
+    if let Ok(v) = HeaderValue::from_str(x.request_id) {
+        headers.insert(
+            match kind {
+                ApiKind::Http => HTTP_API_REQUEST_ID,
+                ApiKind::Rest => REST_API_REQUEST_ID,
+            },
+            v,
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(x.trace_id) {
+        headers.insert(TRACE_HEADER, v);
+    }
     Finished {
         response,
         error_message,

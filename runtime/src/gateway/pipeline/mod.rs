@@ -48,19 +48,8 @@ use crate::stack::StackInner;
 /// The log group access-log lines go to.
 pub const ACCESS_LOG_GROUP: &str = "/aws/apigateway/access-logs";
 
-// Constants, so the names are not parsed and validated again on every request.
+// A constant, so the name is not parsed and validated again on every request.
 const TRACE_HEADER: HeaderName = HeaderName::from_static("x-amzn-trace-id");
-const HTTP_API_REQUEST_ID: HeaderName = HeaderName::from_static("apigw-requestid");
-const REST_API_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
-
-/// The request id and trace id headers every response of an API of `kind` carries.
-pub(crate) fn id_headers(kind: ApiKind) -> [HeaderName; 2] {
-    let request_id = match kind {
-        ApiKind::Http => HTTP_API_REQUEST_ID,
-        ApiKind::Rest => REST_API_REQUEST_ID,
-    };
-    [request_id, TRACE_HEADER]
-}
 
 /// A gateway error with its detail for the logs (never sent to the client).
 type Failure = (GatewayError, String);
