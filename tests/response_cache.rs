@@ -49,6 +49,24 @@ async fn second_get_is_served_from_the_cache_and_counted() {
         .map(|e| serde_json::from_str::<Value>(&e.message).unwrap()["cacheStatus"].clone())
         .collect();
     assert_eq!(status, ["miss", "hit"]);
+
+    // A hit carries the same header names as the miss, each id once and never empty.
+    let third = stack.get("/dev/items/1").await;
+    let names = |r: &common::TestResponse| {
+        let mut names: Vec<String> = r.headers.keys().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&first), names(&third));
+    for name in ["x-amzn-requestid", "x-amzn-trace-id"] {
+        let values: Vec<_> = third.headers.get_all(name).iter().collect();
+        assert_eq!(values.len(), 1, "{name}: {values:?}");
+        assert!(!values[0].is_empty(), "{name} is empty");
+    }
+    assert_ne!(
+        second.header("x-amzn-trace-id"),
+        third.header("x-amzn-trace-id")
+    );
 }
 
 #[tokio::test]

@@ -76,11 +76,8 @@ impl SharedRecord {
         if reader.at != bytes.len() {
             return None;
         }
-        let response = CachedResponse {
-            status,
-            headers,
-            body: bytes.slice(start..start + body_len),
-        };
+        let response =
+            CachedResponse::with_headers(status, headers, bytes.slice(start..start + body_len));
         (response.size() <= MAX_ITEM_BYTES).then_some(SharedRecord {
             expires_at_millis,
             response,

@@ -103,13 +103,20 @@ impl StageCache {
     ///
     /// A stage with a shared level always answers `None`: its in-process entries are good
     /// only under the store's current invalidation epoch, which `get_or_fill` reads.
-    pub async fn lookup(&self, route: &RouteCache, key: &CacheKey) -> Option<Arc<CachedResponse>> {
+    ///
+    /// `now_millis` is the request's arrival on the stage's clock, read once per request.
+    /// A lookup never waits, so it is not counted in [`StageCache::in_flight`].
+    pub async fn lookup(
+        &self,
+        route: &RouteCache,
+        key: &CacheKey,
+        now_millis: u64,
+    ) -> Option<Arc<CachedResponse>> {
         if route.ttl.is_zero() || self.shared.is_some() {
             return None;
         }
-        let _in_flight = InFlight::enter(&self.in_flight);
         let stored = self.cache.get(key).await?;
-        if stored.expires_at_millis <= self.clock.now_millis() {
+        if stored.expires_at_millis <= now_millis {
             return None;
         }
         Some(self.count(route, stored.response, CacheStatus::Hit).0)

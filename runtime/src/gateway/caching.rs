@@ -264,11 +264,16 @@ impl MountCache {
 impl Prepared<'_> {
     /// The cached response when the key has a fresh entry (counted as a hit), so the caller
     /// skips building the integration; `None` on a miss or when the request invalidates.
-    pub(crate) async fn hit(&self, status: &mut Option<CacheStatus>) -> Option<ProxyResponse> {
+    /// `now_millis`: the request's arrival on the stack's clock.
+    pub(crate) async fn hit(
+        &self,
+        status: &mut Option<CacheStatus>,
+        now_millis: u64,
+    ) -> Option<ProxyResponse> {
         if self.invalidate {
             return None;
         }
-        let cached = self.stage.lookup(self.route, &self.key).await?;
+        let cached = self.stage.lookup(self.route, &self.key, now_millis).await?;
         *status = Some(CacheStatus::Hit);
         Some(respond(&cached, self.warn))
     }
@@ -328,27 +333,15 @@ fn to_cached(response: ProxyResponse) -> CachedResponse {
             headers.push((name.clone(), value));
         }
     }
-    CachedResponse {
-        status: response.status,
-        headers,
-        body: response.body,
-    }
+    CachedResponse::with_headers(response.status, headers, response.body)
 }
 
 // The cached response, with the ignored-invalidation header when `warn`.
 fn respond(cached: &CachedResponse, warn: bool) -> ProxyResponse {
-    let mut response = from_cached(cached);
+    let mut headers = cached.header_map();
     if warn {
         let (name, value) = ignored_invalidation_header();
-        response.headers.insert(name, value);
-    }
-    response
-}
-
-fn from_cached(cached: &CachedResponse) -> ProxyResponse {
-    let mut headers = HeaderMap::with_capacity(cached.headers.len() + 3);
-    for (name, value) in &cached.headers {
-        headers.append(name.clone(), value.clone());
+        headers.insert(name, value);
     }
     ProxyResponse {
         status: cached.status,

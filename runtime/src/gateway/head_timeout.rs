@@ -34,7 +34,9 @@ pub(crate) struct Progress {
     head_started_ms: AtomicU64,
     /// Whether a request is being served (its body bytes are not head bytes).
     in_service: AtomicBool,
-    /// Woken by the sweeper to close the connection.
+    /// Set at shutdown: a wake on `close` then means "finish in-flight requests and close".
+    draining: AtomicBool,
+    /// Woken by the sweeper to close the connection, or at shutdown to drain it.
     close: Notify,
 }
 
@@ -50,9 +52,15 @@ impl Progress {
         self.in_service.store(false, Ordering::Relaxed);
     }
 
-    /// Resolves when the sweeper decides this connection must close.
+    /// Resolves when the sweeper decides this connection must close, or when the server
+    /// starts draining (see [`Progress::draining`]).
     pub(crate) async fn closed(&self) {
         self.close.notified().await
+    }
+
+    /// Whether the server is shutting down: the connection finishes its requests and closes.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     fn bytes_arrived(&self, clock: &Clock) {
@@ -78,6 +86,8 @@ pub(crate) struct Watchdog {
     limit: Duration,
     next_id: AtomicU64,
     open: Mutex<HashMap<u64, Weak<Progress>>>,
+    /// Woken when the last open connection is forgotten.
+    all_closed: Notify,
 }
 
 impl Watchdog {
@@ -89,6 +99,7 @@ impl Watchdog {
             limit,
             next_id: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
+            all_closed: Notify::new(),
         });
         let sweeper = tokio::spawn(sweep(Arc::downgrade(&watchdog)));
         (watchdog, SweeperGuard(sweeper))
@@ -110,6 +121,31 @@ impl Watchdog {
         self.open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a graceful shutdown: every open connection finishes the request it is serving
+    /// (if any) and closes. One wake per connection, instead of a shutdown signal every
+    /// connection polls on every wake-up.
+    pub(crate) fn begin_drain(&self) {
+        let open: Vec<Arc<Progress>> = self.lock().values().filter_map(Weak::upgrade).collect();
+        for progress in &open {
+            progress.draining.store(true, Ordering::Relaxed);
+            progress.close.notify_one();
+        }
+    }
+
+    /// Resolves once every registered connection is gone.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.all_closed.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a close right after it still wakes us.
+            notified.as_mut().enable();
+            if self.lock().is_empty() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Closes every overdue connection; returns how many.
@@ -182,7 +218,11 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.watchdog.lock().remove(&self.id);
+        let mut open = self.watchdog.lock();
+        open.remove(&self.id);
+        if open.is_empty() {
+            self.watchdog.all_closed.notify_waiters();
+        }
     }
 }
 

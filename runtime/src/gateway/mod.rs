@@ -20,6 +20,7 @@ pub(crate) mod pipeline;
 mod proxy_headers;
 pub mod request;
 pub mod response;
+mod route_memo;
 pub mod router;
 pub mod server;
 pub mod stage_logs;

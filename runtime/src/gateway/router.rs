@@ -91,6 +91,8 @@ pub struct Router {
     pub(super) mounts: Vec<Mount>,
     /// Custom domains by lowercase host: (base path, mount index), longest base path first.
     pub(super) domains: std::collections::HashMap<String, Vec<(String, usize)>>,
+    /// This router's id in the per-thread route memo (0: not memoized).
+    pub(super) memo_id: u64,
 }
 
 impl Router {
@@ -154,6 +156,7 @@ impl Router {
         Router {
             mounts,
             domains: Default::default(),
+            memo_id: super::route_memo::next_router_id(),
         }
     }
 
@@ -165,6 +168,7 @@ impl Router {
         Router {
             mounts,
             domains: Default::default(),
+            memo_id: super::route_memo::next_router_id(),
         }
     }
 

@@ -105,7 +105,7 @@ impl Live {
         host: Option<&str>,
         path: &'a str,
     ) -> Routed<'a> {
-        let routed = self.router.route_for_host(method, host, path);
+        let routed = self.router.route_memoized(method, host, path);
         if self.canaries.is_empty() {
             return routed;
         }

@@ -14,16 +14,16 @@ fn sample() -> SharedRecord {
     };
     SharedRecord {
         expires_at_millis: 1_700_000_060_000,
-        response: CachedResponse {
-            status: StatusCode::NON_AUTHORITATIVE_INFORMATION,
-            headers: vec![
+        response: CachedResponse::with_headers(
+            StatusCode::NON_AUTHORITATIVE_INFORMATION,
+            vec![
                 header("set-cookie", b"a=1"),
                 header("content-type", b"application/octet-stream"),
                 header("set-cookie", b"b=2"),
                 header("x-opaque", &[0x80, 0xff, b' ', b'z']),
             ],
-            body: Bytes::from_static(b"\x00\x01binary\xff\r\n"),
-        },
+            Bytes::from_static(b"\x00\x01binary\xff\r\n"),
+        ),
     }
 }
 

@@ -1,0 +1,189 @@
+//! Pipeline steps 6–7 for a function route: the stage cache answers a hit before anything
+//! else is built; otherwise the proxy event (v1 or v2) is built and the function invoked
+//! under the integration timeout, and its response mapped (and cached).
+
+use std::time::Instant;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
+use bytes::Bytes;
+
+use super::front::Matched;
+use super::{Exchange, Outcome, Progress};
+use crate::config::ApiKind;
+use crate::gateway::error::GatewayError;
+use crate::gateway::request::GatewayRequest;
+use crate::gateway::{event_v1, event_v2, response};
+use crate::invoke::{Invocation, Payload};
+
+/// Serves a function route: from the cache, or by invoking the function.
+pub(super) async fn run<'a>(
+    x: &Exchange<'_>,
+    progress: &mut Progress<'a>,
+    matched: Matched<'a>,
+    function_name: &String,
+    body: Bytes,
+) -> Outcome {
+    let Some(function) = crate::invoke::resolve_target(&x.live.functions, function_name) else {
+        return Err((
+            GatewayError::BadGateway,
+            format!("function `{function_name}` is not running"),
+        ));
+    };
+    let parts = x.parts;
+    let Matched {
+        mount,
+        route,
+        stage_path,
+        params,
+        custom_domain,
+        authorized,
+    } = matched;
+    // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
+    let cached = crate::gateway::caching::prepare(
+        x.stack,
+        mount,
+        route,
+        &parts.method,
+        &parts.headers,
+        &params,
+        parts.uri.query().unwrap_or(""),
+    )?;
+    // A hit is answered before the integration future exists: that future is large, and
+    // moving it into the cache's fill cost more than the rest of a hit.
+    if let Some(cached) = &cached {
+        let lookup = x.tracing.then(Instant::now);
+        if let Some(response) = cached
+            .hit(&mut progress.cache_status, x.time_epoch_ms)
+            .await
+        {
+            if let Some(lookup) = lookup {
+                progress
+                    .trace
+                    .segment("cache", lookup, Some("hit".to_owned()));
+            }
+            return Ok(response);
+        }
+    }
+    let path = x.path();
+    let integration = async {
+        let request = GatewayRequest {
+            method: &parts.method,
+            // Through a custom domain, as AWS documents: payload 1.0's `path` keeps the
+            // base path, 2.0's `rawPath` does not.
+            raw_path: if custom_domain && mount.kind == ApiKind::Http {
+                stage_path
+            } else {
+                path
+            },
+            stage_path: if custom_domain && mount.kind == ApiKind::Rest {
+                path
+            } else {
+                stage_path
+            },
+            raw_query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body,
+            protocol: "HTTP/1.1",
+            source_ip: crate::gateway::request::source_ip_text(x.remote.ip()),
+            request_id: x.request_id,
+            time_epoch_ms: x.time_epoch_ms,
+            route_key: match mount.kind {
+                ApiKind::Http => &route.key.text,
+                ApiKind::Rest => &route.key.resource,
+            },
+            resource: &route.key.resource,
+            path_parameters: params
+                .into_iter()
+                .map(|(k, v)| (k, percent_decode(v)))
+                .collect(),
+            stage: &mount.stage,
+            stage_variables: &mount.variables,
+            api_id: &mount.api_id,
+            authorizer: authorized.as_ref(),
+        };
+        let payload = match mount.kind {
+            ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
+            ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
+        };
+        let mut invocation = Invocation::new(payload);
+        invocation.trace_id = Some(x.trace_id.to_owned());
+        invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
+        let timeout = x.live.config.server.integration_timeout;
+        let integration_started = Instant::now();
+        // A function whose own timeout comes first needs no second timer.
+        let outcome = if function.settings().timeout <= timeout {
+            Ok(function.try_invoke(invocation).await)
+        } else {
+            x.stack
+                .clock
+                .timeout(timeout, function.try_invoke(invocation))
+                .await
+        };
+        let elapsed_us = integration_started.elapsed().as_micros() as u64;
+        let mapped = match outcome {
+            Ok(Err(throttled)) => Err((
+                GatewayError::throttled_lambda(mount.kind),
+                format!("function throttled: {}", throttled.reason()),
+            )),
+            Ok(Ok(outcome)) => match outcome.result {
+                Ok(payload) => response::map(mount.kind, payload)
+                    .map_err(|e| (GatewayError::BadGateway, e.to_string())),
+                Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
+            },
+            Err(_) => {
+                let err = match mount.kind {
+                    ApiKind::Http => GatewayError::ServiceUnavailable,
+                    ApiKind::Rest => GatewayError::EndpointTimeout,
+                };
+                Err((err, format!("integration timed out after {timeout:?}")))
+            }
+        };
+        (mapped, elapsed_us)
+    };
+    let timed = async {
+        let invoked = x.tracing.then(Instant::now);
+        let (response, elapsed_us) = integration.await;
+        if let Some(invoked) = invoked {
+            progress
+                .trace
+                .segment("function", invoked, Some(function_name.clone()));
+        }
+        progress.integration_us = Some(elapsed_us);
+        response
+    };
+    match cached {
+        Some(cached) => {
+            let lookup = Instant::now();
+            let mut cache_status = None;
+            let response = cached.serve(timed, &mut cache_status).await;
+            progress.cache_status = cache_status;
+            if x.tracing {
+                let status =
+                    cache_status.map(|s| crate::gateway::caching::status_text(s).to_owned());
+                progress.trace.segment("cache", lookup, status);
+            }
+            response
+        }
+        None => timed.await,
+    }
+}
+
+fn v2_json(event: &(dyn std::any::Any + Send)) -> serde_json::Result<serde_json::Value> {
+    match event.downcast_ref::<ApiGatewayV2httpRequest>() {
+        Some(e) => event_v2::to_json(e),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
+fn v1_json(event: &(dyn std::any::Any + Send)) -> serde_json::Result<serde_json::Value> {
+    match event.downcast_ref::<ApiGatewayProxyRequest>() {
+        Some(e) => event_v1::to_json(e),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
+fn percent_decode(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
