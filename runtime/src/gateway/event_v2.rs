@@ -55,12 +55,16 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
             }
         }
     }
-    let query = req.query_multimap();
     // HTTP APIs pass repeated query parameters comma-joined in one value.
-    let query: HashMap<String, Vec<String>> = query
-        .into_iter()
-        .map(|(k, vs)| (k, vec![vs.join(",")]))
-        .collect();
+    let query = match req.raw_query.is_empty() {
+        true => QueryMap::default(),
+        false => QueryMap::from(
+            req.query_multimap()
+                .into_iter()
+                .map(|(k, vs)| (k, vec![vs.join(",")]))
+                .collect::<HashMap<String, Vec<String>>>(),
+        ),
+    };
     let (body, is_base64_encoded) = req.event_body();
 
     let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
@@ -91,9 +95,11 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     event.raw_query_string = Some(req.raw_query.to_owned());
     event.cookies = (!cookies.is_empty()).then_some(cookies);
     event.headers = headers;
-    event.query_string_parameters = QueryMap::from(query);
+    event.query_string_parameters = query;
     event.path_parameters = req.path_parameters.iter().cloned().collect();
-    event.stage_variables = req.stage_variables_map();
+    if !req.stage_variables.is_empty() {
+        event.stage_variables = req.stage_variables_map();
+    }
     event.request_context = ctx;
     event.body = body;
     event.is_base64_encoded = is_base64_encoded;

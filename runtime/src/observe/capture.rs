@@ -79,7 +79,7 @@ impl Subscriber for CaptureSubscriber {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut visitor = LineVisitor::default();
+        let mut visitor = LineVisitor::new();
         event.record(&mut visitor);
         let line = CapturedLine {
             level: event.metadata().level().as_str(),
@@ -93,41 +93,64 @@ impl Subscriber for CaptureSubscriber {
     fn exit(&self, _span: &Id) {}
 }
 
-#[derive(Default)]
+/// Builds one line, `message key=value ...`, in a single buffer: the message usually comes
+/// first, so fields append after it; a message recorded after fields is put in front.
 struct LineVisitor {
-    message: String,
-    fields: String,
+    line: String,
 }
 
 impl LineVisitor {
-    fn finish(mut self) -> String {
-        if !self.fields.is_empty() {
-            if !self.message.is_empty() {
-                self.message.push(' ');
-            }
-            self.message.push_str(self.fields.trim_start());
+    fn new() -> Self {
+        // Room for a typical line, so it is built without growing.
+        LineVisitor {
+            line: String::with_capacity(64),
         }
-        self.message
+    }
+
+    fn finish(self) -> String {
+        self.line
+    }
+
+    fn message(&mut self, message: &str) {
+        match (self.line.is_empty(), message.is_empty()) {
+            (_, true) => {}
+            (true, false) => self.line.push_str(message),
+            (false, false) => {
+                self.line.insert(0, ' ');
+                self.line.insert_str(0, message);
+            }
+        }
+    }
+
+    fn field_start(&mut self, field: &Field) {
+        if !self.line.is_empty() {
+            self.line.push(' ');
+        }
+        self.line.push_str(field.name());
+        self.line.push('=');
     }
 }
 
 impl Visit for LineVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.message.push_str(value);
+            self.message(value);
         } else {
-            self.fields.push(' ');
-            self.fields.push_str(field.name());
-            self.fields.push('=');
-            self.fields.push_str(value);
+            self.field_start(field);
+            self.line.push_str(value);
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
+            if self.line.is_empty() {
+                let _ = write!(self.line, "{value:?}");
+            } else {
+                self.message(&format!("{value:?}"));
+            }
         } else {
-            let _ = write!(self.fields, " {}={:?}", field.name(), value);
+            self.field_start(field);
+            let _ = write!(self.line, "{value:?}");
         }
     }
 }
@@ -151,6 +174,33 @@ mod tests {
                 level: "INFO",
                 message: "hello user=ada".into()
             }]
+        );
+    }
+
+    #[tokio::test]
+    async fn lines_read_the_same_whatever_the_field_order() {
+        let (_, lines) = capture(async {
+            let n = 3;
+            tracing::info!(message = "first", count = n);
+            tracing::warn!(count = n, message = "after");
+            tracing::info!(count = n, empty = "");
+            tracing::info!(count = n, message = "");
+            tracing::info!("{} {}", "only", "message");
+        })
+        .await;
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| format!("{} {}", l.level, l.message))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "INFO first count=3",
+                "WARN after count=3",
+                "INFO count=3 empty=",
+                "INFO count=3",
+                "INFO only message",
+            ]
         );
     }
 }
