@@ -15,7 +15,7 @@ use super::concurrency::{Concurrency, Throttled};
 use super::instance::Factory;
 use super::pool::Pool;
 use super::qualifiers::Qualifiers;
-use super::report::InvocationRecord;
+use super::report::{InvocationRecord, RecordId};
 use super::{Context, FunctionError, FunctionSettings, Payload};
 use crate::observe::logs::{LogGroup, LogRecord};
 use crate::observe::{self, ids, LogStore};
@@ -208,21 +208,22 @@ impl Function {
             }
         })?;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
-        let metered = observe::lambda_metrics::start(&self.metrics);
+        // Read once: a warm invocation starts the moment its instance is taken.
+        let now_ms = self.clock.now_millis();
+        let metered = observe::lambda_metrics::start(&self.metrics, now_ms);
         // The warm path stays small; the cold path's larger future is boxed out of it.
         let warm = match invocation.force_cold_start || self.settings.provisioned_concurrency > 0 {
             true => None,
-            false => self.pool.take(),
+            false => self.pool.take(now_ms),
         };
-        let (instance, init_ms) = match warm {
-            Some(instance) => (instance, None),
+        let (instance, init_ms, start_ms) = match warm {
+            Some(instance) => (instance, None, now_ms),
             None => match Box::pin(self.instance(invocation.force_cold_start)).await {
-                Ok(ready) => ready,
+                Ok((instance, init_ms)) => (instance, init_ms, self.clock.now_millis()),
                 Err((err, init_ms)) => return Ok(self.init_failed(request_id, err, init_ms)),
             },
         };
         let started = Instant::now();
-        let start_ms = self.clock.now_millis();
         let timeout = self.settings.timeout;
         let ctx = Context {
             request_id: request_id.clone(),
@@ -264,7 +265,7 @@ impl Function {
         let record = InvocationRecord {
             format: self.settings.log_format,
             time_ms: start_ms,
-            request_id: request_id.clone(),
+            request_id: RecordId::new(&request_id),
             version: self.version.clone(),
             duration_ms,
             memory_mb: self.settings.memory_mb,
@@ -274,14 +275,20 @@ impl Function {
             error: result.as_ref().err().cloned(),
             captured,
         };
+        let end_ms = self.clock.now_millis();
         if let Some(m) = metered {
-            m.finish(result.is_err(), duration_ms, record.init_duration_ms);
+            m.finish(
+                result.is_err(),
+                duration_ms,
+                record.init_duration_ms,
+                end_ms,
+            );
         }
         let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
         self.log_group
             .push_record(&instance.log_stream, start_ms, Arc::new(record));
         if keep {
-            self.pool.put(instance);
+            self.pool.put(instance, end_ms);
         } else {
             self.discard(instance);
         }

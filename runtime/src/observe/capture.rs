@@ -1,14 +1,17 @@
 //! Routes a handler's own `tracing` events into its invocation's log stream.
 //!
-//! The handler's future runs under a dedicated dispatcher (scoped to that future, so nothing
-//! global is installed) whose layer appends each event to the invocation's buffer, found in
-//! a task-local.
+//! While the handler's future is polled, a dedicated dispatcher is the thread's default (so
+//! nothing global is installed) and the invocation's buffer sits in a thread-local, where the
+//! subscriber appends each event. One wrapper does both: a tokio task-local plus
+//! `WithDispatch` cost twice the bookkeeping per poll.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::pin::pin;
 use std::sync::OnceLock;
 
+use smallvec::SmallVec;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
@@ -24,20 +27,49 @@ pub struct CapturedLine {
     pub message: String,
 }
 
-tokio::task_local! {
-    static BUFFER: RefCell<Vec<CapturedLine>>;
+/// An invocation's captured lines; the first two are kept inline, without an allocation.
+pub type CapturedLines = SmallVec<[CapturedLine; 2]>;
+
+thread_local! {
+    /// The buffer of the invocation being polled on this thread, if any.
+    static BUFFER: RefCell<Option<CapturedLines>> = const { RefCell::new(None) };
 }
 
 /// Runs `future` with its `tracing` events captured; returns its output and the lines.
-pub async fn capture<F: Future>(future: F) -> (F::Output, Vec<CapturedLine>) {
-    use tracing::instrument::WithSubscriber;
-    BUFFER
-        .scope(RefCell::new(Vec::new()), async move {
-            let out = future.with_subscriber(dispatch().clone()).await;
-            let lines = BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
-            (out, lines)
-        })
-        .await
+pub async fn capture<F: Future>(future: F) -> (F::Output, CapturedLines) {
+    let mut future = pin!(future);
+    let mut lines = Some(CapturedLines::new());
+    let out = std::future::poll_fn(|cx| {
+        let _dispatch = tracing::dispatcher::set_default(dispatch());
+        let scope = Scope::enter(&mut lines);
+        let polled = future.as_mut().poll(cx);
+        drop(scope);
+        polled
+    })
+    .await;
+    (out, lines.unwrap_or_default())
+}
+
+/// Puts an invocation's buffer in the thread-local for one poll and takes it back after,
+/// also when the poll unwinds; the buffer of an enclosing capture (a handler invoking
+/// another function in process) is put back in turn.
+struct Scope<'a> {
+    lines: &'a mut Option<CapturedLines>,
+    outer: Option<CapturedLines>,
+}
+
+impl<'a> Scope<'a> {
+    fn enter(lines: &'a mut Option<CapturedLines>) -> Self {
+        let outer = BUFFER.with(|b| b.replace(lines.take()));
+        Scope { lines, outer }
+    }
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        *self.lines = BUFFER.with(|b| b.replace(outer));
+    }
 }
 
 fn dispatch() -> &'static Dispatch {
@@ -85,7 +117,11 @@ impl Subscriber for CaptureSubscriber {
             level: event.metadata().level().as_str(),
             message: visitor.finish(),
         };
-        let _ = BUFFER.try_with(|b| b.borrow_mut().push(line));
+        let _ = BUFFER.try_with(|b| {
+            if let Some(lines) = b.borrow_mut().as_mut() {
+                lines.push(line);
+            }
+        });
     }
 
     fn enter(&self, _span: &Id) {}
@@ -169,12 +205,52 @@ mod tests {
         .await;
         assert_eq!(out, 7);
         assert_eq!(
-            lines,
+            lines.into_vec(),
             vec![CapturedLine {
                 level: "INFO",
                 message: "hello user=ada".into()
             }]
         );
+    }
+
+    #[tokio::test]
+    async fn nested_captures_keep_their_own_lines() {
+        let (inner, outer) = capture(async {
+            tracing::info!("outer one");
+            let (_, inner) = capture(async {
+                tracing::info!("inner");
+                tokio::task::yield_now().await;
+                tracing::info!("inner again");
+            })
+            .await;
+            tokio::task::yield_now().await;
+            tracing::info!("outer two");
+            inner
+        })
+        .await;
+        let text = |lines: CapturedLines| -> Vec<String> {
+            lines.into_iter().map(|l| l.message).collect()
+        };
+        assert_eq!(text(outer), ["outer one", "outer two"]);
+        assert_eq!(text(inner), ["inner", "inner again"]);
+        tracing::info!("outside any capture");
+        assert!(BUFFER.with(|b| b.borrow().is_none()));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_leaves_no_buffer_behind() {
+        use futures_util::FutureExt;
+        let (out, lines) = capture(
+            std::panic::AssertUnwindSafe(async {
+                tracing::warn!("before");
+                panic!("boom");
+            })
+            .catch_unwind(),
+        )
+        .await;
+        assert!(out.is_err());
+        assert_eq!(lines.len(), 1);
+        assert!(BUFFER.with(|b| b.borrow().is_none()));
     }
 
     #[tokio::test]
