@@ -59,16 +59,16 @@ pub fn build(mut req: GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
             }
         }
     }
-    // HTTP APIs pass repeated query parameters comma-joined in one value.
-    let query = match req.raw_query.is_empty() {
-        true => QueryMap::default(),
-        false => QueryMap::from(
+    // HTTP APIs pass repeated query parameters comma-joined in one value. Without a query
+    // the event keeps the empty map its default already holds.
+    let query = (!req.raw_query.is_empty()).then(|| {
+        QueryMap::from(
             req.query_multimap()
                 .into_iter()
                 .map(|(k, vs)| (k, vec![vs.join(",")]))
                 .collect::<HashMap<String, Vec<String>>>(),
-        ),
-    };
+        )
+    });
     let (body, is_base64_encoded) = req.event_body();
 
     let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
@@ -99,7 +99,9 @@ pub fn build(mut req: GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     event.raw_query_string = Some(req.raw_query.to_owned());
     event.cookies = (!cookies.is_empty()).then_some(cookies);
     event.headers = headers;
-    event.query_string_parameters = query;
+    if let Some(query) = query {
+        event.query_string_parameters = query;
+    }
     event.path_parameters = std::mem::take(&mut req.path_parameters)
         .into_iter()
         .collect();
