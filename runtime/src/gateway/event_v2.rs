@@ -13,24 +13,28 @@ use serde_json::Value;
 use super::request::GatewayRequest;
 use crate::invoke::ACCOUNT_ID;
 
-/// Builds the v2 event: headers lowercased and comma-joined, cookies split out.
+/// Builds the v2 event: headers lowercased and comma-joined, cookies split out. Takes the
+/// request so its path parameters and source address move into the event uncopied.
 #[allow(deprecated)] // the crate's deprecated fields are simply left at their defaults
-pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
+pub fn build(mut req: GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     // Cloning the map is far cheaper than re-inserting each header; only repeated headers
     // (rare) need joining, and cookies move to their own member.
     let mut headers = req.headers.clone();
     let mut cookies = Vec::new();
-    for value in headers.get_all(http::header::COOKIE) {
-        if let Ok(v) = value.to_str() {
-            cookies.extend(
-                v.split(';')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(String::from),
-            );
+    // Requests mostly carry no cookie: one lookup settles that.
+    if headers.contains_key(http::header::COOKIE) {
+        for value in headers.get_all(http::header::COOKIE) {
+            if let Ok(v) = value.to_str() {
+                cookies.extend(
+                    v.split(';')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(String::from),
+                );
+            }
         }
+        headers.remove(http::header::COOKIE);
     }
-    headers.remove(http::header::COOKIE);
     if headers.len() != headers.keys_len() {
         let repeated: Vec<http::HeaderName> = headers
             .keys()
@@ -55,19 +59,23 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
             }
         }
     }
-    let query = req.query_multimap();
-    // HTTP APIs pass repeated query parameters comma-joined in one value.
-    let query: HashMap<String, Vec<String>> = query
-        .into_iter()
-        .map(|(k, vs)| (k, vec![vs.join(",")]))
-        .collect();
+    // HTTP APIs pass repeated query parameters comma-joined in one value. Without a query
+    // the event keeps the empty map its default already holds.
+    let query = (!req.raw_query.is_empty()).then(|| {
+        QueryMap::from(
+            req.query_multimap()
+                .into_iter()
+                .map(|(k, vs)| (k, vec![vs.join(",")]))
+                .collect::<HashMap<String, Vec<String>>>(),
+        )
+    });
     let (body, is_base64_encoded) = req.event_body();
 
     let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
     http.method = req.method.clone();
     http.path = Some(req.raw_path.to_owned());
     http.protocol = Some(req.protocol.to_owned());
-    http.source_ip = Some(req.source_ip.clone());
+    http.source_ip = Some(std::mem::take(&mut req.source_ip));
     http.user_agent = req.user_agent().map(String::from);
 
     let mut ctx = ApiGatewayV2httpRequestContext::default();
@@ -91,9 +99,15 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayV2httpRequest {
     event.raw_query_string = Some(req.raw_query.to_owned());
     event.cookies = (!cookies.is_empty()).then_some(cookies);
     event.headers = headers;
-    event.query_string_parameters = QueryMap::from(query);
-    event.path_parameters = req.path_parameters.iter().cloned().collect();
-    event.stage_variables = req.stage_variables_map();
+    if let Some(query) = query {
+        event.query_string_parameters = query;
+    }
+    event.path_parameters = std::mem::take(&mut req.path_parameters)
+        .into_iter()
+        .collect();
+    if !req.stage_variables.is_empty() {
+        event.stage_variables = req.stage_variables_map();
+    }
     event.request_context = ctx;
     event.body = body;
     event.is_base64_encoded = is_base64_encoded;

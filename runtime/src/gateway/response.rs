@@ -28,19 +28,26 @@ pub struct MalformedResponse(pub String);
 
 /// Maps a function's result to an HTTP response, per the API's payload format.
 pub fn map(kind: ApiKind, payload: Payload) -> Result<ProxyResponse, MalformedResponse> {
-    if let Some(r) = payload.downcast_ref::<ApiGatewayV2httpResponse>() {
-        let mut headers = merge(&r.headers, &r.multi_value_headers);
-        for cookie in &r.cookies {
-            let value = HeaderValue::from_str(cookie)
-                .map_err(|_| bad("cookie is not a valid header value"))?;
-            headers.append(http::header::SET_COOKIE, value);
+    // A typed response is taken apart, not copied: its headers and body move into the reply.
+    let payload = match payload.take::<ApiGatewayV2httpResponse>() {
+        Ok(r) => {
+            let mut headers = merge(r.headers, &r.multi_value_headers);
+            for cookie in &r.cookies {
+                let value = HeaderValue::from_str(cookie)
+                    .map_err(|_| bad("cookie is not a valid header value"))?;
+                headers.append(http::header::SET_COOKIE, value);
+            }
+            return finish(r.status_code, headers, r.body, r.is_base64_encoded);
         }
-        return finish(r.status_code, headers, r.body.as_ref(), r.is_base64_encoded);
-    }
-    if let Some(r) = payload.downcast_ref::<ApiGatewayProxyResponse>() {
-        let headers = merge(&r.headers, &r.multi_value_headers);
-        return finish(r.status_code, headers, r.body.as_ref(), r.is_base64_encoded);
-    }
+        Err(payload) => payload,
+    };
+    let payload = match payload.take::<ApiGatewayProxyResponse>() {
+        Ok(r) => {
+            let headers = merge(r.headers, &r.multi_value_headers);
+            return finish(r.status_code, headers, r.body, r.is_base64_encoded);
+        }
+        Err(payload) => payload,
+    };
     let value = payload.into_value().map_err(|e| bad(&e.to_string()))?;
     match (kind, value) {
         (_, Value::Object(map)) if map.contains_key("statusCode") => from_object(kind, map),
@@ -123,13 +130,13 @@ fn from_object(
         Some(Value::String(s)) => Some(EventBody::Text(s)),
         Some(_) => return Err(bad("body must be a string")),
     };
-    finish(status, headers, body.as_ref(), is_base64)
+    finish(status, headers, body, is_base64)
 }
 
 fn finish(
     status: i64,
     headers: HeaderMap,
-    body: Option<&EventBody>,
+    body: Option<EventBody>,
     is_base64: bool,
 ) -> Result<ProxyResponse, MalformedResponse> {
     let status = u16::try_from(status)
@@ -139,7 +146,7 @@ fn finish(
         .ok_or_else(|| bad("statusCode must be between 100 and 599"))?;
     let body = match body {
         None | Some(EventBody::Empty) => Bytes::new(),
-        Some(EventBody::Binary(b)) => Bytes::from(b.clone()),
+        Some(EventBody::Binary(b)) => Bytes::from(b),
         Some(EventBody::Text(t)) if is_base64 => {
             use base64::Engine;
             let decoded = base64::engine::general_purpose::STANDARD
@@ -147,7 +154,7 @@ fn finish(
                 .map_err(|_| bad("isBase64Encoded is true but the body is not base64"))?;
             Bytes::from(decoded)
         }
-        Some(EventBody::Text(t)) => Bytes::from(t.clone()),
+        Some(EventBody::Text(t)) => Bytes::from(t),
         Some(_) => return Err(bad("unsupported body kind")),
     };
     Ok(ProxyResponse {
@@ -157,8 +164,8 @@ fn finish(
     })
 }
 
-fn merge(single: &HeaderMap, multi: &HeaderMap) -> HeaderMap {
-    let mut headers = single.clone();
+/// The single-value headers, with any multi-value header replacing its name's values.
+fn merge(mut headers: HeaderMap, multi: &HeaderMap) -> HeaderMap {
     for name in multi.keys() {
         headers.remove(name);
         for v in multi.get_all(name) {

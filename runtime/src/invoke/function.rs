@@ -2,9 +2,12 @@
 //! concurrency, cold start, context, deadline, panic isolation, and the log lines Lambda writes.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
@@ -15,8 +18,9 @@ use super::concurrency::{Concurrency, Throttled};
 use super::instance::Factory;
 use super::pool::Pool;
 use super::qualifiers::Qualifiers;
-use super::report::InvocationRecord;
+use super::report::{InvocationRecord, RecordId};
 use super::{Context, FunctionError, FunctionSettings, Payload};
+use crate::clock::Elapsed;
 use crate::observe::logs::{LogGroup, LogRecord};
 use crate::observe::{self, ids, LogStore};
 use crate::Clock;
@@ -208,21 +212,24 @@ impl Function {
             }
         })?;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
-        let metered = observe::lambda_metrics::start(&self.metrics);
+        // Read once: a warm invocation starts the moment its instance is taken.
+        let now = self.clock.now();
+        let now_ms = epoch_millis(now);
+        let metered = observe::lambda_metrics::start(&self.metrics, now_ms);
         // The warm path stays small; the cold path's larger future is boxed out of it.
         let warm = match invocation.force_cold_start || self.settings.provisioned_concurrency > 0 {
             true => None,
-            false => self.pool.take(),
+            false => self.pool.take(now_ms),
         };
-        let (instance, init_ms) = match warm {
-            Some(instance) => (instance, None),
+        let (instance, init_ms, start) = match warm {
+            Some(instance) => (instance, None, now),
             None => match Box::pin(self.instance(invocation.force_cold_start)).await {
-                Ok(ready) => ready,
+                Ok((instance, init_ms)) => (instance, init_ms, self.clock.now()),
                 Err((err, init_ms)) => return Ok(self.init_failed(request_id, err, init_ms)),
             },
         };
         let started = Instant::now();
-        let start_ms = self.clock.now_millis();
+        let start_ms = epoch_millis(start);
         let timeout = self.settings.timeout;
         let ctx = Context {
             request_id: request_id.clone(),
@@ -239,7 +246,7 @@ impl Function {
         let call = std::panic::AssertUnwindSafe(instance.handler.call(invocation.payload, ctx))
             .catch_unwind();
         let (outcome, captured) =
-            observe::capture::capture(self.clock.timeout(timeout, call)).await;
+            observe::capture::capture(within(&self.clock, start, timeout, call)).await;
         let mut timed_out_after = None;
         let mut keep = true;
         let result = match outcome {
@@ -264,7 +271,7 @@ impl Function {
         let record = InvocationRecord {
             format: self.settings.log_format,
             time_ms: start_ms,
-            request_id: request_id.clone(),
+            request_id: RecordId::new(&request_id),
             version: self.version.clone(),
             duration_ms,
             memory_mb: self.settings.memory_mb,
@@ -274,14 +281,20 @@ impl Function {
             error: result.as_ref().err().cloned(),
             captured,
         };
+        let end_ms = self.clock.now_millis();
         if let Some(m) = metered {
-            m.finish(result.is_err(), duration_ms, record.init_duration_ms);
+            m.finish(
+                result.is_err(),
+                duration_ms,
+                record.init_duration_ms,
+                end_ms,
+            );
         }
         let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
         self.log_group
             .push_record(&instance.log_stream, start_ms, Arc::new(record));
         if keep {
-            self.pool.put(instance);
+            self.pool.put(instance, end_ms);
         } else {
             self.discard(instance);
         }
@@ -292,6 +305,31 @@ impl Function {
             log_tail,
         })
     }
+}
+
+/// Runs `call` for at most `timeout` from `start` on `clock`. Most handlers finish on their
+/// first poll, and those need no timer: one is armed, for the time left, only when the first
+/// poll leaves work pending.
+async fn within<F: Future>(
+    clock: &Clock,
+    start: SystemTime,
+    timeout: Duration,
+    call: F,
+) -> Result<F::Output, Elapsed> {
+    let mut call = pin!(call);
+    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+    if let Poll::Ready(out) = first {
+        return Ok(out);
+    }
+    let spent = clock.now().duration_since(start).unwrap_or_default();
+    clock.timeout(timeout.saturating_sub(spent), call).await
+}
+
+/// Milliseconds since the Unix epoch, as [`Clock::now_millis`] reads them.
+fn epoch_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// `arn:aws:lambda:us-east-1:123456789012:function:NAME`

@@ -103,6 +103,17 @@ impl Payload {
         }
     }
 
+    /// Takes the typed value out if it is a `T`; hands the payload back unchanged otherwise.
+    pub fn take<T: 'static>(self) -> Result<T, Payload> {
+        match self {
+            Payload::Typed(t) => match t.value.downcast::<T>() {
+                Ok(v) => Ok(*v),
+                Err(value) => Err(Payload::Typed(Typed { value, ..t })),
+            },
+            other => Err(other),
+        }
+    }
+
     /// Borrows the typed value if it is a `T`.
     pub fn downcast_ref<T: 'static>(&self) -> Option<&T> {
         match self {
@@ -150,6 +161,14 @@ mod tests {
         let p = Payload::typed(Event { name: "a".into() });
         assert!(p.downcast_ref::<Event>().is_some());
         assert_eq!(p.into_typed::<Event>().unwrap(), Event { name: "a".into() });
+    }
+
+    #[test]
+    fn take_gives_the_value_or_the_payload_back() {
+        let p = Payload::typed(Event { name: "a".into() });
+        let p = p.take::<String>().unwrap_err();
+        assert_eq!(p.take::<Event>().unwrap(), Event { name: "a".into() });
+        assert!(Payload::Json(Value::Null).take::<Event>().is_err());
     }
 
     #[test]

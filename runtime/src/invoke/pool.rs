@@ -34,9 +34,9 @@ impl Pool {
         }
     }
 
-    /// The most recently used warm instance, dropping any that idled out.
-    pub(crate) fn take(&self) -> Option<Instance> {
-        let now = self.inner.clock.now_millis();
+    /// The most recently used warm instance at `now` (ms on the pool's clock), dropping any
+    /// that idled out.
+    pub(crate) fn take(&self, now: u64) -> Option<Instance> {
         let mut expired = Vec::new();
         let found = {
             let mut warm = self.inner.lock();
@@ -52,9 +52,9 @@ impl Pool {
         found
     }
 
-    /// Returns an instance after an invocation, warm for the next one.
-    pub(crate) fn put(&self, mut instance: Instance) {
-        let now = self.inner.clock.now_millis();
+    /// Returns an instance after an invocation ending at `now` (ms on the pool's clock), warm
+    /// for the next one.
+    pub(crate) fn put(&self, mut instance: Instance, now: u64) {
         instance.last_used_ms = now;
         // In-process instances are evicted lazily; only processes need a reaper to stop them.
         let reap = !instance.provisioned && instance.external;

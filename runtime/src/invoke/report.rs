@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::invoke::FunctionError;
-use crate::observe::capture::CapturedLine;
+use crate::observe::capture::CapturedLines;
 use crate::observe::logs::LogRecord;
 use crate::observe::{timefmt, LogFormat};
 
@@ -14,7 +14,7 @@ use crate::observe::{timefmt, LogFormat};
 pub(crate) struct InvocationRecord {
     pub format: LogFormat,
     pub time_ms: u64,
-    pub request_id: String,
+    pub request_id: RecordId,
     pub version: Arc<str>,
     pub duration_ms: f64,
     pub memory_mb: u32,
@@ -22,7 +22,31 @@ pub(crate) struct InvocationRecord {
     pub init_duration_ms: Option<f64>,
     pub timed_out_after: Option<f64>,
     pub error: Option<FunctionError>,
-    pub captured: Vec<CapturedLine>,
+    pub captured: CapturedLines,
+}
+
+/// A request id as a record keeps it: inline for the UUIDs Portico mints (36 bytes), so the
+/// record of every invocation holds no allocation of its own for it.
+pub(crate) enum RecordId {
+    Uuid([u8; 36]),
+    Other(String),
+}
+
+impl RecordId {
+    pub fn new(id: &str) -> Self {
+        match <[u8; 36]>::try_from(id.as_bytes()) {
+            Ok(bytes) => RecordId::Uuid(bytes),
+            Err(_) => RecordId::Other(id.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `&str` whole, so always UTF-8.
+            RecordId::Uuid(bytes) => std::str::from_utf8(bytes).unwrap_or_default(),
+            RecordId::Other(id) => id,
+        }
+    }
 }
 
 impl LogRecord for InvocationRecord {
@@ -41,7 +65,7 @@ impl InvocationRecord {
 
     fn text_lines(&self) -> Vec<String> {
         let time = timefmt::iso8601_millis(self.time_ms);
-        let id = &self.request_id;
+        let id = self.request_id.as_str();
         let mut lines = Vec::with_capacity(self.captured.len() + 4);
         lines.push(format!("START RequestId: {id} Version: {}", self.version));
         for line in &self.captured {
@@ -69,7 +93,7 @@ impl InvocationRecord {
 
     fn json_lines(&self) -> Vec<String> {
         let time = timefmt::iso8601_millis(self.time_ms);
-        let id = &self.request_id;
+        let id = self.request_id.as_str();
         let mut lines = Vec::with_capacity(self.captured.len() + 2);
         lines.push(
             json!({"time": time, "type": "platform.start",
@@ -107,4 +131,25 @@ impl InvocationRecord {
 
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordId;
+
+    #[test]
+    fn record_ids_read_back_as_given() {
+        for id in [
+            "8f5a3c1e-0b7d-4e2a-9c6f-1d2e3f4a5b6c",
+            "short",
+            "",
+            "é-not-ascii-but-36-bytes-long-xxxxx",
+        ] {
+            assert_eq!(RecordId::new(id).as_str(), id);
+        }
+        assert!(matches!(
+            RecordId::new("8f5a3c1e-0b7d-4e2a-9c6f-1d2e3f4a5b6c"),
+            RecordId::Uuid(_)
+        ));
+    }
 }

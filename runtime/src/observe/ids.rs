@@ -30,38 +30,43 @@ fn next_u64() -> u64 {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn push_hex(out: &mut String, value: u64, digits: usize) {
-    for shift in (0..digits).rev() {
-        out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+/// Writes `value`'s low `out.len()` hex digits into `out`, most significant first.
+fn put_hex(out: &mut [u8], value: u64) {
+    let digits = out.len();
+    for (i, byte) in out.iter_mut().enumerate() {
+        let shift = (digits - 1 - i) * 4;
+        *byte = HEX[((value >> shift) & 0xf) as usize];
     }
+}
+
+/// The id as a `String`. Ids are built in a fixed buffer and allocated once, here, instead
+/// of being pushed a character at a time.
+fn text(ascii: &[u8]) -> String {
+    std::str::from_utf8(ascii)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 /// A random UUID (version 4 layout), as Lambda and REST APIs use for request ids.
 pub fn uuid() -> String {
     let (a, b) = (next_u64(), next_u64());
-    let mut s = String::with_capacity(36);
-    push_hex(&mut s, a >> 32, 8);
-    s.push('-');
-    push_hex(&mut s, (a >> 16) & 0xffff, 4);
-    s.push('-');
-    push_hex(&mut s, 0x4000 | (a & 0x0fff), 4);
-    s.push('-');
-    push_hex(&mut s, 0x8000 | ((b >> 48) & 0x3fff), 4);
-    s.push('-');
-    push_hex(&mut s, b & 0xffff_ffff_ffff, 12);
-    s
+    let mut s = [b'-'; 36];
+    put_hex(&mut s[0..8], a >> 32);
+    put_hex(&mut s[9..13], (a >> 16) & 0xffff);
+    put_hex(&mut s[14..18], 0x4000 | (a & 0x0fff));
+    put_hex(&mut s[19..23], 0x8000 | ((b >> 48) & 0x3fff));
+    put_hex(&mut s[24..36], b & 0xffff_ffff_ffff);
+    text(&s)
 }
 
 /// A random hex string of `digits` characters (at most 32).
 pub fn hex(digits: usize) -> String {
-    let mut s = String::with_capacity(digits);
-    let mut left = digits.min(32);
-    while left > 0 {
-        let n = left.min(16);
-        push_hex(&mut s, next_u64(), n);
-        left -= n;
+    let mut s = [0u8; 32];
+    let digits = digits.min(32);
+    for chunk in s[..digits].chunks_mut(16) {
+        put_hex(chunk, next_u64());
     }
-    s
+    text(&s[..digits])
 }
 
 /// A uniformly distributed number in `[0, 1)`, for sampling (cold starts, alias weights).
@@ -72,20 +77,19 @@ pub fn unit_f64() -> f64 {
 /// An HTTP API request id: 15 alphanumeric characters and `=` (`Lp4qzgHLIAMEVbw=`).
 pub fn http_api_request_id() -> String {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut s = String::with_capacity(16);
+    let mut s = [b'='; 16];
     let (mut bits, mut left) = (next_u64(), 10);
-    for _ in 0..15 {
+    for byte in &mut s[..15] {
         if left == 0 {
             (bits, left) = (next_u64(), 10);
         }
         // Six random bits scaled onto the 62 letters (no division): ids must be unique (about
         // 89 random bits), not exactly uniform over the alphabet.
-        s.push(char::from(ALPHABET[(((bits & 63) * 62) >> 6) as usize]));
+        *byte = ALPHABET[(((bits & 63) * 62) >> 6) as usize];
         bits >>= 6;
         left -= 1;
     }
-    s.push('=');
-    s
+    text(&s)
 }
 
 /// A new span id: 64 random bits, never zero (zero means "no parent" in OTLP).
@@ -95,13 +99,11 @@ pub fn span_id() -> u64 {
 
 /// A new X-Ray trace header value: `Root=1-{epoch hex}-{96-bit random}`.
 pub fn trace_id(epoch_seconds: u64) -> String {
-    let mut s = String::with_capacity(40);
-    s.push_str("Root=1-");
-    push_hex(&mut s, epoch_seconds & 0xffff_ffff, 8);
-    s.push('-');
-    push_hex(&mut s, next_u64(), 16);
-    push_hex(&mut s, next_u64(), 8);
-    s
+    let mut s = *b"Root=1-00000000-000000000000000000000000";
+    put_hex(&mut s[7..15], epoch_seconds & 0xffff_ffff);
+    put_hex(&mut s[16..32], next_u64());
+    put_hex(&mut s[32..40], next_u64());
+    text(&s)
 }
 
 #[cfg(test)]
@@ -116,6 +118,19 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+        for dash in [8, 13, 18, 23] {
+            assert_eq!(&a[dash..dash + 1], "-");
+        }
+        assert!(a.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn hex_has_the_asked_length() {
+        for digits in [0, 1, 16, 17, 32, 40] {
+            let h = hex(digits);
+            assert_eq!(h.len(), digits.min(32));
+            assert!(h.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
     }
 
     #[test]

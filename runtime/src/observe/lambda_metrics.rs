@@ -41,11 +41,12 @@ impl LambdaMetrics {
         }
     }
 
-    /// Counts an invocation as running until the returned guard ends it.
-    pub fn start(&self) -> InFlight<'_> {
+    /// Counts an invocation starting at `now_ms` (on the stack's clock) as running until the
+    /// returned guard ends it.
+    pub fn start(&self, now_ms: u64) -> InFlight<'_> {
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         // Sampled at each start, so the minute's Maximum is the peak concurrency.
-        self.metrics.record(&self.concurrent, now);
+        self.concurrent.record(minute(now_ms), now);
         InFlight { owner: self }
     }
 
@@ -67,11 +68,17 @@ pub struct InFlight<'a> {
 }
 
 impl InFlight<'_> {
-    /// Records the finished invocation: whether it failed, how long it ran and, for a cold
-    /// start, how long the init took (one InitDuration sample per cold start).
-    pub fn finish(self, failed: bool, duration_ms: f64, init_duration_ms: Option<f64>) {
+    /// Records the invocation finished at `now_ms`: whether it failed, how long it ran and,
+    /// for a cold start, how long the init took (one InitDuration sample per cold start).
+    pub fn finish(
+        self,
+        failed: bool,
+        duration_ms: f64,
+        init_duration_ms: Option<f64>,
+        now_ms: u64,
+    ) {
         let m = self.owner;
-        let minute = m.metrics.minute();
+        let minute = minute(now_ms);
         m.invocations.record(minute, 1);
         m.errors.record(minute, u64::from(failed));
         m.duration.record(minute, (duration_ms * 1000.0) as u64);
@@ -87,7 +94,13 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Starts metering an invocation of a function whose metrics are attached.
-pub fn start(metrics: &std::sync::OnceLock<LambdaMetrics>) -> Option<InFlight<'_>> {
-    metrics.get().map(LambdaMetrics::start)
+/// Starts metering an invocation (at `now_ms`) of a function whose metrics are attached.
+pub fn start(metrics: &std::sync::OnceLock<LambdaMetrics>, now_ms: u64) -> Option<InFlight<'_>> {
+    metrics.get().map(|m| m.start(now_ms))
+}
+
+/// The metrics minute of a time on the stack's clock, as [`Metrics::minute`] reads it: the
+/// invocation already read the clock, and reading it again costs more than the rest.
+fn minute(now_ms: u64) -> u64 {
+    now_ms / 60_000
 }

@@ -102,7 +102,7 @@ pub(super) async fn run<'a>(
             authorizer: authorized.as_ref(),
         };
         let payload = match mount.kind {
-            ApiKind::Http => Payload::typed_with_json(event_v2::build(&request), v2_json),
+            ApiKind::Http => Payload::typed_with_json(event_v2::build(request), v2_json),
             ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
         };
         let mut invocation = Invocation::new(payload);

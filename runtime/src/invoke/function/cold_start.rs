@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 
 use super::{panic_message, Function};
 use crate::invoke::instance::{InitContext, Instance};
-use crate::invoke::report::InvocationRecord;
+use crate::invoke::report::{InvocationRecord, RecordId};
 use crate::invoke::{FunctionConfig, FunctionError, Outcome};
 use crate::observe::{self, ids, timefmt};
 
@@ -21,7 +21,7 @@ impl Function {
     ) -> Result<(Instance, Option<f64>), (FunctionError, f64)> {
         self.ensure_provisioned().await;
         if !force_cold {
-            if let Some(instance) = self.pool.take() {
+            if let Some(instance) = self.pool.take(self.clock.now_millis()) {
                 return Ok((instance, None));
             }
         }
@@ -55,7 +55,7 @@ impl Function {
             .get_or_init(|| async {
                 for _ in 0..n {
                     match self.create(true).await {
-                        Ok(instance) => self.pool.put(instance),
+                        Ok(instance) => self.pool.put(instance, self.clock.now_millis()),
                         Err(err) => tracing::error!(function = %self.name, error = %err, "provisioned instance failed to initialize"),
                     }
                 }
@@ -122,7 +122,7 @@ impl Function {
         let record = InvocationRecord {
             format: self.settings.log_format,
             time_ms: now,
-            request_id: request_id.clone(),
+            request_id: RecordId::new(&request_id),
             version: self.version.clone(),
             duration_ms: 0.0,
             memory_mb: self.settings.memory_mb,
@@ -130,7 +130,7 @@ impl Function {
             init_duration_ms: Some(init_ms),
             timed_out_after: None,
             error: Some(err.clone()),
-            captured: Vec::new(),
+            captured: Default::default(),
         };
         let stream: Arc<str> = Arc::from("init");
         self.log_group.push_record(&stream, now, Arc::new(record));
