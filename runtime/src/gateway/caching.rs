@@ -303,7 +303,11 @@ impl Prepared<'_> {
                 }
             }
         };
-        let (cached, cache_status) = self.stage.get_or_fill(self.route, self.key, fill).await;
+        // Boxed: the fill's future (moka's entry API around the integration) is large, and
+        // inline it sized every frame polling the request (debug builds overflowed a 2 MiB
+        // thread stack). Plain in-process hits never get here.
+        let (cached, cache_status) =
+            Box::pin(self.stage.get_or_fill(self.route, self.key, fill)).await;
         *status = Some(cache_status);
         if let Some(failure) = failure {
             return Err(failure);

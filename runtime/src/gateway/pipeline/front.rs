@@ -124,20 +124,24 @@ where
         custom_domain,
         authorized,
     };
+    // Each integration's future is boxed: inline, the largest of them sized this one and every
+    // frame polling it (debug builds overflowed a 2 MiB thread stack), and was moved whole.
     match &route.target {
         Target::Custom(custom) => {
             let body = read_valid_body(route, body, limit).await?;
-            super::targets::custom(x, progress, matched, custom, body).await
+            Box::pin(super::targets::custom(x, progress, matched, custom, body)).await
         }
         // HTTP proxy routes stream the body to the upstream instead of reading it here.
-        Target::Http(target) => super::targets::http(x, progress, matched, target, body).await,
+        Target::Http(target) => {
+            Box::pin(super::targets::http(x, progress, matched, target, body)).await
+        }
         Target::Function(name) => {
             let body = read_valid_body(route, body, limit).await?;
-            super::function::run(x, progress, matched, name, body).await
+            Box::pin(super::function::run(x, progress, matched, name, body)).await
         }
         Target::Workflow { name, sync } => {
             let body = read_valid_body(route, body, limit).await?;
-            super::targets::workflow(x, progress, name, *sync, body).await
+            Box::pin(super::targets::workflow(x, progress, name, *sync, body)).await
         }
         Target::Mock(target) => {
             let body = read_valid_body(route, body, limit).await?;
