@@ -1,6 +1,7 @@
 //! The key + quota route (API key, account and usage-plan throttles, quota, usage metering)
-//! on the memory store and on a Redis store shared the way replicas share it, loaded by wrk
-//! at 64 connections in one run, with the Redis/memory throughput ratio (goal ≥ 0.6).
+//! on the memory, embedded (SQLite) and Redis stores — Redis shared the way replicas share
+//! it — loaded by wrk at 64 connections in one run, with each store's ratio to memory (the
+//! goal: Redis ≥ 0.6).
 //!
 //! Run: `cargo bench --bench store_redis` (needs `wrk` and `redis-server`; BENCH_SECONDS sets
 //! each run's length).
@@ -23,7 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 
 use portico_runtime::store::redis::{connect, RedisOptions};
-use portico_runtime::store::{MemoryStore, Store};
+use portico_runtime::store::{EmbeddedStore, MemoryStore, Store};
 
 fn main() {
     support::require_wrk();
@@ -36,12 +37,16 @@ fn main() {
         .unwrap();
     let clock = portico_runtime::Clock::system();
     let memory: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+    let dir = std::env::temp_dir().join(format!("portico-bench-stores-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let embedded: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir, clock.clone()).unwrap());
     let redis: Arc<dyn Store> = Arc::new(
         runtime
             .block_on(connect(&server.url(), RedisOptions::default(), clock))
             .unwrap(),
     );
     let memory_addr = runtime.block_on(support::serve_keyed_route(memory));
+    let embedded_addr = runtime.block_on(support::serve_keyed_route(embedded));
     let redis_addr = runtime.block_on(support::serve_keyed_route(redis));
     println!(
         "key + quota route (x-api-key, shared throttles, usage plan quota, usage metering), {}s per run",
@@ -50,9 +55,11 @@ fn main() {
     support::compare_keyed_stores(
         &[
             ("memory store", memory_addr),
+            ("embedded store (SQLite, WAL)", embedded_addr),
             ("redis store (one local redis-server)", redis_addr),
         ],
         &[64],
     );
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
