@@ -5,6 +5,7 @@
 
 mod auth_support;
 mod common;
+mod tls_support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,9 +16,8 @@ use auth_support::*;
 use bytes::Bytes;
 use common::{quiet, shipped_registry, TestStack};
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use portico_runtime::Clock;
+use tls_support::Certificate;
 
 /// An issuer serving documents by path (404 otherwise), over HTTP or HTTPS, counting requests.
 #[derive(Clone, Default)]
@@ -34,49 +34,11 @@ impl Issuer {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let acceptor = tls.map(|(cert, key)| {
-            let cert = rustls_pki_types::pem::PemObject::from_pem_slice(cert.as_bytes())
-                .expect("cert pem");
-            let key =
-                rustls_pki_types::pem::PemObject::from_pem_slice(key.as_bytes()).expect("key pem");
-            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .expect("server config");
-            tokio_rustls::TlsAcceptor::from(Arc::new(config))
-        });
+        let acceptor = tls.map(|(cert, key)| tls_support::acceptor(cert, key));
         let issuer = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let issuer = issuer.clone();
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let issuer = issuer.clone();
-                        async move { Ok::<_, std::convert::Infallible>(issuer.answer(req.uri().path())) }
-                    });
-                    let builder = hyper::server::conn::http1::Builder::new();
-                    match acceptor {
-                        Some(acceptor) => {
-                            if let Ok(tls) = acceptor.accept(socket).await {
-                                let _ = builder.serve_connection(TokioIo::new(tls), service).await;
-                            }
-                        }
-                        None => {
-                            let _ = builder
-                                .serve_connection(TokioIo::new(socket), service)
-                                .await;
-                        }
-                    }
-                });
-            }
+        tls_support::serve(listener, acceptor, move |req| {
+            let answer = issuer.answer(req.uri().path());
+            async move { answer }
         });
         let scheme = if tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{host}:{port}")
@@ -198,37 +160,6 @@ async fn a_discovery_document_without_jwks_uri_or_unreachable_keys_is_401() {
     let token = sign(&with(claims(), "iss", base.clone().into()));
     assert_eq!(call(&stack, &token).await, 401);
     assert_eq!(issuer.requests(), 2);
-}
-
-struct Certificate {
-    dir: std::path::PathBuf,
-    cert_pem: String,
-    key_pem: String,
-}
-
-impl Certificate {
-    fn new(test: &str) -> Certificate {
-        let made =
-            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
-        let dir = std::env::temp_dir().join(format!("portico-jwks-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("ca.pem"), made.cert.pem()).expect("write");
-        Certificate {
-            dir,
-            cert_pem: made.cert.pem(),
-            key_pem: made.key_pair.serialize_pem(),
-        }
-    }
-
-    fn ca_file(&self) -> String {
-        self.dir.join("ca.pem").display().to_string()
-    }
-}
-
-impl Drop for Certificate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[tokio::test]

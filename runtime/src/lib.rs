@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod invoke;
 pub mod lifecycle;
+pub mod net;
 pub mod observe;
 pub mod openapi;
 mod stack;

@@ -1,0 +1,3 @@
+//! Outbound network helpers shared by the mechanisms that call other servers themselves.
+
+pub mod http_client;
