@@ -1,76 +1,21 @@
 //! OTLP export: a collector started by the test (on port 0) receives each request's spans as
-//! OTLP/HTTP JSON with the request's trace id and the parent links of its timeline; a failed
-//! export is retried with backoff on the stack's clock; a bad endpoint is a config error.
+//! OTLP/HTTP JSON with the request's trace id and the parent links of its timeline; a workflow
+//! execution that outlives its request follows with its states when it ends; a failed export
+//! is retried with backoff on the stack's clock; a bad endpoint is a config error.
 
 mod common;
+mod otlp_support;
+mod tls_support;
 
 use std::time::{Duration, SystemTime};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use common::{quiet, shipped_registry, TestStack};
-use portico_runtime::{async_trait, Clock, Config, Context, FunctionError, Handler, Registry};
-use serde_json::{json, Value};
-use tokio::sync::mpsc;
-
-struct WhoAmI;
-
-#[async_trait]
-impl Handler for WhoAmI {
-    async fn call(&self, _event: Value, ctx: Context) -> Result<Value, FunctionError> {
-        Ok(json!({"trace": ctx.xray_trace_id}))
-    }
-}
+use otlp_support::{by_name, collector, names, next, spans, WhoAmI};
+use portico_runtime::{Clock, Config, Registry};
+use serde_json::json;
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 const OTLP_TRACE_ID: &str = "5759e988bd862e3fe1be46a994272793";
-
-/// What the collector received: the path, the content type and the parsed body.
-type Received = (String, String, Value);
-
-struct Collector {
-    received: mpsc::UnboundedSender<Received>,
-    /// Statuses to answer, in order; 200 once used up.
-    answers: std::sync::Mutex<Vec<u16>>,
-}
-
-async fn collect(
-    State(c): State<std::sync::Arc<Collector>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> StatusCode {
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let _ = c.received.send((uri.path().to_owned(), content_type, body));
-    let mut answers = c.answers.lock().unwrap();
-    let status = if answers.is_empty() {
-        200
-    } else {
-        answers.remove(0)
-    };
-    StatusCode::from_u16(status).unwrap()
-}
-
-/// A collector on 127.0.0.1:0 answering `answers` first; returns its base URL.
-async fn collector(answers: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Received>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let state = std::sync::Arc::new(Collector {
-        received: tx,
-        answers: std::sync::Mutex::new(answers),
-    });
-    let app = axum::Router::new()
-        .route("/otel/v1/traces", axum::routing::post(collect))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/otel", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, rx)
-}
 
 fn toml(endpoint: &str) -> String {
     format!(
@@ -83,41 +28,25 @@ otlp_endpoint = "{endpoint}"
 definition = "tests/fixtures/traces/flow.json"
 type = "EXPRESS"
 
+[workflows.slow]
+definition = "tests/fixtures/traces/slow.json"
+
 [apis.shop]
 type = "http"
 [[apis.shop.routes]]
 route = "POST /quick"
 workflow = "quick"
 sync = true
+[[apis.shop.routes]]
+route = "POST /slow"
+workflow = "slow"
 "#
     )
 }
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
-    // A bound on a hung exporter, not a wait for time to pass.
-    tokio::time::timeout(Duration::from_secs(30), rx.recv())
-        .await
-        .expect("the collector received nothing")
-        .expect("collector stopped")
-}
-
-fn spans(body: &Value) -> Vec<Value> {
-    body["resourceSpans"][0]["scopeSpans"][0]["spans"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn by_name<'a>(spans: &'a [Value], name: &str) -> &'a Value {
-    spans
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no span `{name}` in {spans:?}"))
-}
-
 #[tokio::test]
 async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
-    let (endpoint, mut rx) = collector(vec![]).await;
+    let (endpoint, mut rx) = collector(vec![], None).await;
     let mut registry = Registry::new();
     registry.register("whoami", WhoAmI);
     let stack = TestStack::start(&quiet(&toml(&endpoint)), &registry).await;
@@ -134,9 +63,8 @@ async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
         json!({"key": "service.name", "value": {"stringValue": "portico"}})
     );
     let spans = spans(&body);
-    let names: Vec<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
-        names,
+        names(&spans),
         [
             "POST /quick",
             "admission",
@@ -181,8 +109,67 @@ async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
 }
 
 #[tokio::test]
+async fn a_workflow_that_outlives_its_request_is_exported_when_it_ends() {
+    let (endpoint, mut rx) = collector(vec![], None).await;
+    let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let mut registry = Registry::new();
+    registry.register("whoami", WhoAmI);
+    let stack =
+        TestStack::start_with_clock(&quiet(&toml(&endpoint)), &registry, clock.clone()).await;
+    let res = stack
+        .request("POST", "/slow", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let arn = res.json()["executionArn"].as_str().unwrap().to_owned();
+
+    // The request is exported when it ends, while the execution waits in `Pause`.
+    let (_, _, request) = next(&mut rx).await;
+    let request = spans(&request);
+    assert_eq!(names(&request), ["POST /slow", "admission", "workflow"]);
+    let workflow = by_name(&request, "workflow").clone();
+    let counters = stack.stack.otlp_exporter().unwrap().counters();
+    let exported = || counters.exported.load(std::sync::atomic::Ordering::Relaxed);
+    // Its export is answered before the clock moves (so no export times out).
+    while exported() == 0 {
+        tokio::task::yield_now().await;
+    }
+    while clock.sleepers() == 0 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        rx.try_recv().is_err(),
+        "nothing more before the execution ends"
+    );
+
+    clock.advance(Duration::from_secs(60));
+    let (_, _, execution) = next(&mut rx).await;
+    let execution = spans(&execution);
+    assert_eq!(
+        names(&execution),
+        ["state Prepare", "state Pause", "state Greet", "state Done"]
+    );
+    for s in &execution {
+        assert_eq!(s["traceId"], OTLP_TRACE_ID, "{s}");
+        assert_eq!(s["parentSpanId"], workflow["spanId"], "{s}");
+        let attrs = s["attributes"].as_array().unwrap();
+        assert!(
+            attrs.contains(&json!({"key": "aws.step_functions.execution.arn",
+                "value": {"stringValue": arn}})),
+            "{s}"
+        );
+    }
+    while exported() < 2 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        counters.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+#[tokio::test]
 async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
-    let (endpoint, mut rx) = collector(vec![503]).await;
+    let (endpoint, mut rx) = collector(vec![503], None).await;
     let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
     let mut registry = Registry::new();
     registry.register("whoami", WhoAmI);
@@ -238,8 +225,8 @@ async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
 fn a_bad_endpoint_is_a_config_error_at_its_place() {
     for (endpoint, problem) in [
         ("not a url", "is not a URL"),
-        ("https://collector:4318", "must start with http://"),
-        ("ftp://collector", "must start with http://"),
+        ("ws://collector:4318", "must start with http:// or https://"),
+        ("ftp://collector", "must start with http:// or https://"),
         ("http://collector:4318/?x=1", "must not have a query"),
     ] {
         let toml = format!("[logs]\nstdout = false\notlp_endpoint = \"{endpoint}\"\n");
@@ -261,4 +248,10 @@ fn a_bad_endpoint_is_a_config_error_at_its_place() {
         Some("http://127.0.0.1:4318")
     );
     assert!(config.logs.traces, "an exporter needs timelines");
+    let https = "[logs]\notlp_endpoint = \"https://collector.example.com/otel\"\n";
+    let config = Config::from_toml(https, "ok.toml", &shipped_registry()).unwrap();
+    assert_eq!(
+        config.logs.otlp_endpoint.as_deref(),
+        Some("https://collector.example.com/otel")
+    );
 }

@@ -14,8 +14,8 @@ pub enum EmfDestination {
     Group(String),
 }
 
-/// The base URL of an OTLP/HTTP collector (`http://host:port`, an optional path prefix);
-/// traces are posted to `{base}/v1/traces`.
+/// The base URL of an OTLP/HTTP collector (`http://host:port` or `https://...`, an optional
+/// path prefix); traces are posted to `{base}/v1/traces`.
 pub(super) fn resolve_otlp(
     endpoint: Option<&Spanned<String>>,
     errors: &mut Errors<'_>,
@@ -24,8 +24,8 @@ pub(super) fn resolve_otlp(
     let text = spanned.get_ref().trim();
     let problem = match text.parse::<http::Uri>() {
         Err(_) => Some("is not a URL"),
-        Ok(uri) if uri.scheme_str() != Some("http") => {
-            Some("must start with http:// (the exporter speaks OTLP over plain HTTP)")
+        Ok(uri) if !matches!(uri.scheme_str(), Some("http" | "https")) => {
+            Some("must start with http:// or https://")
         }
         Ok(uri) if uri.host().is_none_or(str::is_empty) => Some("has no host"),
         Ok(uri) if uri.query().is_some() || text.contains('#') => {

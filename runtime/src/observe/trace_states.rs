@@ -1,6 +1,10 @@
 //! The workflow side of a request's timeline: one segment per state an execution enters,
 //! recorded by the execution while it runs (possibly after the request has been answered),
 //! and the X-Ray header fields that link a child step to its parent.
+//!
+//! An execution that is still running when its request's timeline is exported cannot send
+//! its states with it: the exporter leaves a hand-off here ([`StateTimeline::defer_until_end`])
+//! and the execution, when it ends ([`StateTimeline::end`]), hands its states over.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -8,12 +12,34 @@ use std::time::Instant;
 
 use super::traces::Segment;
 
+/// What runs once an execution has ended, given its ARN and every state it entered.
+pub type OnEnd = Box<dyn FnOnce(&str, Vec<Segment>) + Send>;
+
 /// The states an execution entered, timed relative to the request that started it.
-#[derive(Debug)]
 pub struct StateTimeline {
     arrived: Instant,
     parent_span: u64,
-    segments: Mutex<Vec<Segment>>,
+    recorded: Mutex<Recorded>,
+}
+
+struct Recorded {
+    segments: Vec<Segment>,
+    phase: Phase,
+}
+
+enum Phase {
+    Running,
+    /// Running, and someone waits for the end.
+    Deferred(OnEnd),
+    Ended,
+}
+
+impl std::fmt::Debug for StateTimeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateTimeline")
+            .field("parent_span", &self.parent_span)
+            .finish()
+    }
 }
 
 impl StateTimeline {
@@ -22,7 +48,10 @@ impl StateTimeline {
         Arc::new(StateTimeline {
             arrived,
             parent_span,
-            segments: Mutex::new(Vec::new()),
+            recorded: Mutex::new(Recorded {
+                segments: Vec::new(),
+                phase: Phase::Running,
+            }),
         })
     }
 
@@ -49,18 +78,40 @@ impl StateTimeline {
             duration_us: start.elapsed().as_micros() as u64,
             detail,
         };
-        self.segments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(segment);
+        self.lock().segments.push(segment);
     }
 
     /// The states recorded so far, in the order they finished.
     pub fn segments(&self) -> Vec<Segment> {
-        self.segments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.lock().segments.clone()
+    }
+
+    /// Runs `on_end` when the execution ends; returns false (and drops `on_end`) when it has
+    /// already ended, so the caller has every state now.
+    pub fn defer_until_end(&self, on_end: OnEnd) -> bool {
+        let mut recorded = self.lock();
+        match recorded.phase {
+            Phase::Ended => false,
+            _ => {
+                recorded.phase = Phase::Deferred(on_end);
+                true
+            }
+        }
+    }
+
+    /// Marks the execution `arn` ended and runs what waited for it, once.
+    pub fn end(&self, arn: &str) {
+        let mut recorded = self.lock();
+        let waiting = std::mem::replace(&mut recorded.phase, Phase::Ended);
+        if let Phase::Deferred(on_end) = waiting {
+            let segments = recorded.segments.clone();
+            drop(recorded);
+            on_end(arn, segments);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -52,6 +52,9 @@ pub struct Trace {
     pub segments: Vec<Segment>,
     /// The states of a workflow this request started; they may still be running.
     pub states: Option<Arc<StateTimeline>>,
+    /// Set on the timeline of an execution that outlived its request: the execution's ARN
+    /// (its segments are then its states, exported once it ended).
+    pub execution_arn: Option<String>,
 }
 
 impl Trace {
@@ -196,6 +199,7 @@ impl TraceBuilder {
             status,
             segments: self.segments,
             states: self.states,
+            execution_arn: None,
         }
     }
 }

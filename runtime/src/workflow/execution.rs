@@ -84,6 +84,8 @@ pub(crate) struct Entry {
     pub history: History,
     pub abort: Mutex<Option<tokio::task::AbortHandle>>,
     pub done: tokio::sync::Notify,
+    /// Where its states are recorded, told when it ends (the OTLP export may wait for that).
+    pub states: std::sync::OnceLock<Arc<crate::observe::traces::StateTimeline>>,
 }
 
 impl Entry {
@@ -93,6 +95,7 @@ impl Entry {
             history,
             abort: Mutex::new(None),
             done: tokio::sync::Notify::new(),
+            states: std::sync::OnceLock::new(),
         })
     }
 
@@ -161,8 +164,12 @@ impl Entry {
                 )
             }
         };
+        let arn = r.arn.clone();
         drop(r);
         self.history.record(at, ty, Some(details));
+        if let Some(states) = self.states.get() {
+            states.end(&arn);
+        }
         self.done.notify_waiters();
         true
     }

@@ -315,6 +315,9 @@ impl WorkflowService {
             trace_header: trace.as_ref().map(|t| t.header.clone()),
         };
         let entry = Entry::new(record, history.clone());
+        if let Some(states) = trace.as_ref().and_then(|t| t.states.clone()) {
+            let _ = entry.states.set(states);
+        }
         {
             let mut inner = self.lock();
             if inner.executions.contains_key(&arn) {

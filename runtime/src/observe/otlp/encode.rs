@@ -68,6 +68,9 @@ fn span(trace: &Trace, s: &Segment, trace_id: &str, request_start_ns: u128) -> V
     if let Some(t) = s.state_type {
         attributes.push(string_attr("aws.step_functions.state.type", t));
     }
+    if let Some(arn) = &trace.execution_arn {
+        attributes.push(string_attr("aws.step_functions.execution.arn", arn));
+    }
     if let Some(d) = &s.detail {
         attributes.push(string_attr("portico.detail", d));
     }

@@ -1,7 +1,10 @@
 //! OTLP export: each finished request timeline goes to a bounded queue; a background task
-//! batches the queue into OTLP/HTTP JSON `POST {endpoint}/v1/traces` requests and retries a
-//! failed batch with exponential backoff. A full queue drops the trace and counts it: export
-//! never blocks or slows a request.
+//! batches the queue into OTLP/HTTP JSON `POST {endpoint}/v1/traces` requests (over http or
+//! https) and retries a failed batch with exponential backoff. A full queue drops the trace
+//! and counts it: export never blocks or slows a request.
+//!
+//! A workflow execution still running when its request ends is exported on its own when it
+//! ends: its states, under the request's trace id, children of the request's `workflow` span.
 
 pub mod encode;
 
@@ -10,13 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
-use super::traces::Trace;
+use super::traces::{Segment, Trace};
+use crate::net::http_client::HttpClient;
 use crate::Clock;
 
 /// Traces waiting for export; more are dropped (and counted).
@@ -29,6 +29,10 @@ pub const ATTEMPTS: u32 = 5;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// The longest wait between tries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long one export request may take (OTLP's default timeout) before it counts as failed.
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a collector's answer that is read.
+const ANSWER_LIMIT: usize = 64 * 1024;
 
 /// What the exporter has done, for `/metrics` and tests.
 #[derive(Debug, Default)]
@@ -70,11 +74,41 @@ impl OtlpExporter {
         Some(OtlpExporter { queue, counters })
     }
 
-    /// Queues a finished trace, or drops and counts it when the queue is full.
-    pub fn submit(&self, trace: Trace) {
-        if self.queue.try_send(trace).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Queues a finished trace, or drops and counts it when the queue is full. The states of
+    /// a workflow execution still running follow as their own trace when it ends.
+    pub fn submit(&self, mut trace: Trace) {
+        if let Some(states) = trace.states.take() {
+            let on_end = self.export_on_end(&trace);
+            if !states.defer_until_end(on_end) {
+                trace.states = Some(states);
+            }
         }
+        enqueue(&self.queue, &self.counters, trace);
+    }
+
+    /// What queues an execution's states once it ends, under `request`'s trace header. Holds
+    /// the queue weakly: a stack that is gone exports nothing more.
+    fn export_on_end(&self, request: &Trace) -> super::trace_states::OnEnd {
+        let queue = self.queue.downgrade();
+        let counters = self.counters.clone();
+        let (trace_id, request_id) = (request.trace_id.clone(), request.request_id.clone());
+        let (start_ms, request_line) = (request.start_ms, request.request.clone());
+        Box::new(move |arn: &str, segments: Vec<Segment>| {
+            let Some(queue) = queue.upgrade() else {
+                return;
+            };
+            let execution = Trace {
+                trace_id,
+                request_id,
+                start_ms,
+                request: request_line,
+                status: 0,
+                segments,
+                states: None,
+                execution_arn: Some(arn.to_owned()),
+            };
+            enqueue(&queue, &counters, execution);
+        })
     }
 
     /// The exporter's counters.
@@ -83,7 +117,11 @@ impl OtlpExporter {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+fn enqueue(queue: &mpsc::Sender<Trace>, counters: &ExportCounters, trace: Trace) {
+    if queue.try_send(trace).is_err() {
+        counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 async fn run(
     url: http::Uri,
@@ -91,7 +129,8 @@ async fn run(
     counters: Arc<ExportCounters>,
     clock: Clock,
 ) {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    // Trusts the system's CA bundle (`SSL_CERT_FILE`) for an https:// collector.
+    let client = HttpClient::new(Vec::new());
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     // Ends when the stack (the sender) is dropped and the queue is drained.
     while rx.recv_many(&mut batch, BATCH_SIZE).await > 0 {
@@ -120,7 +159,7 @@ async fn send_with_retries(
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        let reason = match send(client, url, body.clone()).await {
+        let reason = match send(client, url, body.clone(), clock).await {
             Ok(status) if status.is_success() => return Ok(()),
             // OTLP/HTTP: only these answers (and no answer at all) may be retried.
             Ok(status) if matches!(status.as_u16(), 429 | 502 | 503 | 504) => status.to_string(),
@@ -141,16 +180,16 @@ async fn send(
     client: &HttpClient,
     url: &http::Uri,
     body: Bytes,
+    clock: &Clock,
 ) -> Result<http::StatusCode, String> {
     let request = http::Request::post(url.clone())
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(body))
+        .body(body)
         .map_err(|e| e.to_string())?;
-    let response = client.request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status();
-    // Read the (small) answer so the connection can be reused.
-    let _ = http_body_util::BodyExt::collect(response.into_body()).await;
-    Ok(status)
+    let response = client
+        .send_within(request, ANSWER_LIMIT, clock, EXPORT_TIMEOUT)
+        .await?;
+    Ok(response.status())
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! A fake OTLP/HTTP collector on 127.0.0.1:0 (plain or TLS) that hands every export it
+//! receives to the test, and helpers to read the spans out of an export. A test crate using
+//! it declares `mod tls_support;` too.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use portico_runtime::{async_trait, Context, FunctionError, Handler};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::tls_support;
+
+/// Answers with the trace header its context received.
+pub struct WhoAmI;
+
+#[async_trait]
+impl Handler for WhoAmI {
+    async fn call(&self, _event: Value, ctx: Context) -> Result<Value, FunctionError> {
+        Ok(json!({"trace": ctx.xray_trace_id}))
+    }
+}
+
+/// What the collector received: the path, the content type and the parsed body.
+pub type Received = (String, String, Value);
+
+/// A collector on 127.0.0.1:0 answering `answers` first (200 once they are used up), over
+/// TLS with `tls`; returns its base URL (`…/otel`, host `localhost` with TLS) and what it
+/// receives.
+pub async fn collector(
+    answers: Vec<u16>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (String, mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let answers = Arc::new(Mutex::new(answers));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = match tls {
+        Some(_) => format!("https://localhost:{port}/otel"),
+        None => format!("http://127.0.0.1:{port}/otel"),
+    };
+    tls_support::serve(listener, tls, move |req: hyper::Request<_>| {
+        let (tx, answers) = (tx.clone(), answers.clone());
+        async move {
+            let path = req.uri().path().to_owned();
+            let content_type = req
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let status = if path == "/otel/v1/traces" {
+                let _ = tx.send((path, content_type, body));
+                let mut answers = answers.lock().unwrap();
+                if answers.is_empty() {
+                    200
+                } else {
+                    answers.remove(0)
+                }
+            } else {
+                404
+            };
+            hyper::Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        }
+    });
+    (url, rx)
+}
+
+/// The next export the collector received.
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+    // A bound on a hung exporter, not a wait for time to pass.
+    tokio::time::timeout(Duration::from_secs(30), rx.recv())
+        .await
+        .expect("the collector received nothing")
+        .expect("collector stopped")
+}
+
+/// The spans of an export.
+pub fn spans(body: &Value) -> Vec<Value> {
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The span named `name`.
+pub fn by_name<'a>(spans: &'a [Value], name: &str) -> &'a Value {
+    spans
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no span `{name}` in {spans:?}"))
+}
+
+/// The span names, in order.
+pub fn names(spans: &[Value]) -> Vec<&str> {
+    spans.iter().map(|s| s["name"].as_str().unwrap()).collect()
+}
