@@ -196,14 +196,13 @@ function = "echo"
 jwks_url = "http://127.0.0.1:1/jwks.json"
 "#
     );
-    let errors = portico_runtime::config::Config::from_toml(&bad, "gw.toml", &registry)
-        .expect_err("invalid")
-        .to_string();
-    for expected in [
-        "gw.toml:8:12: api `web`: authorizer `tls`: `jwks_url = \"ftp://issuer.example.com/jwks.json\"` must be an http:// or https:// URL",
-        "gw.toml:14:12: api `web`: authorizer `both`: give `jwks_file` or `jwks_url`, not both",
-        "api `web`: authorizer `lambda`: `issuer`, `audiences`, `jwks_file`, `jwks_url` and `jwks_ca_file` apply to JWT authorizers only",
-    ] {
-        assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
-    }
+    assert_config_errors(
+        &bad,
+        &registry,
+        &[
+            "gw.toml:8:12: api `web`: authorizer `tls`: `jwks_url = \"ftp://issuer.example.com/jwks.json\"` must be an http:// or https:// URL",
+            "gw.toml:14:12: api `web`: authorizer `both`: give `jwks_file` or `jwks_url`, not both",
+            "api `web`: authorizer `lambda`: `issuer`, `audiences`, `jwks_file`, `jwks_url` and `jwks_ca_file` apply to JWT authorizers only",
+        ],
+    );
 }

@@ -438,22 +438,8 @@ async fn an_iam_route_forwards_the_signed_body_to_an_http_upstream() {
         .expect("bind");
     let upstream = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let toml = quiet(&format!(
-        r#"
-[apis.shop]
-type = "http"
-[apis.shop.authorizers.signed]
-type = "iam"
-{}
-[[apis.shop.routes]]
-route = "POST /orders-proxied"
-http = "http://{upstream}/echo"
-authorizer = "signed"
-"#,
-        credentials_toml()
-    ));
-    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
-    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock).await;
+    let target = format!("http = \"http://{upstream}/echo\"");
+    let (stack, _clock) = start_iam_route("POST /orders-proxied", &target).await;
     let body = b"{\"n\":7}";
     let signed = ToSign::new("POST", "/orders-proxied", stack.addr.to_string(), body);
     let res = send(&stack, "POST", "/orders-proxied", &signed.headers(), body).await;

@@ -6,10 +6,8 @@ mod common;
 mod sigv4_support;
 
 use std::process::Command;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{quiet, shipped_registry, TestStack};
-use portico_runtime::Clock;
 use sigv4_support::*;
 
 const SIGNER: &str = r#"
@@ -36,47 +34,39 @@ SigV4QueryAuth(Credentials(a["key"], a["secret"], "session-token"), "execute-api
 print(req.url)
 "#;
 
-/// Presigns with botocore; `None` when python3 or botocore is unavailable.
-fn botocore_presign(method: &str, url: &str, expires: u64) -> Option<String> {
-    let args = serde_json::json!({
-        "method": method, "url": url, "expires": expires,
-        "key": ALICE_KEY, "secret": ALICE_SECRET,
-    });
+/// Runs a botocore `script` on `args` (with alice's credentials added) and returns what it
+/// printed; `None` when python3 or botocore is unavailable.
+fn botocore(script: &str, mut args: serde_json::Value, what: &str) -> Option<Vec<u8>> {
+    args["key"] = ALICE_KEY.into();
+    args["secret"] = ALICE_SECRET.into();
     let out = Command::new("python3")
-        .args(["-c", PRESIGNER, &args.to_string()])
+        .args(["-c", script, &args.to_string()])
         .output()
         .ok()?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains("No module named 'botocore'"),
-            "the botocore presigner failed: {stderr}"
+            "the botocore {what} failed: {stderr}"
         );
         return None;
     }
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    Some(out.stdout)
+}
+
+/// Presigns with botocore; `None` when python3 or botocore is unavailable.
+fn botocore_presign(method: &str, url: &str, expires: u64) -> Option<String> {
+    let args = serde_json::json!({"method": method, "url": url, "expires": expires});
+    let out = botocore(PRESIGNER, args, "presigner")?;
+    Some(String::from_utf8_lossy(&out).trim().to_owned())
 }
 
 /// Signs with botocore; `None` when python3 or botocore is unavailable.
 fn botocore_sign(method: &str, url: &str, body: &str) -> Option<Vec<(String, String)>> {
-    let args = serde_json::json!({
-        "method": method, "url": url, "body": body,
-        "key": ALICE_KEY, "secret": ALICE_SECRET,
-    });
-    let out = Command::new("python3")
-        .args(["-c", SIGNER, &args.to_string()])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("No module named 'botocore'"),
-            "the botocore signer failed: {stderr}"
-        );
-        return None;
-    }
+    let args = serde_json::json!({"method": method, "url": url, "body": body});
+    let out = botocore(SIGNER, args, "signer")?;
     let headers: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("signer output");
+        serde_json::from_slice(&out).expect("signer output");
     Some(
         headers
             .into_iter()
@@ -87,24 +77,9 @@ fn botocore_sign(method: &str, url: &str, body: &str) -> Option<Vec<(String, Str
 
 #[tokio::test]
 async fn a_request_signed_by_botocore_passes() {
-    let toml = quiet(&format!(
-        r#"
-[apis.shop]
-type = "http"
-[apis.shop.authorizers.signed]
-type = "iam"
-{}
-[[apis.shop.routes]]
-route = "POST /orders/{{id}}"
-function = "echo"
-authorizer = "signed"
-"#,
-        credentials_toml()
-    ));
     // The port is only known once serving, and the signature covers the host: bind first,
     // sign, then move the manual clock to botocore's signing time.
-    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
-    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock.clone()).await;
+    let (stack, clock) = start_iam_route("POST /orders/{id}", r#"function = "echo""#).await;
     let path = "/orders/a%20b~c?z=1&a=x%2Fy&a=b&empty=";
     let body = r#"{"item":"book"}"#;
     let url = stack.url(path);
@@ -147,22 +122,7 @@ authorizer = "signed"
 
 #[tokio::test]
 async fn a_url_presigned_by_botocore_passes_until_it_expires() {
-    let toml = quiet(&format!(
-        r#"
-[apis.shop]
-type = "http"
-[apis.shop.authorizers.signed]
-type = "iam"
-{}
-[[apis.shop.routes]]
-route = "GET /orders/{{id}}"
-function = "echo"
-authorizer = "signed"
-"#,
-        credentials_toml()
-    ));
-    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
-    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock.clone()).await;
+    let (stack, clock) = start_iam_route("GET /orders/{id}", r#"function = "echo""#).await;
     let url = stack.url("/orders/a%20b?z=1&a=x%2Fy");
     let Some(presigned) = botocore_presign("GET", &url, 120) else {
         println!("SKIPPED: python3 with botocore is not installed (pip install boto3)");

@@ -4,32 +4,16 @@
 mod common;
 mod sigv4_support;
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{quiet, shipped_registry, TestResponse, TestStack};
+use common::{TestResponse, TestStack};
 use portico_runtime::Clock;
 use sigv4_support::*;
 
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 async fn start() -> (TestStack, Clock) {
-    let toml = quiet(&format!(
-        r#"
-[apis.shop]
-type = "http"
-[apis.shop.authorizers.signed]
-type = "iam"
-{}
-[[apis.shop.routes]]
-route = "ANY /orders"
-function = "echo"
-authorizer = "signed"
-"#,
-        credentials_toml()
-    ));
-    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
-    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock.clone()).await;
-    (stack, clock)
+    start_iam_route("ANY /orders", r#"function = "echo""#).await
 }
 
 fn assert_refused(res: &TestResponse, message: &str, error_type: &str, case: &str) {

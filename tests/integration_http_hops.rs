@@ -3,72 +3,37 @@
 //! connection left idle for 90 s on the stack's clock is closed rather than reused.
 
 mod common;
+mod upstream_support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::{quiet, TestStack};
 use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use portico_runtime::{Clock, Registry};
-use tokio::sync::mpsc;
-
-/// The upstream's address, and the addresses of the connections it saw closed.
-struct Upstream {
-    addr: SocketAddr,
-    closed: mpsc::UnboundedReceiver<SocketAddr>,
-}
+use upstream_support::{proxy_toml, Upstream};
 
 /// Answers with the names of the request headers it got (one a line) and the caller's
 /// address (`x-peer`); `/named` also answers with a header its `Connection` header names.
 async fn upstream() -> Upstream {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (closed_tx, closed) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let (socket, peer) = listener.accept().await.unwrap();
-            let closed_tx = closed_tx.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let names: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
-                    let mut res = hyper::Response::builder().header("x-peer", peer.to_string());
-                    if req.uri().path() == "/named" {
-                        res = res
-                            .header("connection", "X-Internal , keep-alive")
-                            .header("x-internal", "secret")
-                            .header("x-public", "yes");
-                    }
-                    let body = Full::new(Bytes::from(names.join("\n")));
-                    async move { Ok::<_, Infallible>(res.body(body).unwrap()) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(socket), service)
-                    .await;
-                let _ = closed_tx.send(peer);
-            });
+    upstream_support::upstream(|req: hyper::Request<hyper::body::Incoming>, peer| {
+        let names: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
+        let mut res = hyper::Response::builder().header("x-peer", peer.to_string());
+        if req.uri().path() == "/named" {
+            res = res
+                .header("connection", "X-Internal , keep-alive")
+                .header("x-internal", "secret")
+                .header("x-public", "yes");
         }
-    });
-    Upstream { addr, closed }
+        let body = Full::new(Bytes::from(names.join("\n")));
+        async move { res.body(body).unwrap() }
+    })
+    .await
 }
 
 fn toml(upstream: SocketAddr) -> String {
-    quiet(&format!(
-        r#"
-[apis.shop]
-type = "rest"
-[apis.shop.stages.dev.variables]
-backend = "{upstream}"
-
-[[apis.shop.routes]]
-route = "GET /{{path+}}"
-http = "http://${{stageVariables.backend}}/{{path}}"
-"#
-    ))
+    quiet(&proxy_toml("GET", upstream))
 }
 
 #[tokio::test]

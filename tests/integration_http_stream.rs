@@ -4,6 +4,7 @@
 //! with the connection reused afterwards.
 
 mod common;
+mod upstream_support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,11 +13,9 @@ use bytes::Bytes;
 use common::{quiet, TestStack};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use portico_runtime::Registry;
 use tokio::sync::mpsc;
+use upstream_support::proxy_toml;
 
 const LARGE: usize = 3 * 1024 * 1024;
 
@@ -24,57 +23,34 @@ const LARGE: usize = 3 * 1024 * 1024;
 /// rest, and answers with the whole body; `/large` answers with `LARGE` bytes. Every answer
 /// carries the caller's address (`x-peer`).
 async fn upstream() -> (SocketAddr, mpsc::UnboundedReceiver<Bytes>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let (first_tx, first) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let (socket, peer) = listener.accept().await.unwrap();
-            let first_tx = first_tx.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let first_tx = first_tx.clone();
-                    async move {
-                        let res = hyper::Response::builder().header("x-peer", peer.to_string());
-                        let body = if req.uri().path() == "/upload" {
-                            let mut body = req.into_body();
-                            let mut all = Vec::new();
-                            while let Some(frame) = body.frame().await {
-                                let data = frame.unwrap().into_data().unwrap();
-                                if all.is_empty() {
-                                    let _ = first_tx.send(data.clone());
-                                }
-                                all.extend_from_slice(&data);
-                            }
-                            Bytes::from(all)
-                        } else {
-                            Bytes::from(vec![b'x'; LARGE])
-                        };
-                        Ok::<_, Infallible>(res.body(Full::new(body)).unwrap())
+    let up = upstream_support::upstream(move |req: hyper::Request<hyper::body::Incoming>, peer| {
+        let first_tx = first_tx.clone();
+        async move {
+            let res = hyper::Response::builder().header("x-peer", peer.to_string());
+            let body = if req.uri().path() == "/upload" {
+                let mut body = req.into_body();
+                let mut all = Vec::new();
+                while let Some(frame) = body.frame().await {
+                    let data = frame.unwrap().into_data().unwrap();
+                    if all.is_empty() {
+                        let _ = first_tx.send(data.clone());
                     }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(socket), service)
-                    .await;
-            });
+                    all.extend_from_slice(&data);
+                }
+                Bytes::from(all)
+            } else {
+                Bytes::from(vec![b'x'; LARGE])
+            };
+            res.body(Full::new(body)).unwrap()
         }
-    });
-    (addr, first)
+    })
+    .await;
+    (up.addr, first)
 }
 
 fn toml(upstream: SocketAddr) -> String {
-    quiet(&format!(
-        r#"
-[apis.shop]
-type = "rest"
-[apis.shop.stages.dev.variables]
-backend = "{upstream}"
-
-[[apis.shop.routes]]
-route = "ANY /{{path+}}"
-http = "http://${{stageVariables.backend}}/{{path}}"
-"#
-    ))
+    quiet(&proxy_toml("ANY", upstream))
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 mod common;
 mod otlp_support;
-mod tls_support;
+mod upstream_support;
 
 use std::time::{Duration, SystemTime};
 

@@ -5,6 +5,7 @@
 mod common;
 mod otlp_support;
 mod tls_support;
+mod upstream_support;
 
 use common::{quiet, TestStack};
 use otlp_support::{by_name, collector, names, next, spans, WhoAmI};

@@ -7,26 +7,16 @@ mod common;
 mod redis_support;
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{shipped_registry, TestStack};
 use portico_runtime::config::OnUnavailable;
-use portico_runtime::store::redis::{connect, RedisOptions, RedisStore};
-use portico_runtime::store::{AdmitRefusal, AdmitStep, MemoryStore, Store, StoreError, StoreExt};
+use portico_runtime::store::{AdmitRefusal, AdmitStep, Store, StoreError, StoreExt};
 use portico_runtime::Clock;
+use redis_support::admit::{redis_store, reference_pair};
 use redis_support::RedisServer;
 
 const KEY: &str = "alice-key-0123456789abcdef";
-
-async fn redis(server: &RedisServer, mode: OnUnavailable, clock: Clock) -> Arc<RedisStore> {
-    let options = RedisOptions {
-        on_unavailable: mode,
-        op_timeout: Duration::from_millis(300),
-        ..RedisOptions::default()
-    };
-    Arc::new(connect(&server.url(), options, clock).await.unwrap())
-}
 
 /// Watch, a bucket of `burst` at `rate` rps, a quota of `limit`, usage.
 fn steps(rate: f64, burst: u64, limit: u64) -> Vec<AdmitStep<'static>> {
@@ -55,11 +45,7 @@ async fn the_script_answers_exactly_as_the_step_by_step_reference() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let memory = MemoryStore::new(clock.clone());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
-    for store in [&memory as &dyn Store, &*redis] {
-        store.add_counter("version", 3, None).await.unwrap();
-    }
+    let (memory, redis) = reference_pair(&server, &clock, 3).await;
     // Bursts, refills, a throttled stretch and the quota running out, on both stores.
     let (mut throttled, mut over_quota) = (0, 0);
     for round in 0..120u64 {
@@ -96,7 +82,7 @@ async fn throttled_requests_consume_no_quota_and_refused_ones_no_usage() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let redis = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     let admitted = redis.admit(&steps(1.0, 1, 1), clock.now()).await.unwrap();
     assert_eq!(admitted.refusal, None);
     assert_eq!(admitted.quota_used, Some(1));
@@ -126,7 +112,7 @@ async fn a_step_on_a_record_is_a_clear_error_and_bad_bucket_settings_are_refused
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let redis = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     redis.put_json("quota", &"a record", None).await.unwrap();
     match redis.admit(&steps(1.0, 5, 5), clock.now()).await {
         Err(StoreError::WrongType { key, .. }) => assert_eq!(key, "quota"),
@@ -154,8 +140,8 @@ async fn while_redis_is_down_admission_fails_closed_or_runs_on_local_limits() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let open = redis(&server, OnUnavailable::FailOpen, clock.clone()).await;
-    let closed = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let open = redis_store(&server, OnUnavailable::FailOpen, clock.clone()).await;
+    let closed = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     assert_eq!(
         open.admit(&steps(100.0, 100, 2), clock.now())
             .await
@@ -356,7 +342,7 @@ async fn counters_and_buckets_the_script_creates_expire_when_they_should() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let redis = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     let hour = clock.now() + Duration::from_secs(3600);
     let day = clock.now() + Duration::from_secs(86_400);
     let steps = [

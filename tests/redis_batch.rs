@@ -13,21 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use portico_runtime::config::OnUnavailable;
-use portico_runtime::store::redis::{connect, RedisOptions, RedisStore};
-use portico_runtime::store::{
-    AdmitOutcome, AdmitRefusal, AdmitStep, MemoryStore, Store, StoreError, StoreExt,
-};
+use portico_runtime::store::redis::RedisStore;
+use portico_runtime::store::{AdmitOutcome, AdmitRefusal, AdmitStep, Store, StoreError, StoreExt};
 use portico_runtime::Clock;
+use redis_support::admit::{redis_store, reference_pair};
 use redis_support::RedisServer;
-
-async fn redis(server: &RedisServer, mode: OnUnavailable, clock: Clock) -> Arc<RedisStore> {
-    let options = RedisOptions {
-        on_unavailable: mode,
-        op_timeout: Duration::from_millis(300),
-        ..RedisOptions::default()
-    };
-    Arc::new(connect(&server.url(), options, clock).await.unwrap())
-}
 
 /// The admission of a request with API key `a` or `b`: the key version, a shared account
 /// bucket (burst 150, 1 rps), the key's own plan bucket (roomy), its quota of 40 and usage.
@@ -117,11 +107,7 @@ async fn concurrent_admissions_share_script_calls_and_answer_exactly_as_one_by_o
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let memory = MemoryStore::new(clock.clone());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
-    for store in [&memory as &dyn Store, &*redis] {
-        store.add_counter("version", 7, None).await.unwrap();
-    }
+    let (memory, redis) = reference_pair(&server, &clock, 7).await;
     warm_up(&redis, clock.now()).await;
     let Some(before) = server.calls("evalsha") else {
         eprintln!("SKIPPED batching check: redis-cli is not installed");
@@ -181,7 +167,7 @@ async fn a_key_of_another_type_fails_only_the_admissions_that_touch_it() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let redis = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     warm_up(&redis, clock.now()).await;
     redis.put_json("quota/a", &"a record", None).await.unwrap();
     let Some(before) = server.calls("evalsha") else {
@@ -223,8 +209,8 @@ async fn an_outage_fails_every_admission_of_a_batch_by_the_failure_mode() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let closed = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
-    let open = redis(&server, OnUnavailable::FailOpen, clock.clone()).await;
+    let closed = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let open = redis_store(&server, OnUnavailable::FailOpen, clock.clone()).await;
     server.stop();
     let keys: Vec<char> = (0..60)
         .map(|i| if i % 2 == 0 { 'a' } else { 'b' })
@@ -257,7 +243,7 @@ async fn each_admission_of_a_batch_keeps_its_own_clock_reading() {
         return;
     };
     let clock = Clock::manual(SystemTime::now());
-    let redis = redis(&server, OnUnavailable::FailClosed, clock.clone()).await;
+    let redis = redis_store(&server, OnUnavailable::FailClosed, clock.clone()).await;
     warm_up(&redis, clock.now()).await;
     let Some(before) = server.calls("evalsha") else {
         eprintln!("SKIPPED batching check: redis-cli is not installed");

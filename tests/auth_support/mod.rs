@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use portico_runtime::{Config, Registry};
 use serde_json::{json, Value};
 
 pub const KEY: &[u8] = include_bytes!("../fixtures/auth/key.pem");
@@ -63,4 +64,18 @@ pub fn tampered(claims: &Value, tampered: &Value) -> String {
 pub fn with(mut claims: Value, key: &str, value: Value) -> Value {
     claims[key] = value;
     claims
+}
+
+/// Loads `toml` as `gw.toml` with `registry`, expects it refused, and asserts its errors
+/// hold every one of `expected`.
+pub fn assert_config_errors(toml: &str, registry: &Registry, expected: &[&str]) {
+    let errors = Config::from_toml(toml, "gw.toml", registry)
+        .expect_err("invalid")
+        .to_string();
+    for expected in expected {
+        assert!(
+            errors.contains(expected),
+            "missing {expected:?} in:\n{errors}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! A fake OTLP/HTTP collector on 127.0.0.1:0 (plain or TLS) that hands every export it
 //! receives to the test, and helpers to read the spans out of an export. A test crate using
-//! it declares `mod tls_support;` too.
+//! it declares `mod upstream_support;` too.
 
 #![allow(dead_code)]
 
@@ -13,7 +13,7 @@ use portico_runtime::{async_trait, Context, FunctionError, Handler};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::tls_support;
+use crate::upstream_support;
 
 /// Answers with the trace header its context received.
 pub struct WhoAmI;
@@ -43,7 +43,7 @@ pub async fn collector(
         Some(_) => format!("https://localhost:{port}/otel"),
         None => format!("http://127.0.0.1:{port}/otel"),
     };
-    tls_support::serve(listener, tls, move |req: hyper::Request<_>| {
+    upstream_support::serve(listener, tls, move |req: hyper::Request<_>, _| {
         let (tx, answers) = (tx.clone(), answers.clone());
         async move {
             let path = req.uri().path().to_owned();

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod admit;
 pub mod replica_toml;
 
 use std::io::{BufRead, BufReader};

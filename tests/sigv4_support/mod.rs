@@ -2,8 +2,13 @@
 //! gateway's verifier (the botocore test checks both against a real SDK signer).
 #![allow(dead_code)]
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use hmac::{Hmac, Mac};
+use portico_runtime::Clock;
 use sha2::{Digest, Sha256};
+
+use crate::common::{quiet, shipped_registry, TestStack};
 
 pub const ALICE_KEY: &str = "AKIDALICE0000000";
 pub const ALICE_SECRET: &str = "alice/secret+KEY0000000000000000";
@@ -23,6 +28,29 @@ pub fn credentials_toml() -> String {
   {{ access_key_id = "{BOB_KEY}", secret_access_key = "{BOB_SECRET}", principal = "{BOB_ARN}", routes = ["GET /orders"] }},
 ]"#
     )
+}
+
+/// A stack serving one route, `route = "{route}"` with `target` (a TOML line such as
+/// `function = "echo"`), behind an IAM authorizer holding [`credentials_toml`], on a manual
+/// clock at [`NOW`].
+pub async fn start_iam_route(route: &str, target: &str) -> (TestStack, Clock) {
+    let toml = quiet(&format!(
+        r#"
+[apis.shop]
+type = "http"
+[apis.shop.authorizers.signed]
+type = "iam"
+{}
+[[apis.shop.routes]]
+route = "{route}"
+{target}
+authorizer = "signed"
+"#,
+        credentials_toml()
+    ));
+    let clock = Clock::manual(UNIX_EPOCH + Duration::from_secs(NOW));
+    let stack = TestStack::start_with_clock(&toml, &shipped_registry(), clock.clone()).await;
+    (stack, clock)
 }
 
 fn hex(bytes: &[u8]) -> String {

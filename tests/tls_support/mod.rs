@@ -1,15 +1,9 @@
-//! Servers the tests start on 127.0.0.1:0, over plain HTTP or over TLS with a self-signed
-//! certificate (its CA written to a temporary file a client can be told to trust).
+//! TLS for the servers the tests start (see `upstream_support::serve`): a self-signed
+//! certificate, its CA written to a temporary file a client can be told to trust.
 
 #![allow(dead_code)]
 
-use std::convert::Infallible;
 use std::sync::Arc;
-
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 
 /// A self-signed certificate for `localhost`, its PEM also in a temporary `ca.pem`.
 pub struct Certificate {
@@ -63,42 +57,4 @@ pub fn acceptor(cert: &str, key: &str) -> tokio_rustls::TlsAcceptor {
     .with_single_cert(vec![cert], key)
     .expect("server config");
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
-/// Serves `answer` on `listener` (over TLS with `tls`) until the test ends.
-pub fn serve<F, Fut>(
-    listener: tokio::net::TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    answer: F,
-) where
-    F: Fn(hyper::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            let (answer, tls) = (answer.clone(), tls.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let answer = answer.clone();
-                    async move { Ok::<_, Infallible>(answer(req).await) }
-                });
-                let builder = hyper::server::conn::http1::Builder::new();
-                match tls {
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(socket).await {
-                            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
-                        }
-                    }
-                    None => {
-                        let _ = builder
-                            .serve_connection(TokioIo::new(socket), service)
-                            .await;
-                    }
-                }
-            });
-        }
-    });
 }
