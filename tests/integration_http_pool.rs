@@ -5,6 +5,7 @@
 //! hop-by-hop headers stay on its side, and a stage variable may carry a path prefix.
 
 mod common;
+mod upstream_support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use portico_runtime::Registry;
 use tokio::sync::mpsc;
+use upstream_support::proxy_toml;
 
 type Chunks = mpsc::Receiver<Result<Frame<Bytes>, Infallible>>;
 
@@ -82,17 +84,9 @@ impl hyper::body::Body for ChannelBody {
 }
 
 fn toml(upstream: SocketAddr) -> String {
+    let proxy = proxy_toml("GET", upstream);
     quiet(&format!(
-        r#"
-[apis.shop]
-type = "rest"
-[apis.shop.stages.dev.variables]
-backend = "{upstream}"
-
-[[apis.shop.routes]]
-route = "GET /{{path+}}"
-http = "http://${{stageVariables.backend}}/{{path}}"
-
+        r#"{proxy}
 [apis.shop.stages.prefixed.variables]
 backend = "{upstream}/prefix"
 

@@ -44,12 +44,17 @@ workflow = "slow"
     )
 }
 
+/// The stack of [`toml`] exporting to `endpoint`, with `whoami` registered, on `clock`.
+async fn start(endpoint: &str, clock: Clock) -> TestStack {
+    let mut registry = Registry::new();
+    registry.register("whoami", WhoAmI);
+    TestStack::start_with_clock(&quiet(&toml(endpoint)), &registry, clock).await
+}
+
 #[tokio::test]
 async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
     let (endpoint, mut rx) = collector(vec![], None).await;
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    let stack = TestStack::start(&quiet(&toml(&endpoint)), &registry).await;
+    let stack = start(&endpoint, Clock::system()).await;
     let res = stack
         .request("POST", "/quick", &[("x-amzn-trace-id", HEADER)], "{}")
         .await;
@@ -112,10 +117,7 @@ async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
 async fn a_workflow_that_outlives_its_request_is_exported_when_it_ends() {
     let (endpoint, mut rx) = collector(vec![], None).await;
     let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    let stack =
-        TestStack::start_with_clock(&quiet(&toml(&endpoint)), &registry, clock.clone()).await;
+    let stack = start(&endpoint, clock.clone()).await;
     let res = stack
         .request("POST", "/slow", &[("x-amzn-trace-id", HEADER)], "{}")
         .await;
@@ -171,10 +173,7 @@ async fn a_workflow_that_outlives_its_request_is_exported_when_it_ends() {
 async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
     let (endpoint, mut rx) = collector(vec![503], None).await;
     let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    let stack =
-        TestStack::start_with_clock(&quiet(&toml(&endpoint)), &registry, clock.clone()).await;
+    let stack = start(&endpoint, clock.clone()).await;
     let res = stack
         .request("POST", "/quick", &[("x-amzn-trace-id", HEADER)], "{}")
         .await;
