@@ -214,15 +214,11 @@ async fn discovery_over_https_follows_jwks_uri() {
 
 #[test]
 fn key_source_config_errors_name_their_place() {
-    let registry = shipped_registry();
     let dir = std::env::temp_dir().join(format!("portico-jwks-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("empty.pem"), "no certificate here\n").expect("write");
     let bad = format!(
-        r#"
-[apis.web]
-type = "http"
-[apis.web.authorizers.nowhere]
+        r#"[apis.web.authorizers.nowhere]
 type = "jwt"
 issuer = "my-issuer"
 audiences = ["a"]
@@ -244,9 +240,8 @@ credentials = [{{ access_key_id = "AKID", secret_access_key = "s", principal = "
         missing = dir.join("missing.pem").display(),
         empty = dir.join("empty.pem").display(),
     );
-    assert_config_errors(
+    assert_authorizer_config_errors(
         &bad,
-        &registry,
         &[
             "gw.toml:4:1: api `web`: authorizer `nowhere`: a JWT authorizer needs `jwks_file`, `jwks_url`, or an `issuer` that is an http(s) URL to discover its keys from",
             "gw.toml:12:16: api `web`: authorizer `no_ca`: `jwks_ca_file` `",

@@ -174,12 +174,8 @@ async fn an_unreachable_jwks_url_is_401() {
 
 #[test]
 fn jwks_url_config_errors() {
-    let registry = shipped_registry();
     let bad = format!(
-        r#"
-[apis.web]
-type = "http"
-[apis.web.authorizers.tls]
+        r#"[apis.web.authorizers.tls]
 type = "jwt"
 issuer = "i"
 audiences = ["a"]
@@ -196,9 +192,8 @@ function = "echo"
 jwks_url = "http://127.0.0.1:1/jwks.json"
 "#
     );
-    assert_config_errors(
+    assert_authorizer_config_errors(
         &bad,
-        &registry,
         &[
             "gw.toml:8:12: api `web`: authorizer `tls`: `jwks_url = \"ftp://issuer.example.com/jwks.json\"` must be an http:// or https:// URL",
             "gw.toml:14:12: api `web`: authorizer `both`: give `jwks_file` or `jwks_url`, not both",

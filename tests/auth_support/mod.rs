@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use portico_runtime::{Config, Registry};
+use portico_runtime::Config;
 use serde_json::{json, Value};
 
 pub const KEY: &[u8] = include_bytes!("../fixtures/auth/key.pem");
@@ -66,10 +66,12 @@ pub fn with(mut claims: Value, key: &str, value: Value) -> Value {
     claims
 }
 
-/// Loads `toml` as `gw.toml` with `registry`, expects it refused, and asserts its errors
-/// hold every one of `expected`.
-pub fn assert_config_errors(toml: &str, registry: &Registry, expected: &[&str]) {
-    let errors = Config::from_toml(toml, "gw.toml", registry)
+/// Loads `authorizers` (the TOML that follows `[apis.web]` of an HTTP API, from line 4 of
+/// `gw.toml`) with the shipped functions, expects it refused, and asserts its errors hold
+/// every one of `expected`.
+pub fn assert_authorizer_config_errors(authorizers: &str, expected: &[&str]) {
+    let toml = format!("\n[apis.web]\ntype = \"http\"\n{authorizers}");
+    let errors = Config::from_toml(&toml, "gw.toml", &crate::common::shipped_registry())
         .expect_err("invalid")
         .to_string();
     for expected in expected {
