@@ -5,6 +5,7 @@
 
 mod common;
 mod otlp_support;
+mod tls_support;
 mod upstream_support;
 
 use std::time::{Duration, SystemTime};
@@ -218,6 +219,40 @@ async fn a_failed_export_is_retried_after_a_backoff_on_the_clock() {
         counters.failed.load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+}
+
+#[tokio::test]
+async fn an_https_collector_with_an_untrusted_certificate_gets_nothing_and_counts_failed() {
+    let cert = tls_support::Certificate::new("otlp-untrusted");
+    let (endpoint, mut rx) = collector(vec![], Some(cert.acceptor())).await;
+    let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let stack = start(&endpoint, clock.clone()).await;
+    let res = stack.request("POST", "/quick", &[], "{}").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let counters = stack.stack.otlp_exporter().unwrap().counters();
+    let failed = || counters.failed.load(std::sync::atomic::Ordering::Relaxed);
+    // Every try fails at the handshake; the clock moves through the backoffs between them.
+    let given_up = async {
+        while failed() == 0 {
+            if clock.sleepers() > 0 {
+                clock.advance(Duration::from_millis(200));
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), given_up)
+        .await
+        .expect("the export was not given up");
+    assert_eq!(failed(), 1);
+    assert_eq!(
+        counters.retries.load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+    assert_eq!(
+        counters.exported.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert!(rx.try_recv().is_err(), "no request passed the handshake");
 }
 
 #[test]

@@ -163,6 +163,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn states_are_handed_over_once_at_the_end() {
+        let timeline = StateTimeline::new(Instant::now(), 7);
+        timeline.record("A", "Pass", 1, Instant::now(), None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let on_end: OnEnd = Box::new(move |arn, segments| {
+            let _ = tx.send((arn.to_owned(), segments.len()));
+        });
+        assert!(timeline.defer_until_end(on_end), "still running: deferred");
+        timeline.record("B", "Succeed", 2, Instant::now(), None);
+        assert!(rx.try_recv().is_err(), "nothing before the end");
+        timeline.end("arn:x");
+        assert_eq!(rx.try_recv().ok(), Some(("arn:x".to_owned(), 2)));
+        timeline.end("arn:x");
+        assert!(rx.try_recv().is_err(), "handed over once");
+        assert!(
+            !timeline.defer_until_end(Box::new(|_, _| panic!("ended already"))),
+            "an ended execution's states are all there now"
+        );
+    }
+
+    #[test]
     fn parents_are_read_and_replaced() {
         let h = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
         assert_eq!(parent_of(h), Some(0x53995c3f42cd8ad8));
