@@ -278,10 +278,11 @@ where
     }
     *req.uri_mut() = uri;
     let timeout = target.timeout.unwrap_or(fwd.default_timeout);
-    let response = match clock
-        .timeout(timeout, target.pool.send(authority, req, clock))
-        .await
-    {
+    // Pinned where it is made: moved by value into the timeout, the exchange's future was
+    // copied twice per request and this future's state held it three times over (and
+    // front.rs moves this future into its box whole).
+    let send = std::pin::pin!(target.pool.send(authority, req, clock));
+    let response = match clock.timeout(timeout, send).await {
         Err(_) => {
             return Err((
                 GatewayError::EndpointTimeout,
