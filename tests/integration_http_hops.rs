@@ -15,7 +15,8 @@ use portico_runtime::{Clock, Registry};
 use upstream_support::{proxy_toml, Upstream};
 
 /// Answers with the names of the request headers it got (one a line) and the caller's
-/// address (`x-peer`); `/named` also answers with a header its `Connection` header names.
+/// address (`x-peer`); `/named` also answers with a header its `Connection` header names;
+/// `/forwarded` answers with the `X-Forwarded-For` values it got instead, one a line.
 async fn upstream() -> Upstream {
     upstream_support::upstream(|req: hyper::Request<hyper::body::Incoming>, peer| {
         let names: Vec<&str> = req.headers().keys().map(|k| k.as_str()).collect();
@@ -26,7 +27,16 @@ async fn upstream() -> Upstream {
                 .header("x-internal", "secret")
                 .header("x-public", "yes");
         }
-        let body = Full::new(Bytes::from(names.join("\n")));
+        let text = if req.uri().path() == "/forwarded" {
+            let forwarded = req.headers().get_all("x-forwarded-for").iter();
+            forwarded
+                .map(|v| v.to_str().unwrap_or("?"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            names.join("\n")
+        };
+        let body = Full::new(Bytes::from(text));
         async move { res.body(body).unwrap() }
     })
     .await
@@ -61,6 +71,24 @@ async fn headers_the_clients_connection_header_names_are_not_forwarded() {
     for gone in ["x-secret", "x-two", "connection", "keep-alive"] {
         assert!(!names.contains(&gone), "{gone} forwarded: {names:?}");
     }
+}
+
+#[tokio::test]
+async fn the_callers_x_forwarded_for_is_extended_once_with_its_address() {
+    let up = upstream().await;
+    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let res = stack
+        .request(
+            "GET",
+            "/dev/forwarded",
+            &[("x-forwarded-for", "203.0.113.7")],
+            "",
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.text(), "203.0.113.7, 127.0.0.1");
+    let res = stack.get("/dev/forwarded").await;
+    assert_eq!(res.text(), "127.0.0.1");
 }
 
 #[tokio::test]

@@ -7,24 +7,18 @@
 //! Answers: no response head within the integration timeout → 504 `Endpoint request timed
 //! out`; upstream unreachable or failing → 502.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use bytes::Bytes;
-use http::header::HeaderName;
-use http::{HeaderValue, Request, Response, Uri};
-use http_body_util::Limited;
+use http::{Request, Response, Uri};
 
-use super::error::GatewayError;
-use super::proxy_headers::{chain, copy_end_to_end, is_body_limit, remove_hop_by_hop};
-use super::response::ProxyResponse;
 use super::upstream_pool::{UpstreamError, UpstreamPool};
 use crate::clock::Clock;
 
-/// Named once: a header name given as text is parsed again on every use.
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+#[path = "http_proxy_forward.rs"]
+mod forward;
+pub(crate) use forward::{forward, Forward};
 
 /// One piece of an upstream URL template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,118 +192,4 @@ fn flush(literal: &mut String, parts: &mut Vec<UriPart>) {
     if !literal.is_empty() {
         parts.push(UriPart::Literal(std::mem::take(literal)));
     }
-}
-
-/// What one forwarded request needs from the pipeline.
-pub(crate) struct Forward<'a> {
-    /// The request head.
-    pub parts: &'a http::request::Parts,
-    /// Raw path parameter values.
-    pub params: &'a [(String, &'a str)],
-    /// The stage's variables.
-    pub variables: &'a std::collections::BTreeMap<String, String>,
-    /// The caller's address, for `X-Forwarded-For`.
-    pub remote: SocketAddr,
-    /// The largest request body to forward.
-    pub max_body_bytes: u64,
-    /// `[server] integration_timeout`, unless the route sets its own.
-    pub default_timeout: Duration,
-}
-
-/// Forwards one request; the returned body streams the upstream's response.
-pub(crate) async fn forward<B>(
-    target: &HttpTarget,
-    clock: &Clock,
-    fwd: Forward<'_>,
-    body: B,
-) -> Result<(ProxyResponse, Body), (GatewayError, String)>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut url = target.url(
-        |name| fwd.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v),
-        fwd.variables,
-    );
-    // Split here rather than parsing the whole URL: the pool needs `host:port` as text and
-    // the request line only the path (origin form). A stage variable may carry a path too.
-    // One buffer holds both; the path's `Uri` shares it instead of copying it.
-    let host_start = "http://".len();
-    let path_start = url[host_start..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| host_start + i);
-    if !url[path_start..].starts_with('/') {
-        url.insert(path_start, '/');
-    }
-    if let Some(query) = fwd.parts.uri.query() {
-        url.push(if url[path_start..].contains('?') {
-            '&'
-        } else {
-            '?'
-        });
-        url.push_str(query);
-    }
-    let url = Bytes::from(url);
-    let bad_path = |e: &dyn std::fmt::Display| {
-        (
-            GatewayError::BadGateway,
-            format!("upstream path of `{}` is not valid: {e}", target.template),
-        )
-    };
-    let authority = std::str::from_utf8(&url[host_start..path_start]).map_err(|e| bad_path(&e))?;
-    let uri = Uri::from_maybe_shared(url.slice(path_start..)).map_err(|e| bad_path(&e))?;
-    let mut req = Request::new(Body::new(Limited::new(body, fwd.max_body_bytes as usize)));
-    *req.method_mut() = fwd.parts.method.clone();
-    let headers = req.headers_mut();
-    headers.reserve(fwd.parts.headers.len() + 2);
-    copy_end_to_end(&fwd.parts.headers, headers);
-    let client_ip = super::request::source_ip_text(fwd.remote.ip());
-    let forwarded_for = match fwd
-        .parts
-        .headers
-        .get(&X_FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(prior) => format!("{prior}, {client_ip}"),
-        None => client_ip,
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert(X_FORWARDED_FOR, v);
-    }
-    *req.uri_mut() = uri;
-    let timeout = target.timeout.unwrap_or(fwd.default_timeout);
-    let response = match clock
-        .timeout(timeout, target.pool.send(authority, req, clock))
-        .await
-    {
-        Err(_) => {
-            return Err((
-                GatewayError::EndpointTimeout,
-                format!("upstream gave no response within {timeout:?}"),
-            ))
-        }
-        Ok(Err(e)) if is_body_limit(&*e) => {
-            return Err((
-                GatewayError::PayloadTooLarge,
-                format!("body over {} bytes", fwd.max_body_bytes),
-            ))
-        }
-        Ok(Err(e)) => {
-            return Err((
-                GatewayError::BadGateway,
-                format!("upstream `{}` failed: {}", target.template, chain(&*e)),
-            ))
-        }
-        Ok(Ok(response)) => response,
-    };
-    let (mut head, body) = response.into_parts();
-    remove_hop_by_hop(&mut head.headers);
-    Ok((
-        ProxyResponse {
-            status: head.status,
-            headers: head.headers,
-            body: Bytes::new(),
-        },
-        body,
-    ))
 }

@@ -3,7 +3,7 @@
 //! failure reads in the log.
 
 use http::header::{self, HeaderName};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use smallvec::SmallVec;
 
 /// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1);
@@ -48,21 +48,42 @@ fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|b| *b == b',').map(<[u8]>::trim_ascii)
 }
 
-/// Appends `from`'s end-to-end headers to `to`: neither the hop-by-hop ones nor those
-/// `from`'s `Connection` header names.
-pub(super) fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
-    let named = connection_names_others(from);
+/// Appends `from`'s end-to-end headers to `to` — neither the hop-by-hop ones nor those
+/// `from`'s `Connection` header names — except `replaced`, whose first value it returns
+/// for the caller to build its own from.
+pub(super) fn copy_end_to_end<'a>(
+    from: &'a HeaderMap,
+    to: &mut HeaderMap,
+    replaced: &HeaderName,
+) -> Option<&'a HeaderValue> {
+    // A scan of the names instead of a lookup: most requests have no `Connection` header.
+    let named = from.keys().any(|n| n == header::CONNECTION) && connection_names_others(from);
+    let mut prior = None;
     for (name, value) in from {
+        if name == replaced {
+            prior = prior.or(Some(value));
+            continue;
+        }
         let dropped = is_hop_by_hop(name) || named && is_named_by_connection(from, name);
         if !dropped {
             to.append(name.clone(), value.clone());
         }
     }
+    prior
 }
 
 /// Keeps the upstream's own header map (no copy) minus its hop-by-hop headers and those
 /// its `Connection` header names.
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // The usual response has none (a `Connection` header is one): one scan, no lookups.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
+    strip_hop_by_hop(headers);
+}
+
+#[cold]
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named = connection_names_others(headers);
     let found: SmallVec<[HeaderName; 4]> = headers
         .keys()

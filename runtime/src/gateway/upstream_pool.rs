@@ -55,7 +55,12 @@ impl UpstreamPool {
         loop {
             let (mut conn, reused) = match self.checkout(authority, clock.now()) {
                 Some(conn) => (conn, true),
-                None => (Conn::connect(authority, clock.now()).await?, false),
+                // Boxed: opening a connection is the cold path, and its future (connect and
+                // handshake) would otherwise size this one, which every request holds.
+                None => (
+                    Box::pin(Conn::connect(authority, clock.now())).await?,
+                    false,
+                ),
             };
             if reused && !conn.ready().await {
                 continue;
