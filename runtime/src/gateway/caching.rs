@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method};
@@ -14,10 +15,10 @@ use subtle::ConstantTimeEq;
 
 use super::error::GatewayError;
 use super::response::ProxyResponse;
-use super::router::{CompiledRoute, Mount, Router};
+use super::router::{CompiledRoute, Mount, PathParams, Router};
 use crate::cache::{
     ignored_invalidation_header, requests_invalidation, CacheKey, CacheMetrics, CacheStatus,
-    CachedResponse, InvalidationDecision, RouteCache, SharedLevel, StageCache,
+    CachedResponse, InvalidationDecision, Looked, RouteCache, SharedLevel, StageCache,
 };
 use crate::config::Api;
 use crate::stack::StackInner;
@@ -156,6 +157,10 @@ pub(crate) struct Prepared<'a> {
     key: CacheKey,
     invalidate: bool,
     warn: bool,
+    /// What [`Prepared::hit`]'s lookup saw (a [`Looked`] as a number), so a miss is not
+    /// looked up again in [`Prepared::serve`]. Atomic because a hit borrows `self` across
+    /// an await in a future that must stay `Send`.
+    looked: AtomicU8,
 }
 
 /// Connects a stage cache's shared level (if it has one) to the stack's store and metrics.
@@ -175,7 +180,7 @@ pub(crate) fn prepare<'a>(
     route: &CompiledRoute,
     method: &Method,
     headers: &HeaderMap,
-    params: &[(String, &str)],
+    params: &PathParams<'_>,
     raw_query: &str,
 ) -> Result<Option<Prepared<'a>>, (GatewayError, String)> {
     let Some(cache) = mount.cache.as_deref() else {
@@ -214,6 +219,7 @@ pub(crate) fn prepare<'a>(
         key,
         invalidate,
         warn,
+        looked: AtomicU8::new(looked_code(Looked::NotLooked)),
     }))
 }
 
@@ -223,7 +229,7 @@ fn request_key(
     route: &CompiledRoute,
     method: &Method,
     headers: &HeaderMap,
-    params: &[(String, &str)],
+    params: &PathParams<'_>,
     raw_query: &str,
 ) -> CacheKey {
     let spec = route_cache.key_spec();
@@ -232,7 +238,7 @@ fn request_key(
             .iter()
             .map(|(name, raw)| {
                 let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-                (name.as_str(), value)
+                (name, value)
             })
             .collect()
     } else {
@@ -273,9 +279,16 @@ impl Prepared<'_> {
         if self.invalidate {
             return None;
         }
-        let cached = self.stage.lookup(self.route, &self.key, now_millis).await?;
-        *status = Some(CacheStatus::Hit);
-        Some(respond(&cached, self.warn))
+        match self.stage.lookup(self.route, &self.key, now_millis).await {
+            Ok(cached) => {
+                *status = Some(CacheStatus::Hit);
+                Some(respond(&cached, self.warn))
+            }
+            Err(looked) => {
+                self.looked.store(looked_code(looked), Ordering::Relaxed);
+                None
+            }
+        }
     }
 
     /// Serves the request from the cache, or runs `integration` (once for all concurrent
@@ -288,9 +301,12 @@ impl Prepared<'_> {
     where
         F: Future<Output = Result<ProxyResponse, (GatewayError, String)>>,
     {
-        if self.invalidate {
+        let looked = if self.invalidate {
             self.stage.invalidate(&self.key).await;
-        }
+            Looked::NotLooked
+        } else {
+            looked_from_code(self.looked.load(Ordering::Relaxed))
+        };
         // The request that runs the integration keeps its error detail for the access log;
         // requests that waited on it get the same response without the detail.
         let mut failure = None;
@@ -306,13 +322,32 @@ impl Prepared<'_> {
         // Boxed: the fill's future (moka's entry API around the integration) is large, and
         // inline it sized every frame polling the request (debug builds overflowed a 2 MiB
         // thread stack). Plain in-process hits never get here.
-        let (cached, cache_status) =
-            Box::pin(self.stage.get_or_fill(self.route, self.key, fill)).await;
+        let (cached, cache_status) = Box::pin(
+            self.stage
+                .get_or_fill_after(self.route, self.key, fill, looked),
+        )
+        .await;
         *status = Some(cache_status);
         if let Some(failure) = failure {
             return Err(failure);
         }
         Ok(respond(&cached, self.warn))
+    }
+}
+
+fn looked_code(looked: Looked) -> u8 {
+    match looked {
+        Looked::NotLooked => 0,
+        Looked::Absent => 1,
+        Looked::Stale => 2,
+    }
+}
+
+fn looked_from_code(code: u8) -> Looked {
+    match code {
+        1 => Looked::Absent,
+        2 => Looked::Stale,
+        _ => Looked::NotLooked,
     }
 }
 

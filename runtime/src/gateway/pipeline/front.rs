@@ -10,9 +10,10 @@ use super::body::{check_declared_length, read_body, PendingBody};
 use super::{Exchange, Failure, Outcome, Progress};
 use crate::auth::{AuthContext, CorsConfig};
 use crate::config::{ApiKind, Target};
+use crate::gateway::caching::Prepared;
 use crate::gateway::error::GatewayError;
 use crate::gateway::response::ProxyResponse;
-use crate::gateway::router::{CompiledRoute, Mount, Routed};
+use crate::gateway::router::{CompiledRoute, Mount, PathParams, Routed};
 
 /// A request that matched a route and passed its authorizer.
 pub(super) struct Matched<'a> {
@@ -20,12 +21,29 @@ pub(super) struct Matched<'a> {
     pub(super) route: &'a CompiledRoute,
     /// The path within the stage.
     pub(super) stage_path: &'a str,
-    /// Raw (still percent-encoded) path parameter values.
-    pub(super) params: Vec<(String, &'a str)>,
+    /// Path parameter names with their raw (still percent-encoded) values.
+    pub(super) params: PathParams<'a>,
     /// Routed through a custom domain's base path mapping.
     pub(super) custom_domain: bool,
     /// What the authorizer established.
     pub(super) authorized: Option<AuthContext>,
+}
+
+impl<'a> Matched<'a> {
+    /// Whether this request goes through its stage's cache (with its key when it does);
+    /// `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
+    pub(super) fn prepare_cache(&self, x: &Exchange<'_>) -> Result<Option<Prepared<'a>>, Failure> {
+        let parts = x.parts;
+        crate::gateway::caching::prepare(
+            x.stack,
+            self.mount,
+            self.route,
+            &parts.method,
+            &parts.headers,
+            &self.params,
+            parts.uri.query().unwrap_or(""),
+        )
+    }
 }
 
 /// Runs a routed request through the front door and its integration.
@@ -114,7 +132,7 @@ where
     admitted?;
     check_declared_length(&parts.headers, limit)?;
     if let Some(validator) = &route.validator {
-        validator.check_parameters(parts, &params)?;
+        validator.check_parameters(parts, &params.to_vec())?;
     }
     let matched = Matched {
         mount,
