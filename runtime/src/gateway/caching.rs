@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method};
 use subtle::ConstantTimeEq;
 
@@ -157,10 +158,8 @@ pub(crate) struct Prepared<'a> {
     key: CacheKey,
     invalidate: bool,
     warn: bool,
-    /// What [`Prepared::hit`]'s lookup saw (a [`Looked`] as a number), so a miss is not
-    /// looked up again in [`Prepared::serve`]. Atomic because a hit borrows `self` across
-    /// an await in a future that must stay `Send`.
-    looked: AtomicU8,
+    /// What a lookup of the key saw, so a miss is not looked up again.
+    looked: LookedSlot,
 }
 
 /// Connects a stage cache's shared level (if it has one) to the stack's store and metrics.
@@ -173,16 +172,18 @@ pub(crate) fn bind_shared(stage: &StageCache, stack: &StackInner) {
 }
 
 /// Decides whether a request goes through its stage's cache. `params` are the raw path
-/// parameters; `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
+/// parameters; `looked`: what an earlier lookup of this request's key saw (then
+/// [`Prepared::hit`] does not look again). `Err` is the `FAIL_WITH_403` answer to an
+/// unauthorized invalidation.
 pub(crate) fn prepare<'a>(
     stack: &StackInner,
     mount: &'a Mount,
     route: &CompiledRoute,
-    method: &Method,
-    headers: &HeaderMap,
+    parts: &Parts,
     params: &PathParams<'_>,
-    raw_query: &str,
+    looked: Looked,
 ) -> Result<Option<Prepared<'a>>, (GatewayError, String)> {
+    let (method, headers) = (&parts.method, &parts.headers);
     let Some(cache) = mount.cache.as_deref() else {
         return Ok(None);
     };
@@ -211,7 +212,14 @@ pub(crate) fn prepare<'a>(
     };
     let key = match cache.fixed_keys.get(route.index) {
         Some(Some((fixed_method, key))) if fixed_method == method => key.clone(),
-        _ => request_key(route_cache, route, method, headers, params, raw_query),
+        _ => request_key(
+            route_cache,
+            route,
+            method,
+            headers,
+            params,
+            parts.uri.query().unwrap_or(""),
+        ),
     };
     Ok(Some(Prepared {
         stage: &cache.stage,
@@ -219,7 +227,7 @@ pub(crate) fn prepare<'a>(
         key,
         invalidate,
         warn,
-        looked: AtomicU8::new(looked_code(Looked::NotLooked)),
+        looked: LookedSlot::new(looked),
     }))
 }
 
@@ -276,7 +284,7 @@ impl Prepared<'_> {
         status: &mut Option<CacheStatus>,
         now_millis: u64,
     ) -> Option<ProxyResponse> {
-        if self.invalidate {
+        if self.invalidate || self.looked.get() != Looked::NotLooked {
             return None;
         }
         match self.stage.lookup(self.route, &self.key, now_millis).await {
@@ -285,7 +293,7 @@ impl Prepared<'_> {
                 Some(respond(&cached, self.warn))
             }
             Err(looked) => {
-                self.looked.store(looked_code(looked), Ordering::Relaxed);
+                self.looked.set(looked);
                 None
             }
         }
@@ -305,7 +313,7 @@ impl Prepared<'_> {
             self.stage.invalidate(&self.key).await;
             Looked::NotLooked
         } else {
-            looked_from_code(self.looked.load(Ordering::Relaxed))
+            self.looked.get()
         };
         // The request that runs the integration keeps its error detail for the access log;
         // requests that waited on it get the same response without the detail.
@@ -335,19 +343,35 @@ impl Prepared<'_> {
     }
 }
 
-fn looked_code(looked: Looked) -> u8 {
-    match looked {
-        Looked::NotLooked => 0,
-        Looked::Absent => 1,
-        Looked::Stale => 2,
+/// A [`Looked`] that a shared borrow can update: a hit borrows its [`Prepared`] (and the
+/// pipeline its exchange) across an await in a future that must stay `Send`.
+pub(crate) struct LookedSlot(AtomicU8);
+
+impl LookedSlot {
+    /// A slot holding `looked`.
+    pub(crate) fn new(looked: Looked) -> Self {
+        LookedSlot(AtomicU8::new(looked as u8))
+    }
+
+    /// What the slot holds.
+    pub(crate) fn get(&self) -> Looked {
+        match self.0.load(Ordering::Relaxed) {
+            x if x == Looked::Absent as u8 => Looked::Absent,
+            x if x == Looked::Stale as u8 => Looked::Stale,
+            _ => Looked::NotLooked,
+        }
+    }
+
+    /// Replaces what the slot holds.
+    pub(crate) fn set(&self, looked: Looked) {
+        self.0.store(looked as u8, Ordering::Relaxed);
     }
 }
 
-fn looked_from_code(code: u8) -> Looked {
-    match code {
-        1 => Looked::Absent,
-        2 => Looked::Stale,
-        _ => Looked::NotLooked,
+impl Prepared<'_> {
+    /// What the last lookup of the key saw (`NotLooked` after a hit or before any lookup).
+    pub(crate) fn looked(&self) -> Looked {
+        self.looked.get()
     }
 }
 

@@ -278,7 +278,7 @@ fn match_path<'a>(
             }
             Segment::Param(name) => {
                 let value = segments.get(i).filter(|s| !s.is_empty())?;
-                params.push(name, *value);
+                params.push(name, value);
                 rank.push(1);
             }
             Segment::Greedy(name) => {

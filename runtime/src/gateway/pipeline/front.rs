@@ -33,15 +33,13 @@ impl<'a> Matched<'a> {
     /// Whether this request goes through its stage's cache (with its key when it does);
     /// `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
     pub(super) fn prepare_cache(&self, x: &Exchange<'_>) -> Result<Option<Prepared<'a>>, Failure> {
-        let parts = x.parts;
         crate::gateway::caching::prepare(
             x.stack,
             self.mount,
             self.route,
-            &parts.method,
-            &parts.headers,
+            x.parts,
             &self.params,
-            parts.uri.query().unwrap_or(""),
+            x.cache_looked.get(),
         )
     }
 }
@@ -142,10 +140,9 @@ where
         custom_domain,
         authorized,
     };
-    // The other integrations' futures are boxed: inline, the largest of them sized this one and
-    // every frame polling it (debug builds overflowed a 2 MiB thread stack). The function
-    // route's stays inline: a cache hit is answered in it, and boxing cost the hit an
-    // allocation of the whole future.
+    // The integrations' futures are boxed: inline, the largest of them sized this one and
+    // every frame polling it (and moved with it), on every request. A function route's cache
+    // hit is answered here, before its function's future exists.
     match &route.target {
         Target::Custom(custom) => {
             let body = read_valid_body(route, body, limit).await?;
@@ -157,7 +154,10 @@ where
         }
         Target::Function(name) => {
             let body = read_valid_body(route, body, limit).await?;
-            super::function::run(x, progress, matched, name, body).await
+            if let Some(response) = cache_hit(x, progress, &matched).await? {
+                return Ok(response);
+            }
+            Box::pin(super::function::run(x, progress, matched, name, body)).await
         }
         Target::Workflow { name, sync } => {
             let body = read_valid_body(route, body, limit).await?;
@@ -166,6 +166,36 @@ where
         Target::Mock(target) => {
             let body = read_valid_body(route, body, limit).await?;
             super::targets::mock(x, &matched, target, body)
+        }
+    }
+}
+
+/// The response from the stage's cache when it has a fresh one for the request; on a miss,
+/// what the lookup saw is kept in the exchange for the integration's cache step.
+async fn cache_hit(
+    x: &Exchange<'_>,
+    progress: &mut Progress<'_>,
+    matched: &Matched<'_>,
+) -> Result<Option<ProxyResponse>, Failure> {
+    let Some(cached) = matched.prepare_cache(x)? else {
+        return Ok(None);
+    };
+    let lookup = x.tracing.then(Instant::now);
+    let hit = cached
+        .hit(&mut progress.cache_status, x.time_epoch_ms)
+        .await;
+    match hit {
+        Some(response) => {
+            if let Some(lookup) = lookup {
+                progress
+                    .trace
+                    .segment("cache", lookup, Some("hit".to_owned()));
+            }
+            Ok(Some(response))
+        }
+        None => {
+            x.cache_looked.set(cached.looked());
+            Ok(None)
         }
     }
 }
