@@ -32,4 +32,4 @@ pub use settings::{
     IGNORED_INVALIDATION_WARNING, MAX_TTL_SECONDS,
 };
 pub use shared::{SharedCounts, SharedLevel};
-pub use stage::StageCache;
+pub use stage::{Looked, StageCache};

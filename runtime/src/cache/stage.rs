@@ -23,6 +23,17 @@ use crate::Clock;
 /// moka's default SipHash (measured: hashing a key fell from ~360 to ~150 instructions).
 type KeyHasher = foldhash::fast::RandomState;
 
+/// What a [`StageCache::lookup`] that found no fresh entry saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+    /// It did not look (shared level, caching off): the fill looks itself.
+    NotLooked,
+    /// No entry.
+    Absent,
+    /// An entry past its TTL, which the fill replaces.
+    Stale,
+}
+
 #[derive(Clone)]
 struct Stored {
     response: Arc<CachedResponse>,
@@ -97,12 +108,14 @@ impl StageCache {
         })
     }
 
-    /// The fresh entry for `key`, counted as a hit; `None` (and nothing counted) when there
-    /// is none or caching is off for the route. Lets a caller answer a hit before it builds
-    /// the integration future that [`StageCache::get_or_fill`] would need for a miss.
+    /// The fresh entry for `key`, counted as a hit; otherwise (nothing counted) what the
+    /// lookup saw, to hand to [`StageCache::get_or_fill_after`] so a miss is not looked up
+    /// twice. Lets a caller answer a hit before it builds the integration future that a
+    /// miss needs.
     ///
-    /// A stage with a shared level always answers `None`: its in-process entries are good
-    /// only under the store's current invalidation epoch, which `get_or_fill` reads.
+    /// A stage with a shared level never looks ([`Looked::NotLooked`]): its in-process
+    /// entries are good only under the store's current invalidation epoch, which
+    /// `get_or_fill` reads. Neither does a route whose caching is off (TTL 0).
     ///
     /// `now_millis` is the request's arrival on the stage's clock, read once per request.
     /// A lookup never waits, so it is not counted in [`StageCache::in_flight`].
@@ -111,15 +124,17 @@ impl StageCache {
         route: &RouteCache,
         key: &CacheKey,
         now_millis: u64,
-    ) -> Option<Arc<CachedResponse>> {
+    ) -> Result<Arc<CachedResponse>, Looked> {
         if route.ttl.is_zero() || self.shared.is_some() {
-            return None;
+            return Err(Looked::NotLooked);
         }
-        let stored = self.cache.get(key).await?;
+        let Some(stored) = self.cache.get(key).await else {
+            return Err(Looked::Absent);
+        };
         if stored.expires_at_millis <= now_millis {
-            return None;
+            return Err(Looked::Stale);
         }
-        Some(self.count(route, stored.response, CacheStatus::Hit).0)
+        Ok(self.count(route, stored.response, CacheStatus::Hit).0)
     }
 
     /// Serves `key` from the cache, or runs `fill` and stores its result if cacheable.
@@ -137,6 +152,22 @@ impl StageCache {
     where
         F: Future<Output = CachedResponse>,
     {
+        self.get_or_fill_after(route, key, fill, Looked::NotLooked)
+            .await
+    }
+
+    /// [`StageCache::get_or_fill`] after a [`StageCache::lookup`] of the same key missed:
+    /// `looked` is what that lookup saw, so the key is not looked up again.
+    pub async fn get_or_fill_after<F>(
+        &self,
+        route: &RouteCache,
+        key: CacheKey,
+        fill: F,
+        looked: Looked,
+    ) -> (Arc<CachedResponse>, CacheStatus)
+    where
+        F: Future<Output = CachedResponse>,
+    {
         if route.ttl.is_zero() {
             return (Arc::new(fill.await), CacheStatus::Bypass);
         }
@@ -147,11 +178,21 @@ impl StageCache {
             Some(shared) => shared.epoch().await,
             None => None,
         };
-        let now = self.clock.now_millis();
-        if let Some(stored) = self.cache.get(&key).await {
-            if stored.expires_at_millis > now && epoch.is_none_or(|e| e == stored.epoch) {
-                return self.count(route, stored.response, CacheStatus::Hit);
-            }
+        let stale = match looked {
+            Looked::NotLooked => match self.cache.get(&key).await {
+                Some(stored) => {
+                    let now = self.clock.now_millis();
+                    if stored.expires_at_millis > now && epoch.is_none_or(|e| e == stored.epoch) {
+                        return self.count(route, stored.response, CacheStatus::Hit);
+                    }
+                    true
+                }
+                None => false,
+            },
+            Looked::Absent => false,
+            Looked::Stale => true,
+        };
+        if stale {
             self.remove_if_stale(&key, epoch).await;
         }
         let ttl_millis = u64::try_from(route.ttl.as_millis()).unwrap_or(u64::MAX);

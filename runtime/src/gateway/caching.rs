@@ -7,17 +7,19 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method};
 use subtle::ConstantTimeEq;
 
 use super::error::GatewayError;
 use super::response::ProxyResponse;
-use super::router::{CompiledRoute, Mount, Router};
+use super::router::{CompiledRoute, Mount, PathParams, Router};
 use crate::cache::{
     ignored_invalidation_header, requests_invalidation, CacheKey, CacheMetrics, CacheStatus,
-    CachedResponse, InvalidationDecision, RouteCache, SharedLevel, StageCache,
+    CachedResponse, InvalidationDecision, Looked, RouteCache, SharedLevel, StageCache,
 };
 use crate::config::Api;
 use crate::stack::StackInner;
@@ -156,6 +158,8 @@ pub(crate) struct Prepared<'a> {
     key: CacheKey,
     invalidate: bool,
     warn: bool,
+    /// What a lookup of the key saw, so a miss is not looked up again.
+    looked: LookedSlot,
 }
 
 /// Connects a stage cache's shared level (if it has one) to the stack's store and metrics.
@@ -168,16 +172,18 @@ pub(crate) fn bind_shared(stage: &StageCache, stack: &StackInner) {
 }
 
 /// Decides whether a request goes through its stage's cache. `params` are the raw path
-/// parameters; `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
+/// parameters; `looked`: what an earlier lookup of this request's key saw (then
+/// [`Prepared::hit`] does not look again). `Err` is the `FAIL_WITH_403` answer to an
+/// unauthorized invalidation.
 pub(crate) fn prepare<'a>(
     stack: &StackInner,
     mount: &'a Mount,
     route: &CompiledRoute,
-    method: &Method,
-    headers: &HeaderMap,
-    params: &[(String, &str)],
-    raw_query: &str,
+    parts: &Parts,
+    params: &PathParams<'_>,
+    looked: Looked,
 ) -> Result<Option<Prepared<'a>>, (GatewayError, String)> {
+    let (method, headers) = (&parts.method, &parts.headers);
     let Some(cache) = mount.cache.as_deref() else {
         return Ok(None);
     };
@@ -206,7 +212,14 @@ pub(crate) fn prepare<'a>(
     };
     let key = match cache.fixed_keys.get(route.index) {
         Some(Some((fixed_method, key))) if fixed_method == method => key.clone(),
-        _ => request_key(route_cache, route, method, headers, params, raw_query),
+        _ => request_key(
+            route_cache,
+            route,
+            method,
+            headers,
+            params,
+            parts.uri.query().unwrap_or(""),
+        ),
     };
     Ok(Some(Prepared {
         stage: &cache.stage,
@@ -214,6 +227,7 @@ pub(crate) fn prepare<'a>(
         key,
         invalidate,
         warn,
+        looked: LookedSlot::new(looked),
     }))
 }
 
@@ -223,7 +237,7 @@ fn request_key(
     route: &CompiledRoute,
     method: &Method,
     headers: &HeaderMap,
-    params: &[(String, &str)],
+    params: &PathParams<'_>,
     raw_query: &str,
 ) -> CacheKey {
     let spec = route_cache.key_spec();
@@ -232,7 +246,7 @@ fn request_key(
             .iter()
             .map(|(name, raw)| {
                 let value = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-                (name.as_str(), value)
+                (name, value)
             })
             .collect()
     } else {
@@ -270,12 +284,19 @@ impl Prepared<'_> {
         status: &mut Option<CacheStatus>,
         now_millis: u64,
     ) -> Option<ProxyResponse> {
-        if self.invalidate {
+        if self.invalidate || self.looked.get() != Looked::NotLooked {
             return None;
         }
-        let cached = self.stage.lookup(self.route, &self.key, now_millis).await?;
-        *status = Some(CacheStatus::Hit);
-        Some(respond(&cached, self.warn))
+        match self.stage.lookup(self.route, &self.key, now_millis).await {
+            Ok(cached) => {
+                *status = Some(CacheStatus::Hit);
+                Some(respond(&cached, self.warn))
+            }
+            Err(looked) => {
+                self.looked.set(looked);
+                None
+            }
+        }
     }
 
     /// Serves the request from the cache, or runs `integration` (once for all concurrent
@@ -288,9 +309,12 @@ impl Prepared<'_> {
     where
         F: Future<Output = Result<ProxyResponse, (GatewayError, String)>>,
     {
-        if self.invalidate {
+        let looked = if self.invalidate {
             self.stage.invalidate(&self.key).await;
-        }
+            Looked::NotLooked
+        } else {
+            self.looked.get()
+        };
         // The request that runs the integration keeps its error detail for the access log;
         // requests that waited on it get the same response without the detail.
         let mut failure = None;
@@ -306,13 +330,48 @@ impl Prepared<'_> {
         // Boxed: the fill's future (moka's entry API around the integration) is large, and
         // inline it sized every frame polling the request (debug builds overflowed a 2 MiB
         // thread stack). Plain in-process hits never get here.
-        let (cached, cache_status) =
-            Box::pin(self.stage.get_or_fill(self.route, self.key, fill)).await;
+        let (cached, cache_status) = Box::pin(
+            self.stage
+                .get_or_fill_after(self.route, self.key, fill, looked),
+        )
+        .await;
         *status = Some(cache_status);
         if let Some(failure) = failure {
             return Err(failure);
         }
         Ok(respond(&cached, self.warn))
+    }
+}
+
+/// A [`Looked`] that a shared borrow can update: a hit borrows its [`Prepared`] (and the
+/// pipeline its exchange) across an await in a future that must stay `Send`.
+pub(crate) struct LookedSlot(AtomicU8);
+
+impl LookedSlot {
+    /// A slot holding `looked`.
+    pub(crate) fn new(looked: Looked) -> Self {
+        LookedSlot(AtomicU8::new(looked as u8))
+    }
+
+    /// What the slot holds.
+    pub(crate) fn get(&self) -> Looked {
+        match self.0.load(Ordering::Relaxed) {
+            x if x == Looked::Absent as u8 => Looked::Absent,
+            x if x == Looked::Stale as u8 => Looked::Stale,
+            _ => Looked::NotLooked,
+        }
+    }
+
+    /// Replaces what the slot holds.
+    pub(crate) fn set(&self, looked: Looked) {
+        self.0.store(looked as u8, Ordering::Relaxed);
+    }
+}
+
+impl Prepared<'_> {
+    /// What the last lookup of the key saw (`NotLooked` after a hit or before any lookup).
+    pub(crate) fn looked(&self) -> Looked {
+        self.looked.get()
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::Method;
 use smallvec::SmallVec;
 
-use super::router::{Routed, Router};
+use super::router::{PathParams, Routed, Router};
 use crate::config::Segment;
 
 /// Paths a thread remembers before it starts over (bounds memory against scans of many paths).
@@ -135,13 +135,13 @@ impl Router {
         let mount = self.mounts.get(hit.mount)?;
         let route = mount.routes.get(hit.route)?;
         let names = route.key.path.iter().flatten().filter_map(|s| match s {
-            Segment::Param(name) | Segment::Greedy(name) => Some(name),
+            Segment::Param(name) | Segment::Greedy(name) => Some(name.as_str()),
             Segment::Literal(_) => None,
         });
         let params = names
             .zip(&hit.params)
-            .map(|(name, &(start, end))| Some((name.clone(), path.get(start..end)?)))
-            .collect::<Option<Vec<_>>>()?;
+            .map(|(name, &(start, end))| Some((name, path.get(start..end)?)))
+            .collect::<Option<PathParams<'_>>>()?;
         Some(Routed::Route {
             mount,
             route,

@@ -11,6 +11,9 @@ use super::metrics::RouteMetrics;
 use crate::config::{mount_path, Api, ApiKind, RouteKey, Segment, Target};
 use crate::observe::metrics::Metrics;
 
+mod params;
+pub use params::PathParams;
+
 /// A route ready to serve.
 #[derive(Debug)]
 pub struct CompiledRoute {
@@ -70,8 +73,8 @@ pub enum Routed<'a> {
         route: &'a CompiledRoute,
         /// The path within the stage.
         stage_path: &'a str,
-        /// Raw (still percent-encoded) path parameter values.
-        params: Vec<(String, &'a str)>,
+        /// Path parameter names with their raw (still percent-encoded) values.
+        params: PathParams<'a>,
         /// The route's metrics in this stage.
         metrics: &'a RouteMetrics,
         /// Routed through a custom domain's base path mapping.
@@ -197,7 +200,7 @@ impl Router {
             stage_path
         };
         let segments = split_segments(stage_path);
-        let mut best: Option<(Rank, usize, Params<'_>)> = None;
+        let mut best: Option<(Rank, usize, PathParams<'_>)> = None;
         let mut default = None;
         for (index, route) in mount.routes.iter().enumerate() {
             if let Some(m) = &route.key.method {
@@ -218,7 +221,7 @@ impl Router {
         }
         let (index, params) = match (best, default) {
             (Some((_, index, params)), _) => (index, params),
-            (None, Some(index)) => (index, Vec::new()),
+            (None, Some(index)) => (index, PathParams::new()),
             (None, None) => return Routed::NoRoute(mount),
         };
         Routed::Route {
@@ -247,8 +250,6 @@ impl Router {
 type Rank = SmallVec<[u8; 16]>;
 /// A path's segments, inline up to 16 of them.
 type Segments<'a> = SmallVec<[&'a str; 16]>;
-/// Path parameter names with their raw values.
-type Params<'a> = Vec<(String, &'a str)>;
 
 fn split_segments(path: &str) -> Segments<'_> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
@@ -261,12 +262,12 @@ fn split_segments(path: &str) -> Segments<'_> {
 
 /// Matches segments against a pattern; returns a rank (lower is more specific) and params.
 fn match_path<'a>(
-    pattern: &[Segment],
+    pattern: &'a [Segment],
     segments: &[&'a str],
     path: &'a str,
-) -> Option<(Rank, Params<'a>)> {
+) -> Option<(Rank, PathParams<'a>)> {
     let mut rank = Rank::new();
-    let mut params = Vec::new();
+    let mut params = PathParams::new();
     for (i, seg) in pattern.iter().enumerate() {
         match seg {
             Segment::Literal(lit) => {
@@ -277,7 +278,7 @@ fn match_path<'a>(
             }
             Segment::Param(name) => {
                 let value = segments.get(i).filter(|s| !s.is_empty())?;
-                params.push((name.clone(), *value));
+                params.push(name, value);
                 rank.push(1);
             }
             Segment::Greedy(name) => {
@@ -286,7 +287,7 @@ fn match_path<'a>(
                 }
                 // The rest of the path, from this segment on, as one value.
                 let offset = offset_of_segment(path, i);
-                params.push((name.clone(), &path[offset..]));
+                params.push(name, &path[offset..]);
                 rank.push(2);
                 return Some((rank, params));
             }

@@ -2,6 +2,7 @@
 
 mod fill;
 mod keys;
+mod lookup;
 mod record;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -10,9 +10,10 @@ use super::body::{check_declared_length, read_body, PendingBody};
 use super::{Exchange, Failure, Outcome, Progress};
 use crate::auth::{AuthContext, CorsConfig};
 use crate::config::{ApiKind, Target};
+use crate::gateway::caching::Prepared;
 use crate::gateway::error::GatewayError;
 use crate::gateway::response::ProxyResponse;
-use crate::gateway::router::{CompiledRoute, Mount, Routed};
+use crate::gateway::router::{CompiledRoute, Mount, PathParams, Routed};
 
 /// A request that matched a route and passed its authorizer.
 pub(super) struct Matched<'a> {
@@ -20,12 +21,27 @@ pub(super) struct Matched<'a> {
     pub(super) route: &'a CompiledRoute,
     /// The path within the stage.
     pub(super) stage_path: &'a str,
-    /// Raw (still percent-encoded) path parameter values.
-    pub(super) params: Vec<(String, &'a str)>,
+    /// Path parameter names with their raw (still percent-encoded) values.
+    pub(super) params: PathParams<'a>,
     /// Routed through a custom domain's base path mapping.
     pub(super) custom_domain: bool,
     /// What the authorizer established.
     pub(super) authorized: Option<AuthContext>,
+}
+
+impl<'a> Matched<'a> {
+    /// Whether this request goes through its stage's cache (with its key when it does);
+    /// `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
+    pub(super) fn prepare_cache(&self, x: &Exchange<'_>) -> Result<Option<Prepared<'a>>, Failure> {
+        crate::gateway::caching::prepare(
+            x.stack,
+            self.mount,
+            self.route,
+            x.parts,
+            &self.params,
+            x.cache_looked.get(),
+        )
+    }
 }
 
 /// Runs a routed request through the front door and its integration.
@@ -114,7 +130,7 @@ where
     admitted?;
     check_declared_length(&parts.headers, limit)?;
     if let Some(validator) = &route.validator {
-        validator.check_parameters(parts, &params)?;
+        validator.check_parameters(parts, &params.to_vec())?;
     }
     let matched = Matched {
         mount,
@@ -124,10 +140,9 @@ where
         custom_domain,
         authorized,
     };
-    // The other integrations' futures are boxed: inline, the largest of them sized this one and
-    // every frame polling it (debug builds overflowed a 2 MiB thread stack). The function
-    // route's stays inline: a cache hit is answered in it, and boxing cost the hit an
-    // allocation of the whole future.
+    // The integrations' futures are boxed: inline, the largest of them sized this one and
+    // every frame polling it (and moved with it), on every request. A function route's cache
+    // hit is answered here, before its function's future exists.
     match &route.target {
         Target::Custom(custom) => {
             let body = read_valid_body(route, body, limit).await?;
@@ -139,7 +154,10 @@ where
         }
         Target::Function(name) => {
             let body = read_valid_body(route, body, limit).await?;
-            super::function::run(x, progress, matched, name, body).await
+            if let Some(response) = cache_hit(x, progress, &matched).await? {
+                return Ok(response);
+            }
+            Box::pin(super::function::run(x, progress, matched, name, body)).await
         }
         Target::Workflow { name, sync } => {
             let body = read_valid_body(route, body, limit).await?;
@@ -148,6 +166,36 @@ where
         Target::Mock(target) => {
             let body = read_valid_body(route, body, limit).await?;
             super::targets::mock(x, &matched, target, body)
+        }
+    }
+}
+
+/// The response from the stage's cache when it has a fresh one for the request; on a miss,
+/// what the lookup saw is kept in the exchange for the integration's cache step.
+async fn cache_hit(
+    x: &Exchange<'_>,
+    progress: &mut Progress<'_>,
+    matched: &Matched<'_>,
+) -> Result<Option<ProxyResponse>, Failure> {
+    let Some(cached) = matched.prepare_cache(x)? else {
+        return Ok(None);
+    };
+    let lookup = x.tracing.then(Instant::now);
+    let hit = cached
+        .hit(&mut progress.cache_status, x.time_epoch_ms)
+        .await;
+    match hit {
+        Some(response) => {
+            if let Some(lookup) = lookup {
+                progress
+                    .trace
+                    .segment("cache", lookup, Some("hit".to_owned()));
+            }
+            Ok(Some(response))
+        }
+        None => {
+            x.cache_looked.set(cached.looked());
+            Ok(None)
         }
     }
 }

@@ -30,6 +30,8 @@ pub(super) async fn run<'a>(
         ));
     };
     let parts = x.parts;
+    // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
+    let cached = matched.prepare_cache(x)?;
     let Matched {
         mount,
         route,
@@ -38,16 +40,6 @@ pub(super) async fn run<'a>(
         custom_domain,
         authorized,
     } = matched;
-    // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
-    let cached = crate::gateway::caching::prepare(
-        x.stack,
-        mount,
-        route,
-        &parts.method,
-        &parts.headers,
-        &params,
-        parts.uri.query().unwrap_or(""),
-    )?;
     // A hit is answered before the integration future exists: that future is large, and
     // moving it into the cache's fill cost more than the rest of a hit.
     if let Some(cached) = &cached {

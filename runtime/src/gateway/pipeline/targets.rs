@@ -22,21 +22,14 @@ pub(super) async fn custom<'a>(
     body: Bytes,
 ) -> Outcome {
     let parts = x.parts;
+    let cached = matched.prepare_cache(x)?;
     let Matched {
         mount,
         route,
         params,
         ..
     } = matched;
-    let cached = crate::gateway::caching::prepare(
-        x.stack,
-        mount,
-        route,
-        &parts.method,
-        &parts.headers,
-        &params,
-        parts.uri.query().unwrap_or(""),
-    )?;
+    let params = params.to_vec();
     let call = crate::gateway::custom_integration::Call {
         stack: x.stack,
         live: x.live,
@@ -73,9 +66,10 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
 {
     let limit = x.live.config.server.max_body_bytes;
+    let params = matched.params.to_vec();
     let forward = crate::gateway::http_proxy::Forward {
         parts: x.parts,
-        params: &matched.params,
+        params: &params,
         variables: &matched.mount.variables,
         remote: x.remote,
         max_body_bytes: limit,
@@ -148,10 +142,11 @@ pub(super) fn mock(
     body: Bytes,
 ) -> Outcome {
     let source_ip = crate::gateway::request::source_ip_text(x.remote.ip());
+    let params = matched.params.to_vec();
     let request = crate::gateway::mock::TemplateRequest::new(
         x.parts,
         &body,
-        &matched.params,
+        &params,
         &matched.mount.variables,
         x.request_id,
         &matched.mount.stage,
