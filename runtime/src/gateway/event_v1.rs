@@ -2,9 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_lambda_events::apigw::{
-    ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayRequestIdentity,
-};
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_lambda_events::query_map::QueryMap;
 use http::HeaderMap;
 use serde_json::Value;
@@ -13,24 +11,28 @@ use super::request::GatewayRequest;
 use crate::invoke::ACCOUNT_ID;
 
 /// Builds the v1 event: `headers` with each header's last value, `multiValueHeaders` with all.
-pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
-    let mut headers = HeaderMap::with_capacity(req.headers.keys_len());
+///
+/// Like the v2 event, it is large (1,376 bytes) and built in the Box that carries it to the
+/// handler, so it is not copied on the way.
+pub fn build(req: &GatewayRequest<'_>) -> Box<ApiGatewayProxyRequest> {
+    let mut event = Box::<ApiGatewayProxyRequest>::default();
+    event.headers = HeaderMap::with_capacity(req.headers.keys_len());
     for name in req.headers.keys() {
         if let Some(last) = req.headers.get_all(name).iter().next_back() {
-            headers.insert(name.clone(), last.clone());
+            event.headers.insert(name.clone(), last.clone());
         }
     }
     let query = req.query_multimap();
     let (body, is_base64_encoded) = req.event_body();
 
-    let mut identity = ApiGatewayRequestIdentity::default();
+    let identity = &mut event.request_context.identity;
     identity.source_ip = Some(req.source_ip.clone());
     identity.user_agent = req.user_agent().map(String::from);
     if let Some(auth) = req.authorizer {
-        crate::auth::event::v1_identity(auth, &mut identity);
+        crate::auth::event::v1_identity(auth, identity);
     }
 
-    let mut ctx = ApiGatewayProxyRequestContext::default();
+    let ctx = &mut event.request_context;
     ctx.account_id = Some(ACCOUNT_ID.to_owned());
     ctx.resource_id = Some(resource_id(req.resource));
     ctx.stage = Some(req.stage.to_owned());
@@ -38,7 +40,6 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     ctx.domain_prefix = Some(req.domain_prefix().to_owned());
     ctx.request_id = Some(req.request_id.to_owned());
     ctx.protocol = Some(req.protocol.to_owned());
-    ctx.identity = identity;
     if let Some(auth) = req.authorizer {
         ctx.authorizer = crate::auth::event::v1(auth);
     }
@@ -49,11 +50,9 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     ctx.request_time_epoch = req.time_epoch_ms as i64;
     ctx.apiid = Some(req.api_id.to_owned());
 
-    let mut event = ApiGatewayProxyRequest::default();
     event.resource = Some(req.resource.to_owned());
     event.path = Some(req.stage_path.to_owned());
     event.http_method = req.method.clone();
-    event.headers = headers;
     event.multi_value_headers = req.headers.clone();
     event.query_string_parameters = QueryMap::from(
         query
@@ -64,7 +63,6 @@ pub fn build(req: &GatewayRequest<'_>) -> ApiGatewayProxyRequest {
     event.multi_value_query_string_parameters = QueryMap::from(query);
     event.path_parameters = req.path_parameters.iter().cloned().collect();
     event.stage_variables = req.stage_variables_map();
-    event.request_context = ctx;
     event.body = body;
     event.is_base64_encoded = is_base64_encoded;
     event

@@ -2,16 +2,16 @@
 //! concurrency, cold start, context, deadline, panic isolation, and the log lines Lambda writes.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, OnceLock};
-use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
 mod cold_start;
+mod ending;
+
+use ending::{panicked, tail, timed_out, within};
 
 use super::asynchronous::AsyncQueue;
 use super::concurrency::{Concurrency, Throttled};
@@ -20,7 +20,6 @@ use super::pool::Pool;
 use super::qualifiers::Qualifiers;
 use super::report::{InvocationRecord, RecordId};
 use super::{Context, FunctionError, FunctionSettings, Payload};
-use crate::clock::Elapsed;
 use crate::observe::logs::{LogGroup, LogRecord};
 use crate::observe::{self, ids, LogStore};
 use crate::Clock;
@@ -29,8 +28,6 @@ use crate::Clock;
 pub const ACCOUNT_ID: &str = "123456789012";
 /// The region every ARN of the local stack carries.
 pub const REGION: &str = "us-east-1";
-/// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
-const LOG_TAIL_BYTES: usize = 4096;
 
 /// One request to run a function.
 #[derive(Debug)]
@@ -206,11 +203,11 @@ impl Function {
     /// Runs one invocation to its end: success, handler error, panic or timeout; or refuses
     /// it when a concurrency cap is reached.
     pub async fn try_invoke(&self, invocation: Invocation) -> Result<Outcome, Throttled> {
-        let _slot = self.concurrency.acquire().inspect_err(|_| {
-            if let Some(m) = self.metrics.get() {
-                m.throttled();
-            }
-        })?;
+        let _slot = self
+            .concurrency
+            .acquire()
+            .inspect_err(|_| self.count_throttle())?;
+        let want_log_tail = invocation.want_log_tail;
         let request_id = invocation.request_id.unwrap_or_else(ids::uuid);
         // Read once: a warm invocation starts the moment its instance is taken.
         let now = self.clock.now();
@@ -253,13 +250,13 @@ impl Function {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => {
                 keep = false;
-                Err(FunctionError::panicked(panic_message(&panic)))
+                panicked(panic)
             }
             Err(_elapsed) => {
                 keep = false;
                 let secs = timeout.as_secs_f64();
                 timed_out_after = Some(secs);
-                Err(FunctionError::timed_out(&request_id, secs))
+                timed_out(&request_id, secs)
             }
         };
         // A crashed external process fails its invocation and must not serve another.
@@ -290,7 +287,7 @@ impl Function {
                 end_ms,
             );
         }
-        let log_tail = invocation.want_log_tail.then(|| tail(&record.lines()));
+        let log_tail = want_log_tail.then(|| tail(&record.lines()));
         self.log_group
             .push_record(&instance.log_stream, start_ms, Arc::new(record));
         if keep {
@@ -307,22 +304,15 @@ impl Function {
     }
 }
 
-/// Runs `call` for at most `timeout` from `start` on `clock`. Most handlers finish on their
-/// first poll, and those need no timer: one is armed, for the time left, only when the first
-/// poll leaves work pending.
-async fn within<F: Future>(
-    clock: &Clock,
-    start: SystemTime,
-    timeout: Duration,
-    call: F,
-) -> Result<F::Output, Elapsed> {
-    let mut call = pin!(call);
-    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
-    if let Poll::Ready(out) = first {
-        return Ok(out);
+impl Function {
+    /// Counts a throttled invocation (out of line: the hot path is not throttled).
+    #[cold]
+    #[inline(never)]
+    fn count_throttle(&self) {
+        if let Some(m) = self.metrics.get() {
+            m.throttled();
+        }
     }
-    let spent = clock.now().duration_since(start).unwrap_or_default();
-    clock.timeout(timeout.saturating_sub(spent), call).await
 }
 
 /// Milliseconds since the Unix epoch, as [`Clock::now_millis`] reads them.
@@ -335,27 +325,4 @@ fn epoch_millis(time: SystemTime) -> u64 {
 /// `arn:aws:lambda:us-east-1:123456789012:function:NAME`
 pub fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}")
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s
-    } else {
-        "unknown panic"
-    }
-}
-
-fn tail(lines: &[String]) -> String {
-    let mut text = lines.join("\n");
-    text.push('\n');
-    if text.len() > LOG_TAIL_BYTES {
-        let mut cut = text.len() - LOG_TAIL_BYTES;
-        while !text.is_char_boundary(cut) {
-            cut += 1;
-        }
-        text.drain(..cut);
-    }
-    text
 }

@@ -60,8 +60,9 @@ where
     E: Into<Diagnostic> + Send + 'static,
 {
     async fn call(&self, event: Payload, ctx: Context) -> Result<Payload, FunctionError> {
-        let payload: T = event.into_typed().map_err(FunctionError::bad_event)?;
-        let event = LambdaEvent::new(payload, ctx.into_lambda_context());
+        let payload = event.into_boxed::<T>().map_err(FunctionError::bad_event)?;
+        // The one move of the event left: out of its Box into the handler's argument.
+        let event = LambdaEvent::new(*payload, ctx.into_lambda_context());
         match (self.f)(event).await {
             Ok(result) => Ok(Payload::typed(result)),
             Err(err) => {

@@ -52,10 +52,11 @@ impl Payload {
     }
 
     /// Wraps a typed value whose JSON form differs from its `Serialize` output (API Gateway
-    /// events, whose crate types carry fields AWS does not send).
-    pub fn typed_with_json<T: Send + 'static>(value: T, to_json: ToJson) -> Self {
+    /// events, whose crate types carry fields AWS does not send). The value comes boxed: the
+    /// events are large, and are built in their Box so that they are never moved whole.
+    pub fn typed_with_json<T: Send + 'static>(value: Box<T>, to_json: ToJson) -> Self {
         Payload::Typed(Typed {
-            value: Box::new(value),
+            value,
             to_json,
             to_bytes: None,
         })
@@ -88,6 +89,18 @@ impl Payload {
                     serde_json::from_value(json)
                 }
             },
+        }
+    }
+
+    /// The payload as a boxed `T`: the typed value's own Box when it is a `T` (a large event
+    /// is not moved), converted otherwise.
+    pub fn into_boxed<T: DeserializeOwned + 'static>(self) -> serde_json::Result<Box<T>> {
+        match self {
+            Payload::Typed(t) => match t.value.downcast::<T>() {
+                Ok(v) => Ok(v),
+                Err(value) => convert_boxed(Payload::Typed(Typed { value, ..t })),
+            },
+            other => convert_boxed(other),
         }
     }
 
@@ -139,6 +152,13 @@ impl std::fmt::Debug for Payload {
     }
 }
 
+/// The slow path of [`Payload::into_boxed`]: a payload of another type, through JSON.
+#[cold]
+#[inline(never)]
+fn convert_boxed<T: DeserializeOwned + 'static>(payload: Payload) -> serde_json::Result<Box<T>> {
+    payload.into_typed::<T>().map(Box::new)
+}
+
 fn parse_raw(bytes: &[u8]) -> serde_json::Result<Value> {
     // An empty Invoke payload is delivered to the function as JSON null, as Lambda does.
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -161,6 +181,28 @@ mod tests {
         let p = Payload::typed(Event { name: "a".into() });
         assert!(p.downcast_ref::<Event>().is_some());
         assert_eq!(p.into_typed::<Event>().unwrap(), Event { name: "a".into() });
+    }
+
+    #[test]
+    fn into_boxed_keeps_the_box_or_converts() {
+        let p = Payload::typed(Event { name: "a".into() });
+        assert_eq!(
+            *p.into_boxed::<Event>().unwrap(),
+            Event { name: "a".into() }
+        );
+        let p = Payload::Json(serde_json::json!({"name": "b"}));
+        assert_eq!(
+            *p.into_boxed::<Event>().unwrap(),
+            Event { name: "b".into() }
+        );
+        let p = Payload::typed(Event { name: "c".into() });
+        assert_eq!(
+            *p.into_boxed::<Value>().unwrap(),
+            serde_json::json!({"name": "c"})
+        );
+        assert!(Payload::Raw(Bytes::from_static(b"{nope"))
+            .into_boxed::<Event>()
+            .is_err());
     }
 
     #[test]

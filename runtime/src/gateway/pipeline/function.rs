@@ -106,10 +106,7 @@ pub(super) async fn run<'a>(
         let outcome = if function.settings().timeout <= timeout {
             Ok(function.try_invoke(invocation).await)
         } else {
-            x.stack
-                .clock
-                .timeout(timeout, function.try_invoke(invocation))
-                .await
+            invoke_under_timeout(&x.stack.clock, timeout, &function, invocation).await
         };
         let elapsed_us = integration_started.elapsed().as_micros() as u64;
         let mapped = match outcome {
@@ -158,6 +155,34 @@ pub(super) async fn run<'a>(
         }
         None => timed.await,
     }
+}
+
+/// An invocation under the integration's timer: its outcome, or the timer's expiry.
+type TimedInvocation<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    Result<crate::invoke::Outcome, crate::invoke::Throttled>,
+                    crate::clock::Elapsed,
+                >,
+            > + Send
+            + 'a,
+    >,
+>;
+
+/// The rare invocation that needs the integration's own timer: boxed, because the timer
+/// future holds the invocation's whole future again, which would double the size of every
+/// function route's future (the common case, a function timeout within the integration's,
+/// needs none).
+#[cold]
+#[inline(never)]
+fn invoke_under_timeout<'a>(
+    clock: &'a crate::Clock,
+    timeout: std::time::Duration,
+    function: &'a crate::invoke::Function,
+    invocation: Invocation,
+) -> TimedInvocation<'a> {
+    Box::pin(clock.timeout(timeout, function.try_invoke(invocation)))
 }
 
 fn v2_json(event: &(dyn std::any::Any + Send)) -> serde_json::Result<serde_json::Value> {

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use futures_util::FutureExt;
 
-use super::{panic_message, Function};
+use super::ending::panic_message;
+use super::Function;
 use crate::invoke::instance::{InitContext, Instance};
 use crate::invoke::report::{InvocationRecord, RecordId};
 use crate::invoke::{FunctionConfig, FunctionError, Outcome};
