@@ -61,7 +61,6 @@ pub(crate) fn prepare<'a>(
     route: &CompiledRoute,
     parts: &Parts,
     params: &PathParams<'_>,
-    looked: Looked,
 ) -> Result<Option<Prepared<'a>>, (GatewayError, String)> {
     let (method, headers) = (&parts.method, &parts.headers);
     let Some(cache) = mount.cache.as_deref() else {
@@ -107,7 +106,7 @@ pub(crate) fn prepare<'a>(
         key,
         invalidate,
         warn,
-        looked: LookedSlot::new(looked),
+        looked: LookedSlot::new(Looked::NotLooked),
     }))
 }
 
@@ -223,8 +222,8 @@ impl Prepared<'_> {
     }
 }
 
-/// A [`Looked`] that a shared borrow can update: a hit borrows its [`Prepared`] (and the
-/// pipeline its exchange) across an await in a future that must stay `Send`.
+/// A [`Looked`] that a shared borrow can update: a hit borrows its [`Prepared`] across an
+/// await in a future that must stay `Send`.
 pub(crate) struct LookedSlot(AtomicU8);
 
 impl LookedSlot {
@@ -245,13 +244,6 @@ impl LookedSlot {
     /// Replaces what the slot holds.
     pub(crate) fn set(&self, looked: Looked) {
         self.0.store(looked as u8, Ordering::Relaxed);
-    }
-}
-
-impl Prepared<'_> {
-    /// What the last lookup of the key saw (`NotLooked` after a hit or before any lookup).
-    pub(crate) fn looked(&self) -> Looked {
-        self.looked.get()
     }
 }
 

@@ -33,14 +33,7 @@ impl<'a> Matched<'a> {
     /// Whether this request goes through its stage's cache (with its key when it does);
     /// `Err` is the `FAIL_WITH_403` answer to an unauthorized invalidation.
     pub(super) fn prepare_cache(&self, x: &Exchange<'_>) -> Result<Option<Prepared<'a>>, Failure> {
-        crate::gateway::caching::prepare(
-            x.stack,
-            self.mount,
-            self.route,
-            x.parts,
-            &self.params,
-            x.cache_looked.get(),
-        )
+        crate::gateway::caching::prepare(x.stack, self.mount, self.route, x.parts, &self.params)
     }
 }
 
@@ -154,10 +147,14 @@ where
         }
         Target::Function(name) => {
             let body = read_valid_body(route, body, limit).await?;
-            if let Some(response) = cache_hit(x, progress, &matched).await? {
-                return Ok(response);
-            }
-            Box::pin(super::function::run(x, progress, matched, name, body)).await
+            let cached = match cache_step(x, progress, &matched).await? {
+                CacheStep::Hit(response) => return Ok(response),
+                CacheStep::Miss(cached) => cached,
+            };
+            Box::pin(super::function::run(
+                x, progress, matched, name, body, cached,
+            ))
+            .await
         }
         Target::Workflow { name, sync } => {
             let body = read_valid_body(route, body, limit).await?;
@@ -170,15 +167,23 @@ where
     }
 }
 
-/// The response from the stage's cache when it has a fresh one for the request; on a miss,
-/// what the lookup saw is kept in the exchange for the integration's cache step.
-async fn cache_hit(
+/// What a function route's cache step found before the function's future exists.
+enum CacheStep<'a> {
+    /// A fresh cached response: the answer.
+    Hit(ProxyResponse),
+    /// The request goes to the function: through the cache (which remembers what its lookup
+    /// saw, so the fill does not look again) or, with `None`, around it.
+    Miss(Option<Prepared<'a>>),
+}
+
+/// Looks the request up in its stage's cache, before the function's future is built.
+async fn cache_step<'a>(
     x: &Exchange<'_>,
     progress: &mut Progress<'_>,
-    matched: &Matched<'_>,
-) -> Result<Option<ProxyResponse>, Failure> {
+    matched: &Matched<'a>,
+) -> Result<CacheStep<'a>, Failure> {
     let Some(cached) = matched.prepare_cache(x)? else {
-        return Ok(None);
+        return Ok(CacheStep::Miss(None));
     };
     let lookup = x.tracing.then(Instant::now);
     let hit = cached
@@ -191,12 +196,9 @@ async fn cache_hit(
                     .trace
                     .segment("cache", lookup, Some("hit".to_owned()));
             }
-            Ok(Some(response))
+            Ok(CacheStep::Hit(response))
         }
-        None => {
-            x.cache_looked.set(cached.looked());
-            Ok(None)
-        }
+        None => Ok(CacheStep::Miss(Some(cached))),
     }
 }
 

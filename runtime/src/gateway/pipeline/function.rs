@@ -1,6 +1,6 @@
-//! Pipeline steps 6–7 for a function route: the stage cache answers a hit before anything
-//! else is built; otherwise the proxy event (v1 or v2) is built and the function invoked
-//! under the integration timeout, and its response mapped (and cached).
+//! Pipeline steps 6–7 for a function route whose cache lookup missed (the front door answers
+//! hits before this future exists): the proxy event (v1 or v2) is built and the function
+//! invoked under the integration timeout, and its response mapped (and cached).
 
 use std::time::Instant;
 
@@ -10,18 +10,21 @@ use bytes::Bytes;
 use super::front::Matched;
 use super::{Exchange, Outcome, Progress};
 use crate::config::ApiKind;
+use crate::gateway::caching::Prepared;
 use crate::gateway::error::GatewayError;
 use crate::gateway::request::GatewayRequest;
 use crate::gateway::{event_v1, event_v2, response};
 use crate::invoke::{Invocation, Payload};
 
-/// Serves a function route: from the cache, or by invoking the function.
+/// Serves a function route whose cache lookup (in the front door) missed: invokes the
+/// function, through `cached`'s fill when the route is cached.
 pub(super) async fn run<'a>(
     x: &Exchange<'_>,
     progress: &mut Progress<'a>,
     matched: Matched<'a>,
     function_name: &String,
     body: Bytes,
+    cached: Option<Prepared<'a>>,
 ) -> Outcome {
     let Some(function) = crate::invoke::resolve_target(&x.live.functions, function_name) else {
         return Err((
@@ -30,8 +33,6 @@ pub(super) async fn run<'a>(
         ));
     };
     let parts = x.parts;
-    // Cache (DESIGN.md step 8): once route, limits and body are good, before the integration.
-    let cached = matched.prepare_cache(x)?;
     let Matched {
         mount,
         route,
@@ -40,22 +41,6 @@ pub(super) async fn run<'a>(
         custom_domain,
         authorized,
     } = matched;
-    // A hit is answered before the integration future exists: that future is large, and
-    // moving it into the cache's fill cost more than the rest of a hit.
-    if let Some(cached) = &cached {
-        let lookup = x.tracing.then(Instant::now);
-        if let Some(response) = cached
-            .hit(&mut progress.cache_status, x.time_epoch_ms)
-            .await
-        {
-            if let Some(lookup) = lookup {
-                progress
-                    .trace
-                    .segment("cache", lookup, Some("hit".to_owned()));
-            }
-            return Ok(response);
-        }
-    }
     let path = x.path();
     let integration = async {
         let request = GatewayRequest {

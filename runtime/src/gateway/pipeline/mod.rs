@@ -38,9 +38,8 @@ use http::{HeaderName, Request, Response};
 use super::error::GatewayError;
 use super::response::ProxyResponse;
 use super::router::Routed;
-use crate::cache::{CacheStatus, Looked};
+use crate::cache::CacheStatus;
 use crate::config::ApiKind;
-use crate::gateway::caching::LookedSlot;
 use crate::lifecycle::live::Live;
 use crate::observe::ids;
 use crate::observe::traces::TraceBuilder;
@@ -69,9 +68,6 @@ struct Exchange<'a> {
     time_epoch_ms: u64,
     /// Whether the request's trace is recorded.
     tracing: bool,
-    /// What the front door's cache lookup saw when it missed, so the integration's cache
-    /// step does not look the key up again.
-    cache_looked: LookedSlot,
 }
 
 impl Exchange<'_> {
@@ -148,7 +144,6 @@ where
         trace_id: &trace_id,
         time_epoch_ms,
         tracing: live.config.logs.traces,
-        cache_looked: LookedSlot::new(Looked::NotLooked),
     };
     let mut progress = Progress {
         route_key: &NO_ROUTE,
