@@ -32,6 +32,53 @@ pub(super) async fn run<'a>(
             format!("function `{function_name}` is not running"),
         ));
     };
+    let kind = matched.mount.kind;
+    let invocation = invocation(x, matched, body);
+    let timeout = x.live.config.server.integration_timeout;
+    // Pinned where it is built: a future handed on by value (to the cache's fill, or to
+    // `.await`) is a second copy inside this one, and this future is boxed, so every byte of
+    // it is copied and written on every request.
+    let (response, cache_step) = {
+        let integration = std::pin::pin!(async {
+            let invoked = x.tracing.then(Instant::now);
+            let integration_started = Instant::now();
+            // A function whose own timeout comes first needs no second timer.
+            let outcome = if function.settings().timeout <= timeout {
+                Ok(function.try_invoke(invocation).await)
+            } else {
+                invoke_under_timeout(&x.stack.clock, timeout, &function, invocation).await
+            };
+            progress.integration_us = Some(integration_started.elapsed().as_micros() as u64);
+            if let Some(invoked) = invoked {
+                progress
+                    .trace
+                    .segment("function", invoked, Some(function_name.clone()));
+            }
+            map_outcome(kind, timeout, outcome)
+        });
+        match cached {
+            Some(cached) => {
+                let lookup = Instant::now();
+                let mut cache_status = None;
+                let response = cached.serve(integration, &mut cache_status).await;
+                (response, Some((lookup, cache_status)))
+            }
+            None => (integration.await, None),
+        }
+    };
+    if let Some((lookup, cache_status)) = cache_step {
+        progress.cache_status = cache_status;
+        if x.tracing {
+            let status = cache_status.map(|s| crate::gateway::caching::status_text(s).to_owned());
+            progress.trace.segment("cache", lookup, status);
+        }
+    }
+    response
+}
+
+/// The invocation of a function route: its proxy event (v1 or v2) with the trace id and
+/// cold-start header. Not async, so nothing it builds on the way is held by the route's future.
+fn invocation(x: &Exchange<'_>, matched: Matched<'_>, body: Bytes) -> Invocation {
     let parts = x.parts;
     let Matched {
         mount,
@@ -42,103 +89,79 @@ pub(super) async fn run<'a>(
         authorized,
     } = matched;
     let path = x.path();
-    let integration = async {
-        let request = GatewayRequest {
-            method: &parts.method,
-            // Through a custom domain, as AWS documents: payload 1.0's `path` keeps the
-            // base path, 2.0's `rawPath` does not.
-            raw_path: if custom_domain && mount.kind == ApiKind::Http {
-                stage_path
-            } else {
-                path
-            },
-            stage_path: if custom_domain && mount.kind == ApiKind::Rest {
-                path
-            } else {
-                stage_path
-            },
-            raw_query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body,
-            protocol: "HTTP/1.1",
-            source_ip: crate::gateway::request::source_ip_text(x.remote.ip()),
-            request_id: x.request_id,
-            time_epoch_ms: x.time_epoch_ms,
-            route_key: match mount.kind {
-                ApiKind::Http => &route.key.text,
-                ApiKind::Rest => &route.key.resource,
-            },
-            resource: &route.key.resource,
-            path_parameters: params
-                .into_iter()
-                .map(|(k, v)| (k, percent_decode(v)))
-                .collect(),
-            stage: &mount.stage,
-            stage_variables: &mount.variables,
-            api_id: &mount.api_id,
-            authorizer: authorized.as_ref(),
-        };
-        let payload = match mount.kind {
-            ApiKind::Http => Payload::typed_with_json(event_v2::build(request), v2_json),
-            ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
-        };
-        let mut invocation = Invocation::new(payload);
-        invocation.trace_id = Some(x.trace_id.to_owned());
-        invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
-        let timeout = x.live.config.server.integration_timeout;
-        let integration_started = Instant::now();
-        // A function whose own timeout comes first needs no second timer.
-        let outcome = if function.settings().timeout <= timeout {
-            Ok(function.try_invoke(invocation).await)
+    let request = GatewayRequest {
+        method: &parts.method,
+        // Through a custom domain, as AWS documents: payload 1.0's `path` keeps the base
+        // path, 2.0's `rawPath` does not.
+        raw_path: if custom_domain && mount.kind == ApiKind::Http {
+            stage_path
         } else {
-            invoke_under_timeout(&x.stack.clock, timeout, &function, invocation).await
-        };
-        let elapsed_us = integration_started.elapsed().as_micros() as u64;
-        let mapped = match outcome {
-            Ok(Err(throttled)) => Err((
-                GatewayError::throttled_lambda(mount.kind),
-                format!("function throttled: {}", throttled.reason()),
-            )),
-            Ok(Ok(outcome)) => match outcome.result {
-                Ok(payload) => response::map(mount.kind, payload)
-                    .map_err(|e| (GatewayError::BadGateway, e.to_string())),
-                Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
-            },
-            Err(_) => {
-                let err = match mount.kind {
-                    ApiKind::Http => GatewayError::ServiceUnavailable,
-                    ApiKind::Rest => GatewayError::EndpointTimeout,
-                };
-                Err((err, format!("integration timed out after {timeout:?}")))
-            }
-        };
-        (mapped, elapsed_us)
+            path
+        },
+        stage_path: if custom_domain && mount.kind == ApiKind::Rest {
+            path
+        } else {
+            stage_path
+        },
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
+        protocol: "HTTP/1.1",
+        source_ip: crate::gateway::request::source_ip_text(x.remote.ip()),
+        request_id: x.request_id,
+        time_epoch_ms: x.time_epoch_ms,
+        route_key: match mount.kind {
+            ApiKind::Http => &route.key.text,
+            ApiKind::Rest => &route.key.resource,
+        },
+        resource: &route.key.resource,
+        path_parameters: params
+            .into_iter()
+            .map(|(k, v)| (k, percent_decode(v)))
+            .collect(),
+        stage: &mount.stage,
+        stage_variables: &mount.variables,
+        api_id: &mount.api_id,
+        authorizer: authorized.as_ref(),
     };
-    let timed = async {
-        let invoked = x.tracing.then(Instant::now);
-        let (response, elapsed_us) = integration.await;
-        if let Some(invoked) = invoked {
-            progress
-                .trace
-                .segment("function", invoked, Some(function_name.clone()));
-        }
-        progress.integration_us = Some(elapsed_us);
-        response
+    let payload = match mount.kind {
+        ApiKind::Http => Payload::typed_with_json(event_v2::build(request), v2_json),
+        ApiKind::Rest => Payload::typed_with_json(event_v1::build(&request), v1_json),
     };
-    match cached {
-        Some(cached) => {
-            let lookup = Instant::now();
-            let mut cache_status = None;
-            let response = cached.serve(timed, &mut cache_status).await;
-            progress.cache_status = cache_status;
-            if x.tracing {
-                let status =
-                    cache_status.map(|s| crate::gateway::caching::status_text(s).to_owned());
-                progress.trace.segment("cache", lookup, status);
+    let mut invocation = Invocation::new(payload);
+    invocation.trace_id = Some(x.trace_id.to_owned());
+    invocation.force_cold_start = crate::invoke::forces_cold_start(&parts.headers);
+    invocation
+}
+
+/// The integration's answer: the function's response mapped to HTTP, or the gateway error
+/// a throttle, a function error or the integration timeout gives.
+fn map_outcome(
+    kind: ApiKind,
+    timeout: std::time::Duration,
+    outcome: Result<
+        Result<crate::invoke::Outcome, crate::invoke::Throttled>,
+        crate::clock::Elapsed,
+    >,
+) -> Outcome {
+    match outcome {
+        Ok(Err(throttled)) => Err((
+            GatewayError::throttled_lambda(kind),
+            format!("function throttled: {}", throttled.reason()),
+        )),
+        Ok(Ok(outcome)) => match outcome.result {
+            Ok(payload) => {
+                response::map(kind, payload).map_err(|e| (GatewayError::BadGateway, e.to_string()))
             }
-            response
+            Err(err) => Err((GatewayError::BadGateway, format!("function error: {err}"))),
+        },
+        Err(_) => {
+            let err = match kind {
+                ApiKind::Http => GatewayError::ServiceUnavailable,
+                ApiKind::Rest => GatewayError::EndpointTimeout,
+            };
+            Err((err, format!("integration timed out after {timeout:?}")))
         }
-        None => timed.await,
     }
 }
 
