@@ -43,7 +43,9 @@ pub(super) async fn custom<'a>(
         time_epoch_ms: x.time_epoch_ms,
     };
     let started = Instant::now();
-    let run = crate::gateway::custom_integration::run(custom, call, body);
+    // Pinned where it is built: handed on by value, it would be copied into the fill's
+    // future and again into `.await`'s, each a second copy of its whole state.
+    let run = std::pin::pin!(crate::gateway::custom_integration::run(custom, call, body));
     let result = match cached {
         Some(cached) => cached.serve(run, &mut progress.cache_status).await,
         None => run.await,
