@@ -1,7 +1,6 @@
 //! [`CachedResponse`]: what the cache stores, and what it weighs.
 
 use bytes::Bytes;
-use std::sync::OnceLock;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -12,29 +11,15 @@ pub const MAX_ITEM_BYTES: usize = 1024 * 1024;
 const ENTRY_OVERHEAD: usize = 64;
 
 /// A response as stored in (and served from) the cache.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedResponse {
     /// The status code.
     pub status: StatusCode,
-    /// Response headers, in order (fixed once the response is served: the map of the first
-    /// hit is kept).
+    /// Response headers, in order.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body.
     pub body: Bytes,
-    /// `headers` as a map, built on the first hit: each later hit clones it instead of
-    /// hashing and inserting every header again.
-    // Boxed: responses move through large futures, which should not grow by a whole map.
-    head: OnceLock<Box<HeaderMap>>,
 }
-
-impl PartialEq for CachedResponse {
-    fn eq(&self, other: &Self) -> bool {
-        // `head` is derived from `headers`, built or not.
-        self.status == other.status && self.headers == other.headers && self.body == other.body
-    }
-}
-
-impl Eq for CachedResponse {}
 
 impl CachedResponse {
     /// A response with no headers.
@@ -52,23 +37,19 @@ impl CachedResponse {
             status,
             headers,
             body: body.into(),
-            head: OnceLock::new(),
         }
     }
 
     /// The headers as a map, in order, with room for the few every response gets added
     /// (request id, trace id).
     pub fn header_map(&self) -> HeaderMap {
-        self.head
-            .get_or_init(|| {
-                let mut map = HeaderMap::with_capacity(self.headers.len() + 3);
-                for (name, value) in &self.headers {
-                    map.append(name.clone(), value.clone());
-                }
-                Box::new(map)
-            })
-            .as_ref()
-            .clone()
+        // Built per hit rather than cloned from a kept map: a clone has no spare room, so the
+        // request and trace id headers every response gets made it grow and rehash.
+        let mut map = HeaderMap::with_capacity(self.headers.len() + 3);
+        for (name, value) in &self.headers {
+            map.append(name.clone(), value.clone());
+        }
+        map
     }
 
     /// Bytes of headers and body.
