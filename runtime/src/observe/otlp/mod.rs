@@ -5,8 +5,11 @@
 //!
 //! A workflow execution still running when its request ends is exported on its own when it
 //! ends: its states, under the request's trace id, children of the request's `workflow` span.
+//! An execution started through the Step Functions API is exported when it ends too
+//! ([`execution`]).
 
 pub mod encode;
+pub mod execution;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
