@@ -92,6 +92,45 @@ async fn the_callers_x_forwarded_for_is_extended_once_with_its_address() {
 }
 
 #[tokio::test]
+async fn several_x_forwarded_for_lines_are_forwarded_as_one_joined_and_extended() {
+    let up = upstream().await;
+    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let res = stack
+        .request(
+            "GET",
+            "/dev/forwarded",
+            &[
+                ("x-forwarded-for", "203.0.113.7, 198.51.100.2"),
+                ("x-forwarded-for", "192.0.2.9"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    // One line reaches the upstream, holding every value in the caller's order.
+    assert_eq!(
+        res.text(),
+        "203.0.113.7, 198.51.100.2, 192.0.2.9, 127.0.0.1"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_x_forwarded_for_line_adds_no_empty_entry() {
+    let up = upstream().await;
+    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let res = stack
+        .request(
+            "GET",
+            "/dev/forwarded",
+            &[("x-forwarded-for", ""), ("x-forwarded-for", "192.0.2.9")],
+            "",
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.text(), "192.0.2.9, 127.0.0.1");
+}
+
+#[tokio::test]
 async fn headers_the_upstreams_connection_header_names_are_not_returned() {
     let up = upstream().await;
     let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;

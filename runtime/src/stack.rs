@@ -161,7 +161,7 @@ impl<'a> StackBuilder<'a> {
             StackInner {
                 control: crate::aws::router(
                     weak.clone(),
-                    crate::aws::stepfunctions::router(workflows.clone()),
+                    crate::aws::stepfunctions::router_of_stack(workflows.clone(), weak.clone()),
                 ),
                 access_log: logs.group(pipeline::ACCESS_LOG_GROUP),
                 traffic: Arc::new(traffic),

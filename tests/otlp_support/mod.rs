@@ -75,6 +75,32 @@ pub async fn collector(
     (url, rx)
 }
 
+/// A collector on 127.0.0.1:0 answering 200 to every export with a body of `answer_bytes`
+/// bytes, and `Connection: close` when `close` is set; returns its base URL and, for each
+/// export, the caller's address — one per connection the collector accepted.
+pub async fn counting_collector(
+    answer_bytes: usize,
+    close: bool,
+) -> (String, mpsc::UnboundedReceiver<std::net::SocketAddr>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/otel", listener.local_addr().unwrap());
+    let answer = Bytes::from(vec![b'x'; answer_bytes]);
+    upstream_support::serve(listener, None, move |req: hyper::Request<_>, peer| {
+        let (tx, answer) = (tx.clone(), answer.clone());
+        async move {
+            let _ = req.into_body().collect().await;
+            let _ = tx.send(peer);
+            let mut res = hyper::Response::builder().status(200);
+            if close {
+                res = res.header("connection", "close");
+            }
+            res.body(Full::new(answer)).unwrap()
+        }
+    });
+    (url, rx)
+}
+
 /// The next export the collector received.
 pub async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
     // A bound on a hung exporter, not a wait for time to pass.

@@ -12,8 +12,12 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+mod trace;
+
+use crate::stack::StackInner;
+use std::sync::Weak;
+
 use crate::workflow::timestamp::epoch_seconds;
-use crate::workflow::trace::{check_header, ExecutionTrace};
 use crate::workflow::validate::validate_definition_for;
 use crate::workflow::{
     Execution, ExecutionStatus, MachineType, NewStateMachine, ServiceError, StateMachine,
@@ -67,15 +71,24 @@ impl IntoResponse for ApiError {
 
 /// The Step Functions API router, to be mounted at `/`.
 pub fn router(service: Arc<WorkflowService>) -> Router {
-    Router::new().route("/", post(handle)).with_state(service)
+    router_of_stack(service, Weak::new())
 }
 
-async fn handle(
-    State(svc): State<Arc<WorkflowService>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match dispatch(&svc, &headers, &body).await {
+/// The router of a stack: executions it starts are exported when the stack has an exporter.
+pub(crate) fn router_of_stack(service: Arc<WorkflowService>, stack: Weak<StackInner>) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .with_state(Api { service, stack })
+}
+
+#[derive(Clone)]
+struct Api {
+    service: Arc<WorkflowService>,
+    stack: Weak<StackInner>,
+}
+
+async fn handle(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
+    match dispatch(&api, &headers, &body).await {
         Ok(v) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, CONTENT_TYPE)],
@@ -96,26 +109,8 @@ fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
     })
 }
 
-/// The `traceHeader` of a start request: ASCII, at most 256 characters, as AWS checks it.
-fn trace_header(req: &Value) -> Result<Option<ExecutionTrace>, ApiError> {
-    match req.get("traceHeader") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(h)) => {
-            check_header(h).map_err(|m| ApiError::new("ValidationException", m))?;
-            Ok(Some(ExecutionTrace::header(h.as_str())))
-        }
-        Some(_) => Err(ApiError::new(
-            "SerializationException",
-            "traceHeader must be a string",
-        )),
-    }
-}
-
-async fn dispatch(
-    svc: &WorkflowService,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+async fn dispatch(api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let svc = &api.service;
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -180,7 +175,7 @@ async fn dispatch(
                     required(&req, "stateMachineArn")?,
                     s(&req, "name").map(str::to_string),
                     s(&req, "input").map(str::to_string),
-                    trace_header(&req)?,
+                    trace::execution_trace(&req, headers, &api.stack, "StartExecution")?,
                 )
                 .await?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
@@ -191,7 +186,7 @@ async fn dispatch(
                     required(&req, "stateMachineArn")?,
                     s(&req, "name").map(str::to_string),
                     s(&req, "input").map(str::to_string),
-                    trace_header(&req)?,
+                    trace::execution_trace(&req, headers, &api.stack, "StartSyncExecution")?,
                 )
                 .await?;
             let mut v = describe_execution(&e);

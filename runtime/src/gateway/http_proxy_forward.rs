@@ -80,9 +80,10 @@ where
     // One pass over the caller's headers, which also finds its `X-Forwarded-For`.
     let prior = copy_end_to_end(&fwd.parts.headers, headers, &X_FORWARDED_FOR);
     let client_ip = crate::gateway::request::source_ip_text(fwd.remote.ip());
-    let forwarded_for = match prior.and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {client_ip}"),
-        None => client_ip,
+    let forwarded_for = match prior {
+        // Only a caller that sent the header pays for the second lookup of all its lines.
+        Some(_) => extended_forwarded_for(&fwd.parts.headers, &client_ip),
+        None => client_ip.into_bytes(),
     };
     // From the text's own buffer: validated, not copied.
     if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
@@ -109,6 +110,23 @@ where
         },
         body,
     ))
+}
+
+/// One `X-Forwarded-For` value: every line the caller sent, in order, joined with `, ` (several
+/// lines of a list header mean the same as one comma-joined line, RFC 9110 §5.3), then
+/// `client_ip`. Empty lines are list elements a recipient ignores (RFC 9110 §5.6.1), so they
+/// add no empty entry.
+fn extended_forwarded_for(caller: &http::HeaderMap, client_ip: &str) -> Vec<u8> {
+    let mut joined = Vec::with_capacity(64);
+    for line in caller.get_all(X_FORWARDED_FOR) {
+        let line = line.as_bytes().trim_ascii();
+        if !line.is_empty() {
+            joined.extend_from_slice(line);
+            joined.extend_from_slice(b", ");
+        }
+    }
+    joined.extend_from_slice(client_ip.as_bytes());
+    joined
 }
 
 // The failures below are out of line (and marked cold) so that their formatting code does

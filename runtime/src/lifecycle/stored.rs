@@ -142,9 +142,9 @@ where
             CounterDecision::Incremented(_) => break,
             CounterDecision::AtLimit(_) if attempts < LEASE_ATTEMPTS => {
                 attempts += 1;
-                // A back-off between tries of another process's lock, not a timed mechanism:
-                // wall-clock time is right even under a manual clock.
-                tokio::time::sleep(LEASE_RETRY).await;
+                // On the stack's clock like every other wait: a test on a manual clock moves
+                // it past the back-off instead of sleeping through it.
+                clock.sleep(LEASE_RETRY).await;
             }
             CounterDecision::AtLimit(_) => return Err(LeaseError::Busy.into()),
         }
@@ -155,4 +155,150 @@ where
         tracing::warn!(error = %e, api, "deployment lease not released");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    /// A memory store that says it is shared, so changes take the lease.
+    struct Shared(MemoryStore);
+
+    #[async_trait]
+    impl Store for Shared {
+        async fn incr_if_below(
+            &self,
+            key: &str,
+            limit: u64,
+            expires_at: Option<SystemTime>,
+        ) -> Result<CounterDecision, StoreError> {
+            self.0.incr_if_below(key, limit, expires_at).await
+        }
+        async fn get_counter(&self, key: &str) -> Result<u64, StoreError> {
+            self.0.get_counter(key).await
+        }
+        async fn add_counter(
+            &self,
+            key: &str,
+            delta: u64,
+            expires_at: Option<SystemTime>,
+        ) -> Result<u64, StoreError> {
+            self.0.add_counter(key, delta, expires_at).await
+        }
+        async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+            self.0.get(key).await
+        }
+        async fn put(
+            &self,
+            key: &str,
+            value: Bytes,
+            expires_at: Option<SystemTime>,
+        ) -> Result<(), StoreError> {
+            self.0.put(key, value, expires_at).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+            self.0.delete(key).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<(String, Bytes)>, StoreError> {
+            self.0.list(prefix).await
+        }
+        fn is_shared(&self) -> bool {
+            true
+        }
+    }
+
+    #[derive(Debug)]
+    struct Failed(LeaseError);
+
+    impl From<LeaseError> for Failed {
+        fn from(e: LeaseError) -> Self {
+            Failed(e)
+        }
+    }
+
+    fn held_lease(clock: &Clock) -> (Arc<Shared>, &'static str) {
+        let store = Arc::new(Shared(MemoryStore::new(clock.clone())));
+        (store, "deployments-lease/shop")
+    }
+
+    async fn take(store: &Shared, key: &str, clock: &Clock) {
+        let expires = Some(clock.now() + Duration::from_secs(60));
+        let taken = store.incr_if_below(key, 1, expires).await.unwrap();
+        assert!(matches!(taken, CounterDecision::Incremented(_)));
+    }
+
+    /// Yields until something sleeps on `clock` (bounded: a waiter on the wall clock would
+    /// never show up).
+    async fn until_sleeping(clock: &Clock) {
+        let sleeping = async {
+            while clock.sleepers() == 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), sleeping)
+            .await
+            .expect("the lease retry does not wait on the clock");
+    }
+
+    #[tokio::test]
+    async fn a_busy_lease_is_retried_on_the_clock_not_the_wall_clock() {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let (store, key) = held_lease(&clock);
+        take(&store, key, &clock).await;
+        let change = {
+            let (store, clock) = (store.clone(), clock.clone());
+            tokio::spawn(async move {
+                with_lease(&*store, &clock, "shop", async { Ok::<_, Failed>(42) }).await
+            })
+        };
+        until_sleeping(&clock).await;
+        assert!(!change.is_finished(), "waits while the lease is held");
+        store.delete(key).await.unwrap();
+        clock.advance(LEASE_RETRY);
+        let result = tokio::time::timeout(Duration::from_secs(30), change)
+            .await
+            .expect("the change did not run")
+            .unwrap();
+        assert_eq!(result.unwrap(), 42);
+        assert_eq!(store.get_counter(key).await.unwrap(), 0, "released");
+    }
+
+    #[tokio::test]
+    async fn a_lease_held_through_every_retry_is_busy() {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let (store, key) = held_lease(&clock);
+        take(&store, key, &clock).await;
+        let change = {
+            let (store, clock) = (store.clone(), clock.clone());
+            tokio::spawn(async move {
+                with_lease(&*store, &clock, "shop", async { Ok::<_, Failed>(42) }).await
+            })
+        };
+        let mut retries = 0;
+        while !change.is_finished() {
+            if clock.sleepers() > 0 {
+                clock.advance(LEASE_RETRY);
+                retries += 1;
+            }
+            tokio::task::yield_now().await;
+        }
+        let result = change.await.unwrap();
+        assert!(
+            matches!(result, Err(Failed(LeaseError::Busy))),
+            "{result:?}"
+        );
+        assert_eq!(retries, LEASE_ATTEMPTS);
+        assert_eq!(
+            store.get_counter(key).await.unwrap(),
+            1,
+            "not taken from its holder"
+        );
+    }
 }

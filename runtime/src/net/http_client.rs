@@ -1,6 +1,7 @@
 //! One-shot HTTP and HTTPS requests for the stack's own rare outbound calls: the JWKS and
-//! OpenID discovery documents of JWT authorizers, and OTLP trace exports. Each request uses a
-//! fresh connection (these calls are seconds apart, so a pool would only hold idle sockets).
+//! OpenID discovery documents of JWT authorizers. Each request uses a fresh connection (these
+//! calls are minutes apart, so a pool would only hold idle sockets); the OTLP exporter keeps
+//! its one connection open instead ([`super::kept_connection`]).
 //!
 //! HTTPS trusts the system's CA bundle (`SSL_CERT_FILE`, else the usual Linux paths) plus a
 //! client's own extra roots (an authorizer's `jwks_ca_file`). Hand-written on hyper's client
@@ -59,6 +60,29 @@ impl HttpClient {
         limit: usize,
     ) -> Result<http::Response<Bytes>, String> {
         let uri = request.uri().clone();
+        let mut connection = self.connect(&uri).await?;
+        let answer = async {
+            let response = connection
+                .sender
+                .send_request(origin_form(request)?)
+                .await
+                .map_err(|e| format!("{uri}: {e}"))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|e| format!("{uri}: {e}"))?
+                .to_bytes();
+            Ok(http::Response::from_parts(parts, body))
+        }
+        .await;
+        drop(connection);
+        answer
+    }
+
+    /// Opens an HTTP/1.1 connection to `uri`'s server (over TLS for `https://`), its driver
+    /// running in a task of its own until the [`Connection`] is dropped.
+    pub(crate) async fn connect(&self, uri: &http::Uri) -> Result<Connection, String> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
@@ -83,9 +107,9 @@ impl HttpClient {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("{uri}: TLS: {e}"))?;
-            send_over(TokioIo::new(tls), request, limit).await
+            handshake(TokioIo::new(tls), uri).await
         } else {
-            send_over(TokioIo::new(tcp), request, limit).await
+            handshake(TokioIo::new(tcp), uri).await
         }
     }
 
@@ -161,24 +185,44 @@ fn tls_connector(extra: &[CertificateDer<'static>]) -> Result<tokio_rustls::TlsC
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-async fn send_over<IO>(
-    io: IO,
-    request: http::Request<Bytes>,
-    limit: usize,
-) -> Result<http::Response<Bytes>, String>
+/// An open HTTP/1.1 connection: what sends on it, and the task driving it (stopped when
+/// the connection is dropped).
+pub(crate) struct Connection {
+    /// Sends requests in origin form (see [`origin_form`]).
+    pub sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+async fn handshake<IO>(io: IO, uri: &http::Uri) -> Result<Connection, String>
 where
     IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let uri = request.uri().clone();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+    let (sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| format!("{uri}: {e}"))?;
-    let driver = tokio::spawn(connection);
+    let driver = tokio::spawn(async move {
+        // How the connection ended shows in the next send's error.
+        let _ = connection.await;
+    });
+    Ok(Connection { sender, driver })
+}
+
+/// `request` as sent on a connection to its server: the request line carries the path and
+/// query, `Host` names the server.
+pub(crate) fn origin_form(
+    request: http::Request<Bytes>,
+) -> Result<http::Request<Full<Bytes>>, String> {
+    let uri = request.uri().clone();
     let (mut parts, body) = request.into_parts();
-    // On a connection of its own the request line carries the path; `Host` names the server.
-    let authority = uri.authority().map(|a| a.as_str().to_owned());
-    if let Some(authority) = authority {
-        let host = http::HeaderValue::from_str(&authority).map_err(|e| format!("{uri}: {e}"))?;
+    if let Some(authority) = uri.authority() {
+        let host =
+            http::HeaderValue::from_str(authority.as_str()).map_err(|e| format!("{uri}: {e}"))?;
         parts.headers.insert(http::header::HOST, host);
     }
     parts.uri = uri
@@ -186,21 +230,5 @@ where
         .map_or("/", |p| p.as_str())
         .parse()
         .map_err(|e| format!("{uri}: {e}"))?;
-    let request = http::Request::from_parts(parts, Full::new(body));
-    let answer = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("{uri}: {e}"))?;
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, limit)
-            .collect()
-            .await
-            .map_err(|e| format!("{uri}: {e}"))?
-            .to_bytes();
-        Ok(http::Response::from_parts(parts, body))
-    }
-    .await;
-    driver.abort();
-    answer
+    Ok(http::Request::from_parts(parts, Full::new(body)))
 }

@@ -1,12 +1,15 @@
 //! OTLP export: each finished request timeline goes to a bounded queue; a background task
 //! batches the queue into OTLP/HTTP JSON `POST {endpoint}/v1/traces` requests (over http or
-//! https) and retries a failed batch with exponential backoff. A full queue drops the trace
-//! and counts it: export never blocks or slows a request.
+//! https), all on one keep-alive connection, and retries a failed batch with exponential
+//! backoff. A full queue drops the trace and counts it: export never blocks or slows a request.
 //!
 //! A workflow execution still running when its request ends is exported on its own when it
 //! ends: its states, under the request's trace id, children of the request's `workflow` span.
+//! An execution started through the Step Functions API is exported when it ends too
+//! ([`execution`]).
 
 pub mod encode;
+pub mod execution;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::traces::{Segment, Trace};
 use crate::net::http_client::HttpClient;
+use crate::net::kept_connection::KeptConnection;
 use crate::Clock;
 
 /// Traces waiting for export; more are dropped (and counted).
@@ -31,7 +35,8 @@ pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long one export request may take (OTLP's default timeout) before it counts as failed.
 pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most of a collector's answer that is read.
+/// The most of a collector's answer that is kept; the rest is read and discarded, so that
+/// the connection stays open for the next batch.
 const ANSWER_LIMIT: usize = 64 * 1024;
 
 /// What the exporter has done, for `/metrics` and tests.
@@ -130,14 +135,15 @@ async fn run(
     clock: Clock,
 ) {
     // Trusts the system's CA bundle (`SSL_CERT_FILE`) for an https:// collector.
-    let client = HttpClient::new(Vec::new());
+    // One connection, kept open across batches (and opened anew when the collector closed it).
+    let mut client = KeptConnection::new(HttpClient::new(Vec::new()));
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     // Ends when the stack (the sender) is dropped and the queue is drained.
     while rx.recv_many(&mut batch, BATCH_SIZE).await > 0 {
         let body = Bytes::from(encode::encode(&batch, "portico").to_string());
         let count = batch.len() as u64;
         batch.clear();
-        let outcome = send_with_retries(&client, &url, body, &counters, &clock).await;
+        let outcome = send_with_retries(&mut client, &url, body, &counters, &clock).await;
         let counter = match outcome {
             Ok(()) => &counters.exported,
             Err(reason) => {
@@ -150,7 +156,7 @@ async fn run(
 }
 
 async fn send_with_retries(
-    client: &HttpClient,
+    client: &mut KeptConnection,
     url: &http::Uri,
     body: Bytes,
     counters: &ExportCounters,
@@ -177,7 +183,7 @@ async fn send_with_retries(
 }
 
 async fn send(
-    client: &HttpClient,
+    client: &mut KeptConnection,
     url: &http::Uri,
     body: Bytes,
     clock: &Clock,
