@@ -10,25 +10,18 @@ mod upstream_support;
 
 use std::time::{Duration, SystemTime};
 
-use common::{quiet, shipped_registry, TestStack};
-use otlp_support::{by_name, collector, names, next, spans, WhoAmI};
-use portico_runtime::{Clock, Config, Registry};
+use common::{shipped_registry, TestStack};
+use otlp_support::{by_name, collector, names, next, spans};
+use portico_runtime::{Clock, Config};
 use serde_json::json;
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 const OTLP_TRACE_ID: &str = "5759e988bd862e3fe1be46a994272793";
 
 fn toml(endpoint: &str) -> String {
-    format!(
+    otlp_support::exporting_toml(
+        endpoint,
         r#"
-[logs]
-stdout = false
-otlp_endpoint = "{endpoint}"
-
-[workflows.quick]
-definition = "tests/fixtures/traces/flow.json"
-type = "EXPRESS"
-
 [workflows.slow]
 definition = "tests/fixtures/traces/slow.json"
 
@@ -41,15 +34,13 @@ sync = true
 [[apis.shop.routes]]
 route = "POST /slow"
 workflow = "slow"
-"#
+"#,
     )
 }
 
 /// The stack of [`toml`] exporting to `endpoint`, with `whoami` registered, on `clock`.
 async fn start(endpoint: &str, clock: Clock) -> TestStack {
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    TestStack::start_with_clock(&quiet(&toml(endpoint)), &registry, clock).await
+    otlp_support::start_exporting(&toml(endpoint), clock).await
 }
 
 #[tokio::test]

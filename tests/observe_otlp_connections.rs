@@ -10,36 +10,27 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{quiet, TestStack};
-use otlp_support::{counting_collector, WhoAmI};
-use portico_runtime::{Clock, Registry};
+use common::TestStack;
+use otlp_support::counting_collector;
+use portico_runtime::Clock;
 use tokio::sync::mpsc;
 
 fn toml(endpoint: &str) -> String {
-    format!(
+    otlp_support::exporting_toml(
+        endpoint,
         r#"
-[logs]
-stdout = false
-otlp_endpoint = "{endpoint}"
-
-[workflows.quick]
-definition = "tests/fixtures/traces/flow.json"
-type = "EXPRESS"
-
 [apis.shop]
 type = "http"
 [[apis.shop.routes]]
 route = "POST /quick"
 workflow = "quick"
 sync = true
-"#
+"#,
     )
 }
 
 async fn start(endpoint: &str) -> TestStack {
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    TestStack::start_with_clock(&quiet(&toml(endpoint)), &registry, Clock::system()).await
+    otlp_support::start_exporting(&toml(endpoint), Clock::system()).await
 }
 
 /// Sends `batches` requests, each exported alone (the next is sent once the collector has

@@ -10,9 +10,9 @@ mod upstream_support;
 
 use std::time::{Duration, SystemTime};
 
-use common::{quiet, TestResponse, TestStack};
-use otlp_support::{by_name, collector, names, next, spans, WhoAmI};
-use portico_runtime::{Clock, Registry};
+use common::{TestResponse, TestStack};
+use otlp_support::{by_name, collector, names, next, spans};
+use portico_runtime::Clock;
 use serde_json::{json, Value};
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -21,26 +21,17 @@ const QUICK: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:quick";
 const SLOW: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:slow";
 
 fn toml(endpoint: &str) -> String {
-    format!(
+    otlp_support::exporting_toml(
+        endpoint,
         r#"
-[logs]
-stdout = false
-otlp_endpoint = "{endpoint}"
-
-[workflows.quick]
-definition = "tests/fixtures/traces/flow.json"
-type = "EXPRESS"
-
 [workflows.slow]
 definition = "tests/fixtures/traces/slow.json"
-"#
+"#,
     )
 }
 
 async fn start(endpoint: &str, clock: Clock) -> TestStack {
-    let mut registry = Registry::new();
-    registry.register("whoami", WhoAmI);
-    TestStack::start_with_clock(&quiet(&toml(endpoint)), &registry, clock).await
+    otlp_support::start_exporting(&toml(endpoint), clock).await
 }
 
 fn manual_clock() -> Clock {

@@ -1,6 +1,6 @@
 //! A fake OTLP/HTTP collector on 127.0.0.1:0 (plain or TLS) that hands every export it
-//! receives to the test, and helpers to read the spans out of an export. A test crate using
-//! it declares `mod upstream_support;` too.
+//! receives to the test, helpers to read the spans out of an export, and the stack that
+//! exports to it. A test crate using it declares `mod common;` and `mod upstream_support;` too.
 
 #![allow(dead_code)]
 
@@ -9,11 +9,35 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use portico_runtime::{async_trait, Context, FunctionError, Handler};
+use portico_runtime::{async_trait, Clock, Context, FunctionError, Handler, Registry};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::common::{quiet, TestStack};
 use crate::upstream_support;
+
+/// The `[logs]` table exporting to `endpoint` and the `quick` Express workflow every OTLP test
+/// runs, followed by `rest`: the test's own workflows and routes.
+pub fn exporting_toml(endpoint: &str, rest: &str) -> String {
+    format!(
+        r#"
+[logs]
+stdout = false
+otlp_endpoint = "{endpoint}"
+
+[workflows.quick]
+definition = "tests/fixtures/traces/flow.json"
+type = "EXPRESS"
+{rest}"#
+    )
+}
+
+/// A stack on `toml` (made quiet) with [`WhoAmI`] registered as `whoami`, on `clock`.
+pub async fn start_exporting(toml: &str, clock: Clock) -> TestStack {
+    let mut registry = Registry::new();
+    registry.register("whoami", WhoAmI);
+    TestStack::start_with_clock(&quiet(toml), &registry, clock).await
+}
 
 /// Answers with the trace header its context received.
 pub struct WhoAmI;
