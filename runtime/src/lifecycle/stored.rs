@@ -223,15 +223,26 @@ mod tests {
         }
     }
 
-    fn held_lease(clock: &Clock) -> (Arc<Shared>, &'static str) {
+    /// A manual clock and a shared store whose `shop` lease someone else holds.
+    async fn held_lease() -> (Clock, Arc<Shared>, &'static str) {
+        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
         let store = Arc::new(Shared(MemoryStore::new(clock.clone())));
-        (store, "deployments-lease/shop")
-    }
-
-    async fn take(store: &Shared, key: &str, clock: &Clock) {
+        let key = "deployments-lease/shop";
         let expires = Some(clock.now() + Duration::from_secs(60));
         let taken = store.incr_if_below(key, 1, expires).await.unwrap();
         assert!(matches!(taken, CounterDecision::Incremented(_)));
+        (clock, store, key)
+    }
+
+    /// A change to `shop` under its lease, in a task of its own.
+    fn spawn_change(
+        store: &Arc<Shared>,
+        clock: &Clock,
+    ) -> tokio::task::JoinHandle<Result<i32, Failed>> {
+        let (store, clock) = (store.clone(), clock.clone());
+        tokio::spawn(async move {
+            with_lease(&*store, &clock, "shop", async { Ok::<_, Failed>(42) }).await
+        })
     }
 
     /// Yields until something sleeps on `clock` (bounded: a waiter on the wall clock would
@@ -249,15 +260,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_busy_lease_is_retried_on_the_clock_not_the_wall_clock() {
-        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-        let (store, key) = held_lease(&clock);
-        take(&store, key, &clock).await;
-        let change = {
-            let (store, clock) = (store.clone(), clock.clone());
-            tokio::spawn(async move {
-                with_lease(&*store, &clock, "shop", async { Ok::<_, Failed>(42) }).await
-            })
-        };
+        let (clock, store, key) = held_lease().await;
+        let change = spawn_change(&store, &clock);
         until_sleeping(&clock).await;
         assert!(!change.is_finished(), "waits while the lease is held");
         store.delete(key).await.unwrap();
@@ -272,15 +276,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_lease_held_through_every_retry_is_busy() {
-        let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-        let (store, key) = held_lease(&clock);
-        take(&store, key, &clock).await;
-        let change = {
-            let (store, clock) = (store.clone(), clock.clone());
-            tokio::spawn(async move {
-                with_lease(&*store, &clock, "shop", async { Ok::<_, Failed>(42) }).await
-            })
-        };
+        let (clock, store, key) = held_lease().await;
+        let change = spawn_change(&store, &clock);
         let mut retries = 0;
         while !change.is_finished() {
             if clock.sleepers() > 0 {
