@@ -9,6 +9,7 @@ pub mod logs;
 mod memory;
 pub mod metrics;
 pub mod otlp;
+pub mod thread_stripe;
 pub mod timefmt;
 pub mod trace_states;
 pub mod traces;

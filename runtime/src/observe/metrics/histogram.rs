@@ -1,6 +1,5 @@
 //! A fixed log-linear histogram of non-negative values: 16 sub-buckets per power of two, so
-//! percentiles are exact to within 1/16 (≈6%) of the value, with constant memory and one atomic
-//! increment per sample.
+//! percentiles are exact to within 1/16 (≈6%) of the value, with constant memory.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -45,9 +44,13 @@ impl Default for Histogram {
 }
 
 impl Histogram {
-    /// Counts one value.
-    pub fn record(&self, value: u64) {
-        self.counts[bucket_of(value)].fetch_add(1, Ordering::Relaxed);
+    /// Adds bucket counts gathered elsewhere (a stripe's pending samples).
+    pub fn add_counts(&self, counts: &[u32]) {
+        for (c, &n) in self.counts.iter().zip(counts) {
+            if n > 0 {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Forgets every value.
@@ -102,9 +105,11 @@ mod tests {
     #[test]
     fn percentiles_follow_nearest_rank() {
         let h = Histogram::default();
+        let mut recorded = vec![0u32; BUCKETS];
         for v in 1..=100 {
-            h.record(v);
+            recorded[bucket_of(v)] += 1;
         }
+        h.add_counts(&recorded);
         let mut counts = vec![0; BUCKETS];
         h.add_into(&mut counts);
         assert_eq!(percentile(&counts, 50.0), Some(lower_bound(bucket_of(50))));

@@ -9,6 +9,7 @@ pub mod emf;
 mod histogram;
 pub mod prometheus;
 mod series;
+mod stripe;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};

@@ -1,11 +1,12 @@
-//! One metric series at one-minute resolution for the last hour (plus the current minute),
-//! recorded lock-free: a ring of minute slots of atomics, each reset when its minute comes
-//! round again.
+//! One metric series at one-minute resolution for the last hour (plus the current minute):
+//! a ring of minute slots of atomics, each reset when its minute comes round again, fed by
+//! per-thread stripes of pending samples (see [`super::stripe`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::histogram::{Histogram, BUCKETS};
+use super::stripe::{self, Pending, Stripe, STRIPES};
 
 /// Minutes of history kept, plus the one being written.
 pub const MINUTES: u64 = 61;
@@ -33,8 +34,7 @@ struct Slot {
 pub struct Series {
     kind: Kind,
     slots: Box<[Slot]>,
-    lifetime_count: AtomicU64,
-    lifetime_sum: AtomicU64,
+    stripes: Box<[Stripe; STRIPES]>,
     emf: Option<super::emf::EmfTag>,
 }
 
@@ -118,8 +118,7 @@ impl Series {
         Series {
             kind,
             slots,
-            lifetime_count: AtomicU64::new(0),
-            lifetime_sum: AtomicU64::new(0),
+            stripes: Box::default(),
             emf: None,
         }
     }
@@ -137,11 +136,34 @@ impl Series {
 
     /// Records one sample in the minute `minute` (minutes since the Unix epoch).
     pub fn record(&self, minute: u64, value: u64) {
+        {
+            let mut pending = self.stripes[stripe::current()].lock();
+            if pending.minute != minute && pending.count > 0 {
+                self.fold(&mut pending);
+            }
+            pending.add(minute, value, self.kind == Kind::Distribution);
+        }
+        if let Some(emf) = &self.emf {
+            emf.emit(value);
+        }
+    }
+
+    /// Moves a stripe's pending samples into the ring slot of their minute.
+    fn fold(&self, pending: &mut Pending) {
+        let minute = pending.minute;
         let slot = &self.slots[(minute % MINUTES) as usize];
-        if slot.minute.load(Ordering::Acquire) != minute {
+        let current = slot.minute.load(Ordering::Acquire);
+        if current != minute {
             let _guard = slot.reset.lock().unwrap_or_else(|p| p.into_inner());
-            // Re-checked under the lock: only the first recorder of a new minute clears it.
-            if slot.minute.load(Ordering::Acquire) != minute {
+            let current = slot.minute.load(Ordering::Acquire);
+            // A slot already holding a later minute means these samples are over an hour
+            // old: the ring no longer keeps their minute, so they are dropped.
+            if current != u64::MAX && current > minute {
+                pending.clear();
+                return;
+            }
+            // Re-checked under the lock: only the first folder of a new minute clears it.
+            if current != minute {
                 slot.count.store(0, Ordering::Relaxed);
                 slot.sum.store(0, Ordering::Relaxed);
                 slot.min.store(u64::MAX, Ordering::Relaxed);
@@ -152,24 +174,23 @@ impl Series {
                 slot.minute.store(minute, Ordering::Release);
             }
         }
-        slot.count.fetch_add(1, Ordering::Relaxed);
-        slot.sum.fetch_add(value, Ordering::Relaxed);
-        // Read before writing: a new minimum or maximum is rare (never for the 0/1 counters),
-        // and an atomic read-modify-write on a line both workers write costs far more than a
-        // read. A stale read can only be further from the extreme, so the check is safe.
-        if value < slot.min.load(Ordering::Relaxed) {
-            slot.min.fetch_min(value, Ordering::Relaxed);
+        slot.count.fetch_add(pending.count, Ordering::Relaxed);
+        slot.sum.fetch_add(pending.sum, Ordering::Relaxed);
+        slot.min.fetch_min(pending.min, Ordering::Relaxed);
+        slot.max.fetch_max(pending.max, Ordering::Relaxed);
+        if let (Some(h), Some(buckets)) = (&slot.histogram, &pending.buckets) {
+            h.add_counts(buckets);
         }
-        if value > slot.max.load(Ordering::Relaxed) {
-            slot.max.fetch_max(value, Ordering::Relaxed);
-        }
-        if let Some(h) = &slot.histogram {
-            h.record(value);
-        }
-        self.lifetime_count.fetch_add(1, Ordering::Relaxed);
-        self.lifetime_sum.fetch_add(value, Ordering::Relaxed);
-        if let Some(emf) = &self.emf {
-            emf.emit(value);
+        pending.clear();
+    }
+
+    /// Folds every stripe's pending samples, so a read sees everything recorded before it.
+    fn fold_all(&self) {
+        for stripe in self.stripes.iter() {
+            let mut pending = stripe.lock();
+            if pending.count > 0 {
+                self.fold(&mut pending);
+            }
         }
     }
 
@@ -182,6 +203,7 @@ impl Series {
 
     /// Adds the minutes `from..=to` into `acc`, so several series can be aggregated.
     pub fn accumulate(&self, from: u64, to: u64, acc: &mut Accumulator) {
+        self.fold_all();
         for slot in self.slots.iter() {
             let minute = slot.minute.load(Ordering::Acquire);
             if minute == u64::MAX || minute < from || minute > to {
@@ -199,6 +221,7 @@ impl Series {
 
     /// Per-minute statistics for each retained minute in `from..=to`, oldest first.
     pub fn minutes(&self, from: u64, to: u64) -> Vec<(u64, Stats)> {
+        self.fold_all();
         let mut minutes: Vec<u64> = self
             .slots
             .iter()
@@ -211,10 +234,10 @@ impl Series {
 
     /// Samples and their sum since the series was created (for Prometheus counters).
     pub fn lifetime(&self) -> (u64, u64) {
-        (
-            self.lifetime_count.load(Ordering::Relaxed),
-            self.lifetime_sum.load(Ordering::Relaxed),
-        )
+        self.stripes.iter().fold((0, 0), |(count, sum), stripe| {
+            let pending = stripe.lock();
+            (count + pending.lifetime_count, sum + pending.lifetime_sum)
+        })
     }
 }
 
@@ -241,6 +264,51 @@ mod tests {
         assert_eq!(s.stats(0, 200).sample_count, 2);
         assert_eq!(s.lifetime(), (5, 72));
         assert_eq!(s.minutes(0, 200).len(), 2);
+    }
+
+    #[test]
+    fn samples_of_many_threads_are_all_counted() {
+        let s = std::sync::Arc::new(Series::new(Kind::Distribution));
+        let threads: Vec<_> = (0..12u64)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for v in 1..=1_000 {
+                        s.record(50, t * 1_000 + v);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let st = s.stats(50, 50);
+        assert_eq!(
+            (st.sample_count, st.minimum, st.maximum),
+            (12_000, 1, 12_000)
+        );
+        assert_eq!(st.sum, (1..=12_000u64).sum::<u64>());
+        assert_eq!(s.lifetime(), (12_000, st.sum));
+        assert!(
+            st.p50.is_some_and(|p| (5_600..=6_000).contains(&p)),
+            "{st:?}"
+        );
+    }
+
+    #[test]
+    fn pending_samples_older_than_the_ring_are_dropped() {
+        let s = std::sync::Arc::new(Series::new(Kind::Counter));
+        // Another thread's stripe holds minute 100 while this one moves on to 161, which
+        // reuses minute 100's slot: minute 100 is then out of the hour kept.
+        let other = s.clone();
+        std::thread::spawn(move || other.record(100, 1))
+            .join()
+            .unwrap();
+        s.record(161, 1);
+        s.record(162, 1);
+        assert_eq!(s.stats(100, 100).sample_count, 0);
+        assert_eq!(s.stats(161, 162).sample_count, 2);
+        assert_eq!(s.lifetime(), (3, 3));
     }
 
     #[test]
