@@ -3,13 +3,22 @@
 //! Requests store structured records (an invocation's platform lines, an access record) and
 //! the text is produced only when someone reads it or the stdout mirror prints it, so logging
 //! costs the hot path one short lock and no formatting.
+//!
+//! A group is striped by writing thread: each thread appends to its own queue, so worker
+//! threads do not wait on one lock, write each other's cache lines, or free records another
+//! thread allocated when the bound evicts them. A group-wide sequence number orders entries
+//! across stripes; a read merges the stripes and keeps the newest [`ENTRIES_PER_GROUP`],
+//! exactly what one shared queue of that bound would hold.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-/// How many entries (lines or records) each log group keeps in memory.
+use super::thread_stripe::{self, STRIPES};
+
+/// How many entries (lines or records) each log group keeps.
 const ENTRIES_PER_GROUP: usize = 10_000;
 
 /// Something that becomes one or more log lines when read.
@@ -38,18 +47,39 @@ enum Body {
 }
 
 struct Entry {
+    seq: u64,
     timestamp: u64,
     stream: Arc<str>,
     body: Body,
 }
 
+/// One writing thread's entries of a group, on cache lines of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe(Mutex<VecDeque<Entry>>);
+
+impl Stripe {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Entry>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// One log group; keep the handle to append without looking the group up again.
 pub struct LogGroup {
-    entries: Mutex<VecDeque<Entry>>,
+    stripes: Box<[Stripe; STRIPES]>,
+    next_seq: AtomicU64,
     stdout: Option<mpsc::Sender<Body>>,
 }
 
 impl LogGroup {
+    fn new(stdout: Option<mpsc::Sender<Body>>) -> Self {
+        LogGroup {
+            stripes: Box::default(),
+            next_seq: AtomicU64::new(0),
+            stdout,
+        }
+    }
+
     /// Appends a plain line.
     pub fn push_line(&self, stream: &Arc<str>, timestamp: u64, line: String) {
         self.push(stream, timestamp, Body::Line(line));
@@ -65,12 +95,13 @@ impl LogGroup {
             let _ = tx.send(body.clone());
         }
         let entry = Entry {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
             timestamp,
             stream: stream.clone(),
             body,
         };
         let evicted = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.stripes[thread_stripe::current()].lock();
             let evicted = if entries.len() == ENTRIES_PER_GROUP {
                 entries.pop_front()
             } else {
@@ -97,14 +128,22 @@ impl LogGroup {
 
     /// Every line, oldest first.
     pub fn events(&self) -> Vec<LogEvent> {
-        let entries: Vec<(u64, Arc<str>, Body)> = {
-            let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            guard
-                .iter()
-                .map(|e| (e.timestamp, e.stream.clone(), e.body.clone()))
-                .collect()
-        };
-        let mut events = Vec::with_capacity(entries.len());
+        let mut entries: Vec<(u64, u64, Arc<str>, Body)> = Vec::new();
+        for stripe in self.stripes.iter() {
+            let guard = stripe.lock();
+            entries.extend(
+                guard
+                    .iter()
+                    .map(|e| (e.seq, e.timestamp, e.stream.clone(), e.body.clone())),
+            );
+        }
+        entries.sort_unstable_by_key(|e| e.0);
+        let newest = entries.len().saturating_sub(ENTRIES_PER_GROUP);
+        let entries = entries
+            .into_iter()
+            .skip(newest)
+            .map(|(_, t, s, b)| (t, s, b));
+        let mut events = Vec::with_capacity(ENTRIES_PER_GROUP.min(entries.len()));
         for (timestamp, stream, body) in entries {
             match body {
                 Body::Line(message) => events.push(LogEvent {
@@ -154,12 +193,7 @@ impl LogStore {
         let mut groups = self.groups.write().unwrap_or_else(|p| p.into_inner());
         groups
             .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(LogGroup {
-                    entries: Mutex::new(VecDeque::new()),
-                    stdout: self.stdout.clone(),
-                })
-            })
+            .or_insert_with(|| Arc::new(LogGroup::new(self.stdout.clone())))
             .clone()
     }
 
@@ -170,12 +204,7 @@ impl LogStore {
         let mut groups = self.groups.write().unwrap_or_else(|p| p.into_inner());
         groups
             .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(LogGroup {
-                    entries: Mutex::new(VecDeque::new()),
-                    stdout: Some(spawn_writer(out)),
-                })
-            })
+            .or_insert_with(|| Arc::new(LogGroup::new(Some(spawn_writer(out)))))
             .clone()
     }
 
@@ -276,6 +305,42 @@ mod tests {
         assert_eq!(events.len(), ENTRIES_PER_GROUP);
         assert_eq!(events[0].message, "5");
         assert!(store.events("/nope").is_empty());
+    }
+
+    #[test]
+    fn entries_of_many_threads_merge_in_order_and_stay_bounded() {
+        let store = Arc::new(LogStore::new(false));
+        let stream: Arc<str> = Arc::from("s");
+        // The threads take turns, each appending the next block of 500 numbered lines, so
+        // the order of appends across threads (and stripes) is known.
+        const BLOCK: usize = 500;
+        let total = ENTRIES_PER_GROUP + 3 * BLOCK;
+        let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..3)
+            .map(|t| {
+                let (store, stream, turn) = (store.clone(), stream.clone(), turn.clone());
+                std::thread::spawn(move || {
+                    let group = store.group("/m");
+                    for block in (t..total / BLOCK).step_by(3) {
+                        while turn.load(Ordering::Acquire) != block {
+                            std::thread::yield_now();
+                        }
+                        for i in block * BLOCK..(block + 1) * BLOCK {
+                            group.push_line(&stream, 1, i.to_string());
+                        }
+                        turn.store(block + 1, Ordering::Release);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let lines: Vec<String> = store.events("/m").into_iter().map(|e| e.message).collect();
+        let expected: Vec<String> = (total - ENTRIES_PER_GROUP..total)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(lines, expected);
     }
 
     #[test]
