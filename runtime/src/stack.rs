@@ -54,7 +54,7 @@ pub(crate) struct StackInner {
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) logs: Arc<LogStore>,
     pub(crate) clock: Clock,
-    pub(crate) access_stream: Arc<str>,
+    pub(crate) access_stream: &'static str,
     pub(crate) access_log: Arc<crate::observe::LogGroup>,
     pub(crate) workflows: Arc<WorkflowService>,
     pub(crate) metrics: Arc<Metrics>,
@@ -188,7 +188,7 @@ impl<'a> StackBuilder<'a> {
                 config_path,
                 logs,
                 clock,
-                access_stream: Arc::from("access"),
+                access_stream: "access",
             }
         });
         let config = inner.live().config.clone();

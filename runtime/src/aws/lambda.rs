@@ -226,7 +226,7 @@ fn sync_response(outcome: crate::invoke::Outcome) -> Response {
         HeaderValue::from_static("application/json"),
     );
     headers.insert("x-amzn-requestid", header(&outcome.request_id));
-    headers.insert("x-amz-executed-version", header(&outcome.executed_version));
+    headers.insert("x-amz-executed-version", header(outcome.executed_version));
     if function_error {
         headers.insert(
             "x-amz-function-error",

@@ -30,10 +30,10 @@ pub struct CompiledRoute {
     pub validator: Option<Arc<crate::gateway::validation::Validator>>,
     /// The route's authorizer and scopes.
     pub auth: Option<crate::config::auth::RouteAuth>,
-    /// `key.text` shared, so each access record takes it without a copy.
-    pub key_text: Arc<str>,
-    /// `key.resource` shared, so each access record takes it without a copy.
-    pub resource_text: Arc<str>,
+    /// `key.text`, interned, so each access record takes it by pointer.
+    pub key_text: &'static str,
+    /// `key.resource`, interned, so each access record takes it by pointer.
+    pub resource_text: &'static str,
 }
 
 /// One stage of one API, mounted at a path prefix.

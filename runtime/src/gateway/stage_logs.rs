@@ -12,9 +12,9 @@ use super::Router;
 /// A stage's log targets.
 pub struct StageLogs {
     /// `$context.stage`
-    pub stage: Arc<str>,
+    pub stage: &'static str,
     /// `$context.apiId`
-    pub api_id: Arc<str>,
+    pub api_id: &'static str,
     /// The stage's own access log, when configured.
     pub access: Option<(Arc<AccessFormat>, Arc<LogGroup>)>,
     /// The stage's execution log, when configured.
@@ -66,8 +66,8 @@ pub(crate) fn attach(router: &mut Router, apis: &[Api], logs: &LogStore) {
             )
         });
         mount.logs = Arc::new(StageLogs {
-            stage: Arc::from(mount.stage.as_str()),
-            api_id: Arc::from(mount.api_id.as_str()),
+            stage: crate::observe::interned::intern(&mount.stage),
+            api_id: crate::observe::interned::intern(&mount.api_id),
             access,
             execution,
         });

@@ -133,7 +133,7 @@ async fn run_event(
     let expires = accepted + settings.maximum_event_age.as_millis() as u64;
     let mut attempts: u32 = 0;
     let mut throttle_backoff = FIRST_THROTTLE_BACKOFF;
-    let mut last: Option<(Arc<str>, Result<Payload, FunctionError>)> = None;
+    let mut last: Option<(&'static str, Result<Payload, FunctionError>)> = None;
     let ending = loop {
         if clock.now_millis() >= expires {
             break Ending::EventAgeExceeded;
@@ -185,7 +185,7 @@ fn destination_record(
     payload: &Bytes,
     ending: &Ending,
     attempts: u32,
-    last: Option<(Arc<str>, Result<Payload, FunctionError>)>,
+    last: Option<(&'static str, Result<Payload, FunctionError>)>,
 ) -> Value {
     let request_payload: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
@@ -204,7 +204,7 @@ fn destination_record(
         "requestPayload": request_payload,
     });
     if let Some((version, result)) = last {
-        let mut response = json!({"statusCode": 200, "executedVersion": &*version});
+        let mut response = json!({"statusCode": 200, "executedVersion": version});
         let body = match result {
             Ok(payload) => payload
                 .into_value()

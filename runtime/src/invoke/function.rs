@@ -69,7 +69,7 @@ pub struct Outcome {
     /// The Lambda request id.
     pub request_id: String,
     /// The version that ran.
-    pub executed_version: Arc<str>,
+    pub executed_version: &'static str,
     /// The handler's result or its failure.
     pub result: Result<Payload, FunctionError>,
     /// The last 4 KB of the invocation's log, when asked for.
@@ -83,7 +83,8 @@ pub struct Function {
     settings: FunctionSettings,
     factory: Arc<dyn Factory>,
     environment: Arc<HashMap<String, String>>,
-    version: Arc<str>,
+    /// Interned: every invocation's record and outcome name it by pointer.
+    version: &'static str,
     log_group_name: String,
     log_group: Arc<LogGroup>,
     clock: Clock,
@@ -125,7 +126,7 @@ impl Function {
             pool: Pool::new(settings.idle_timeout, parts.clock.clone()),
             settings,
             factory: parts.factory,
-            version: Arc::from(parts.version),
+            version: observe::interned::intern(&parts.version),
             clock: parts.clock,
             concurrency: parts.concurrency,
             provisioned: tokio::sync::OnceCell::new(),
@@ -149,7 +150,7 @@ impl Function {
 
     /// `$LATEST` or the published version number.
     pub fn version(&self) -> &str {
-        &self.version
+        self.version
     }
 
     /// The function's settings.
@@ -190,7 +191,7 @@ impl Function {
             Ok(outcome) => outcome,
             Err(throttled) => Outcome {
                 request_id: ids::uuid(),
-                executed_version: self.version.clone(),
+                executed_version: self.version,
                 result: Err(FunctionError::unhandled(
                     "TooManyRequestsException",
                     format!("Rate Exceeded. ({})", throttled.reason()),
@@ -269,7 +270,7 @@ impl Function {
             format: self.settings.log_format,
             time_ms: start_ms,
             request_id: RecordId::new(&request_id),
-            version: self.version.clone(),
+            version: self.version,
             duration_ms,
             memory_mb: self.settings.memory_mb,
             max_memory_used_mb: observe::max_memory_used_mb(),
@@ -297,7 +298,7 @@ impl Function {
         }
         Ok(Outcome {
             request_id,
-            executed_version: self.version.clone(),
+            executed_version: self.version,
             result,
             log_tail,
         })

@@ -45,12 +45,18 @@ pub fn forces_cold_start(headers: &http::HeaderMap) -> bool {
 }
 
 /// The function version a route target names: `name`, or `name:version` / `name:alias`.
-pub(crate) fn resolve_target(
-    functions: &std::collections::HashMap<String, std::sync::Arc<Function>>,
+///
+/// An unqualified name is borrowed from the map: cloning the `Arc` would make every request
+/// write the function's reference count, a cache line all worker threads share.
+pub(crate) fn resolve_target<'a>(
+    functions: &'a std::collections::HashMap<String, std::sync::Arc<Function>>,
     target: &str,
-) -> Option<std::sync::Arc<Function>> {
+) -> Option<std::borrow::Cow<'a, std::sync::Arc<Function>>> {
     match target.split_once(':') {
-        None => functions.get(target).cloned(),
-        Some((name, qualifier)) => functions.get(name)?.qualified(Some(qualifier)),
+        None => functions.get(target).map(std::borrow::Cow::Borrowed),
+        Some((name, qualifier)) => functions
+            .get(name)?
+            .qualified(Some(qualifier))
+            .map(std::borrow::Cow::Owned),
     }
 }

@@ -1,8 +1,6 @@
 //! The lines Lambda writes around every invocation (START, the handler's own lines, END,
 //! REPORT), in text or in Lambda's JSON log format. Kept as a record; formatted when read.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use crate::invoke::FunctionError;
@@ -15,7 +13,7 @@ pub(crate) struct InvocationRecord {
     pub format: LogFormat,
     pub time_ms: u64,
     pub request_id: RecordId,
-    pub version: Arc<str>,
+    pub version: &'static str,
     pub duration_ms: f64,
     pub memory_mb: u32,
     pub max_memory_used_mb: u64,
@@ -97,7 +95,7 @@ impl InvocationRecord {
         let mut lines = Vec::with_capacity(self.captured.len() + 2);
         lines.push(
             json!({"time": time, "type": "platform.start",
-                   "record": {"requestId": id, "version": &*self.version}})
+                   "record": {"requestId": id, "version": self.version}})
             .to_string(),
         );
         for line in &self.captured {

@@ -22,7 +22,7 @@ pub struct AccessRecord {
     /// `$context.httpMethod`
     pub http_method: http::Method,
     /// `$context.routeKey`
-    pub route_key: Arc<str>,
+    pub route_key: &'static str,
     /// `$context.status`
     pub status: u16,
     /// `$context.protocol`
@@ -39,7 +39,7 @@ pub struct AccessRecord {
     /// `$context.identity.userAgent`
     pub user_agent: Option<String>,
     /// `$context.resourcePath`: the route's resource, e.g. `/items/{id}`.
-    pub resource_path: Arc<str>,
+    pub resource_path: &'static str,
     /// `$context.path`: the request path.
     pub path: String,
     /// `$context.integrationLatency` in ms, when an integration ran.
@@ -47,9 +47,9 @@ pub struct AccessRecord {
     /// `$context.error.responseType`, when the gateway answered with an error.
     pub error_type: Option<&'static str>,
     /// `$context.stage`
-    pub stage: Option<Arc<str>>,
+    pub stage: Option<&'static str>,
     /// `$context.apiId`
-    pub api_id: Option<Arc<str>>,
+    pub api_id: Option<&'static str>,
     /// `$context.xrayTraceId`
     pub trace_id: String,
     /// The stage's format; `None` writes the JSON line of the shared access-log group.
@@ -66,7 +66,7 @@ impl LogRecord for AccessRecord {
             "ip": self.ip.to_string(),
             "requestTime": timefmt::clf(self.time_ms),
             "httpMethod": self.http_method.as_str(),
-            "routeKey": &*self.route_key,
+            "routeKey": self.route_key,
             "status": self.status,
             "protocol": self.protocol,
             "responseLength": self.response_length,

@@ -49,8 +49,39 @@ enum Body {
 struct Entry {
     seq: u64,
     timestamp: u64,
-    stream: Arc<str>,
+    stream: StreamName,
     body: Body,
+}
+
+/// The stream an entry belongs to: a fixed name (the gateway's `access` stream) is kept by
+/// pointer, so appending to it touches no reference count all threads share.
+#[derive(Clone)]
+pub enum StreamName {
+    /// A name fixed for the life of the process.
+    Static(&'static str),
+    /// A name made at run time (a function instance's stream).
+    Shared(Arc<str>),
+}
+
+impl StreamName {
+    fn to_arc(&self) -> Arc<str> {
+        match self {
+            StreamName::Static(name) => Arc::from(*name),
+            StreamName::Shared(name) => name.clone(),
+        }
+    }
+}
+
+impl From<&'static str> for StreamName {
+    fn from(name: &'static str) -> Self {
+        StreamName::Static(name)
+    }
+}
+
+impl From<&Arc<str>> for StreamName {
+    fn from(name: &Arc<str>) -> Self {
+        StreamName::Shared(name.clone())
+    }
 }
 
 /// One writing thread's entries of a group, on cache lines of its own.
@@ -81,23 +112,28 @@ impl LogGroup {
     }
 
     /// Appends a plain line.
-    pub fn push_line(&self, stream: &Arc<str>, timestamp: u64, line: String) {
-        self.push(stream, timestamp, Body::Line(line));
+    pub fn push_line(&self, stream: impl Into<StreamName>, timestamp: u64, line: String) {
+        self.push(stream.into(), timestamp, Body::Line(line));
     }
 
     /// Appends a record whose lines are produced when read.
-    pub fn push_record(&self, stream: &Arc<str>, timestamp: u64, record: Arc<dyn LogRecord>) {
-        self.push(stream, timestamp, Body::Record(record));
+    pub fn push_record(
+        &self,
+        stream: impl Into<StreamName>,
+        timestamp: u64,
+        record: Arc<dyn LogRecord>,
+    ) {
+        self.push(stream.into(), timestamp, Body::Record(record));
     }
 
-    fn push(&self, stream: &Arc<str>, timestamp: u64, body: Body) {
+    fn push(&self, stream: StreamName, timestamp: u64, body: Body) {
         if let Some(tx) = &self.stdout {
             let _ = tx.send(body.clone());
         }
         let entry = Entry {
             seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
             timestamp,
-            stream: stream.clone(),
+            stream,
             body,
         };
         let evicted = {
@@ -128,7 +164,7 @@ impl LogGroup {
 
     /// Every line, oldest first.
     pub fn events(&self) -> Vec<LogEvent> {
-        let mut entries: Vec<(u64, u64, Arc<str>, Body)> = Vec::new();
+        let mut entries: Vec<(u64, u64, StreamName, Body)> = Vec::new();
         for stripe in self.stripes.iter() {
             let guard = stripe.lock();
             entries.extend(
@@ -145,6 +181,7 @@ impl LogGroup {
             .map(|(_, t, s, b)| (t, s, b));
         let mut events = Vec::with_capacity(ENTRIES_PER_GROUP.min(entries.len()));
         for (timestamp, stream, body) in entries {
+            let stream = stream.to_arc();
             match body {
                 Body::Line(message) => events.push(LogEvent {
                     timestamp,

@@ -4,6 +4,7 @@ pub mod access_format;
 pub mod access_log;
 pub mod capture;
 pub mod ids;
+pub mod interned;
 pub mod lambda_metrics;
 pub mod logs;
 mod memory;
@@ -15,7 +16,7 @@ pub mod trace_states;
 pub mod traces;
 pub mod workflow_metrics;
 
-pub use logs::{LogEvent, LogGroup, LogRecord, LogStore};
+pub use logs::{LogEvent, LogGroup, LogRecord, LogStore, StreamName};
 pub use memory::max_memory_used_mb;
 
 use serde::Deserialize;

@@ -40,7 +40,7 @@ impl<'a> Matched<'a> {
 /// Runs a routed request through the front door and its integration.
 pub(super) async fn run<'a, B>(
     x: &Exchange<'_>,
-    progress: &mut Progress<'a>,
+    progress: &mut Progress,
     routed: Routed<'a>,
     cors: Option<&CorsConfig>,
     kind: ApiKind,
@@ -70,8 +70,8 @@ where
     else {
         return Err(unmatched(&routed, kind));
     };
-    progress.route_key = &route.key_text;
-    progress.resource_path = &route.resource_text;
+    progress.route_key = route.key_text;
+    progress.resource_path = route.resource_text;
     let limit = x.live.config.server.max_body_bytes;
     // SigV4 signs the body, so IAM routes read it (within the limit) before authorizing.
     let body = if mount.auth.needs_body(route.auth.as_ref()) {
@@ -175,7 +175,7 @@ enum CacheStep<'a> {
 /// Looks the request up in its stage's cache, before the function's future is built.
 async fn cache_step<'a>(
     x: &Exchange<'_>,
-    progress: &mut Progress<'_>,
+    progress: &mut Progress,
     matched: &Matched<'a>,
 ) -> Result<CacheStep<'a>, Failure> {
     let Some(cached) = matched.prepare_cache(x)? else {

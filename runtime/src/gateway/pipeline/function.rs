@@ -20,7 +20,7 @@ use crate::invoke::{Invocation, Payload};
 /// function, through `cached`'s fill when the route is cached.
 pub(super) async fn run<'a>(
     x: &Exchange<'_>,
-    progress: &mut Progress<'a>,
+    progress: &mut Progress,
     matched: Matched<'a>,
     function_name: &String,
     body: Bytes,

@@ -27,7 +27,6 @@ mod records;
 mod targets;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -78,11 +77,11 @@ impl Exchange<'_> {
 }
 
 /// What the stages find out on the way, for the response, the metrics and the logs.
-struct Progress<'a> {
+struct Progress {
     /// The matched route key (`-` until one matches).
-    route_key: &'a Arc<str>,
+    route_key: &'static str,
     /// The matched resource (`-` until a route matches).
-    resource_path: &'a Arc<str>,
+    resource_path: &'static str,
     integration_us: Option<u64>,
     cache_status: Option<CacheStatus>,
     /// An HTTP proxy's response body, streamed through instead of collected.
@@ -133,8 +132,6 @@ where
     };
     let stage_logs = routed_mount.map(|m| &*m.logs);
     let cors = routed_mount.and_then(|m| m.auth.cors());
-    // The access record's spelling when no route matched.
-    static NO_ROUTE: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("-"));
     let exchange = Exchange {
         stack,
         live: &live,
@@ -146,8 +143,9 @@ where
         tracing: live.config.logs.traces,
     };
     let mut progress = Progress {
-        route_key: &NO_ROUTE,
-        resource_path: &NO_ROUTE,
+        // The access record's spelling when no route matched.
+        route_key: "-",
+        resource_path: "-",
         integration_us: None,
         cache_status: None,
         streamed: None,

@@ -26,9 +26,9 @@ pub(super) struct Summary<'a> {
     /// The response body's length, when known.
     pub(super) response_length: u64,
     /// The matched route key, `-` for none.
-    pub(super) route_key: &'a Arc<str>,
+    pub(super) route_key: &'static str,
     /// The matched resource, `-` for none.
-    pub(super) resource_path: &'a Arc<str>,
+    pub(super) resource_path: &'static str,
     /// The integration's latency.
     pub(super) integration_us: Option<u64>,
     /// Hit, miss, … when the route went through its stage's cache.
@@ -93,11 +93,7 @@ pub(super) fn execution(
             integration_ms: summary.integration_us.map(|us| us / 1000),
             error: summary.error_message.clone(),
         };
-        group.push_record(
-            &stack.access_stream,
-            summary.time_epoch_ms,
-            Arc::new(record),
-        );
+        group.push_record(stack.access_stream, summary.time_epoch_ms, Arc::new(record));
     }
 }
 
@@ -117,7 +113,7 @@ pub(super) fn access(
         None => (None, &stack.access_log),
     };
     let record = AccessRecord {
-        route_key: summary.route_key.clone(),
+        route_key: summary.route_key,
         request_id,
         ip,
         time_ms: summary.time_epoch_ms,
@@ -134,19 +130,15 @@ pub(super) fn access(
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        resource_path: summary.resource_path.clone(),
+        resource_path: summary.resource_path,
         path: parts.uri.path().to_owned(),
         integration_latency_ms: summary.integration_us.map(|us| us / 1000),
         error_type: summary.error_type,
-        stage: stage_logs.map(|l| l.stage.clone()),
-        api_id: stage_logs.map(|l| l.api_id.clone()),
+        stage: stage_logs.map(|l| l.stage),
+        api_id: stage_logs.map(|l| l.api_id),
         trace_id,
         format,
         http_method: parts.method.clone(),
     };
-    group.push_record(
-        &stack.access_stream,
-        summary.time_epoch_ms,
-        Arc::new(record),
-    );
+    group.push_record(stack.access_stream, summary.time_epoch_ms, Arc::new(record));
 }

@@ -16,7 +16,7 @@ use crate::workflow::ExecutionTrace;
 /// A custom integration, behind the stage cache when the route has one.
 pub(super) async fn custom<'a>(
     x: &Exchange<'_>,
-    progress: &mut Progress<'a>,
+    progress: &mut Progress,
     matched: Matched<'a>,
     custom: &CustomIntegration,
     body: Bytes,
@@ -58,7 +58,7 @@ pub(super) async fn custom<'a>(
 /// whole first; the upstream's body streams back.
 pub(super) async fn http<'a, B>(
     x: &Exchange<'_>,
-    progress: &mut Progress<'a>,
+    progress: &mut Progress,
     matched: Matched<'a>,
     target: &HttpTarget,
     body: super::body::PendingBody<B>,
@@ -107,9 +107,9 @@ where
 
 /// A workflow integration; with tracing on, the execution's states join this request's
 /// timeline.
-pub(super) async fn workflow<'a>(
+pub(super) async fn workflow(
     x: &Exchange<'_>,
-    progress: &mut Progress<'a>,
+    progress: &mut Progress,
     name: &str,
     sync: bool,
     body: Bytes,

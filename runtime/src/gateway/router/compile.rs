@@ -24,8 +24,8 @@ impl Router {
                         api_key_required: r.api_key_required,
                         validator: r.validator.clone(),
                         auth: r.auth.clone(),
-                        key_text: Arc::from(r.key.text.as_str()),
-                        resource_text: Arc::from(r.key.resource.as_str()),
+                        key_text: crate::observe::interned::intern(&r.key.text),
+                        resource_text: crate::observe::interned::intern(&r.key.resource),
                     })
                     .collect(),
             );
@@ -56,8 +56,8 @@ impl Router {
                     routes: routes.clone(),
                     cache: None,
                     logs: Arc::new(crate::gateway::stage_logs::StageLogs {
-                        stage: Arc::from(stage.name.as_str()),
-                        api_id: Arc::from(api.id.as_str()),
+                        stage: crate::observe::interned::intern(&stage.name),
+                        api_id: crate::observe::interned::intern(&api.id),
                         access: None,
                         execution: None,
                     }),

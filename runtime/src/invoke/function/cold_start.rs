@@ -124,7 +124,7 @@ impl Function {
             format: self.settings.log_format,
             time_ms: now,
             request_id: RecordId::new(&request_id),
-            version: self.version.clone(),
+            version: self.version,
             duration_ms: 0.0,
             memory_mb: self.settings.memory_mb,
             max_memory_used_mb: observe::max_memory_used_mb(),
@@ -137,7 +137,7 @@ impl Function {
         self.log_group.push_record(&stream, now, Arc::new(record));
         Outcome {
             request_id,
-            executed_version: self.version.clone(),
+            executed_version: self.version,
             result: Err(err),
             log_tail: None,
         }
