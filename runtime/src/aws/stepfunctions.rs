@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -88,7 +88,8 @@ struct Api {
 }
 
 async fn handle(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
-    match dispatch(&api, &headers, &body).await {
+    let request_id = crate::observe::ids::uuid();
+    let mut response = match dispatch(&api, &headers, &body, &request_id).await {
         Ok(v) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, CONTENT_TYPE)],
@@ -96,7 +97,12 @@ async fn handle(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Resp
         )
             .into_response(),
         Err(e) => e.into_response(),
+    };
+    // AWS's APIs name every answer; an API-started execution's timeline carries the name.
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
     }
+    response
 }
 
 fn s<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
@@ -109,7 +115,12 @@ fn required<'a>(req: &'a Value, key: &str) -> Result<&'a str, ApiError> {
     })
 }
 
-async fn dispatch(api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+async fn dispatch(
+    api: &Api,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Value, ApiError> {
     let svc = &api.service;
     let target = headers
         .get("x-amz-target")
@@ -175,7 +186,13 @@ async fn dispatch(api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Value, 
                     required(&req, "stateMachineArn")?,
                     s(&req, "name").map(str::to_string),
                     s(&req, "input").map(str::to_string),
-                    trace::execution_trace(&req, headers, &api.stack, "StartExecution")?,
+                    trace::execution_trace(
+                        &req,
+                        headers,
+                        &api.stack,
+                        "StartExecution",
+                        request_id,
+                    )?,
                 )
                 .await?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
@@ -186,7 +203,13 @@ async fn dispatch(api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Value, 
                     required(&req, "stateMachineArn")?,
                     s(&req, "name").map(str::to_string),
                     s(&req, "input").map(str::to_string),
-                    trace::execution_trace(&req, headers, &api.stack, "StartSyncExecution")?,
+                    trace::execution_trace(
+                        &req,
+                        headers,
+                        &api.stack,
+                        "StartSyncExecution",
+                        request_id,
+                    )?,
                 )
                 .await?;
             let mut v = describe_execution(&e);
