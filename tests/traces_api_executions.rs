@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
 use common::{TestResponse, TestStack};
-use otlp_support::{by_name, collector, next, spans, Received};
+use otlp_support::{by_name, collector, next, spans, Received, QUICK_ROUTE, SLOW_WORKFLOW};
 use portico_runtime::Clock;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -23,19 +23,9 @@ const QUICK: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:quick";
 const REJECTS: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:rejects";
 const SLOW: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:slow";
 
-const REST: &str = r#"
+const REJECTS_WORKFLOW: &str = r#"
 [workflows.rejects]
 definition = "tests/fixtures/traces/rejects.json"
-
-[workflows.slow]
-definition = "tests/fixtures/traces/slow.json"
-
-[apis.shop]
-type = "http"
-[[apis.shop.routes]]
-route = "POST /quick"
-workflow = "quick"
-sync = true
 "#;
 
 /// A stack exporting to a fresh collector on a manual clock, with its admin API served.
@@ -49,7 +39,8 @@ struct Setup {
 async fn setup() -> Setup {
     let (endpoint, exports) = collector(vec![], None).await;
     let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
-    let toml = otlp_support::exporting_toml(&endpoint, REST);
+    let rest = format!("{REJECTS_WORKFLOW}{SLOW_WORKFLOW}{QUICK_ROUTE}");
+    let toml = otlp_support::exporting_toml(&endpoint, &rest);
     let stack = otlp_support::start_exporting(&toml, clock.clone()).await;
     let admin = stack.serve_admin().await;
     Setup {
@@ -60,14 +51,9 @@ async fn setup() -> Setup {
     }
 }
 
+/// A Step Functions API call that must succeed.
 async fn sfn(stack: &TestStack, op: &str, body: Value, extra: &[(&str, &str)]) -> TestResponse {
-    let target = format!("AWSStepFunctions.{op}");
-    let mut headers = vec![
-        ("x-amz-target", target.as_str()),
-        ("content-type", "application/x-amz-json-1.0"),
-    ];
-    headers.extend_from_slice(extra);
-    let res = stack.request("POST", "/", &headers, body.to_string()).await;
+    let res = otlp_support::sfn(stack, op, body, extra).await;
     assert_eq!(res.status, 200, "{}", res.text());
     res
 }

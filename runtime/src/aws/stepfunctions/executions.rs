@@ -8,7 +8,32 @@ use super::describe::describe_execution;
 use super::request::{required, s};
 use super::{trace, Api, ApiError};
 use crate::workflow::timestamp::epoch_seconds;
-use crate::workflow::WorkflowService;
+use crate::workflow::{ExecutionTrace, WorkflowService};
+
+/// What a start request asks for, read in the order AWS checks it.
+struct Start<'a> {
+    machine: &'a str,
+    name: Option<String>,
+    input: Option<String>,
+    trace: Option<ExecutionTrace>,
+}
+
+impl<'a> Start<'a> {
+    fn read(
+        api: &Api,
+        req: &'a Value,
+        headers: &HeaderMap,
+        operation: &'static str,
+        request_id: &str,
+    ) -> Result<Self, ApiError> {
+        Ok(Start {
+            machine: required(req, "stateMachineArn")?,
+            name: s(req, "name").map(str::to_string),
+            input: s(req, "input").map(str::to_string),
+            trace: trace::execution_trace(req, headers, &api.stack, operation, request_id)?,
+        })
+    }
+}
 
 /// `StartExecution`: answers once the execution has started.
 pub(super) async fn start(
@@ -17,18 +42,12 @@ pub(super) async fn start(
     headers: &HeaderMap,
     request_id: &str,
 ) -> Result<Value, ApiError> {
-    let machine = required(req, "stateMachineArn")?;
-    let trace = trace::execution_trace(req, headers, &api.stack, "StartExecution", request_id)?;
-    let (arn, start) = api
+    let start = Start::read(api, req, headers, "StartExecution", request_id)?;
+    let (arn, started) = api
         .service
-        .start_execution_traced(
-            machine,
-            s(req, "name").map(str::to_string),
-            s(req, "input").map(str::to_string),
-            trace,
-        )
+        .start_execution_traced(start.machine, start.name, start.input, start.trace)
         .await?;
-    Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
+    Ok(json!({"executionArn": arn, "startDate": epoch_seconds(started)}))
 }
 
 /// `StartSyncExecution`: answers with the ended execution, as DescribeExecution shows it
@@ -39,16 +58,10 @@ pub(super) async fn start_sync(
     headers: &HeaderMap,
     request_id: &str,
 ) -> Result<Value, ApiError> {
-    let machine = required(req, "stateMachineArn")?;
-    let trace = trace::execution_trace(req, headers, &api.stack, "StartSyncExecution", request_id)?;
+    let start = Start::read(api, req, headers, "StartSyncExecution", request_id)?;
     let e = api
         .service
-        .start_sync_execution_traced(
-            machine,
-            s(req, "name").map(str::to_string),
-            s(req, "input").map(str::to_string),
-            trace,
-        )
+        .start_sync_execution_traced(start.machine, start.name, start.input, start.trace)
         .await?;
     let mut v = describe_execution(&e);
     if let Some(o) = v.as_object_mut() {
