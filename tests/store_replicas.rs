@@ -324,6 +324,19 @@ async fn a_redis_outage_fails_open_on_local_limits_then_heals() {
     for p in &ps {
         assert!(until_status(p, 200).await, "the replica did not recover");
     }
+    // Counting is shared again: those two admissions and `quota - 2` more, over both
+    // replicas, use the quota up on both (each alone would admit `quota` again).
+    let mut statuses = Vec::new();
+    for i in 0..quota as usize {
+        let (status, _) = ps[i % 2]
+            .send("GET", "/prod/pets/c", &[("x-api-key", KEY)], "")
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    let mut want = vec![200; quota as usize - 2];
+    want.extend([429, 429]);
+    assert_eq!(statuses, want);
 }
 
 #[test]
