@@ -1,8 +1,8 @@
 //! Executions started through the Step Functions API (`StartExecution`,
 //! `StartSyncExecution`) in the admin listener's `/traces`, shaped as a route-started one is
-//! there, and how they ended in both places: one that did not succeed (FAILED, ABORTED) has
-//! its `execution` segment's detail and its OTLP span's status (ERROR, with the error and
-//! cause as the message) say so; one that succeeded has neither.
+//! there, and how they ended in both places: one that did not succeed (FAILED, TIMED_OUT,
+//! ABORTED) has its `execution` segment's detail and its OTLP span's status (ERROR, with the
+//! error and cause as the message) say so; one that succeeded has neither.
 
 mod common;
 mod otlp_support;
@@ -22,10 +22,14 @@ const ROOT: &str = "Root=1-5759e988-bd862e3fe1be46a994272793";
 const QUICK: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:quick";
 const REJECTS: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:rejects";
 const SLOW: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:slow";
+const OVERDUE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:overdue";
 
 const REJECTS_WORKFLOW: &str = r#"
 [workflows.rejects]
 definition = "tests/fixtures/traces/rejects.json"
+
+[workflows.overdue]
+definition = "tests/fixtures/traces/overdue.json"
 "#;
 
 /// A stack exporting to a fresh collector on a manual clock, with its admin API served.
@@ -235,6 +239,31 @@ async fn a_stopped_execution_is_an_error_with_the_stop_requests_error_and_cause(
     assert_eq!(
         segment(&kept["traces"][0], "execution")["detail"],
         "Cancelled: by the test"
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_execution_is_an_error_named_states_timeout() {
+    let mut s = setup().await;
+    let res = sfn(
+        &s.stack,
+        "StartExecution",
+        json!({"stateMachineArn": OVERDUE, "traceHeader": HEADER}),
+        &[],
+    )
+    .await;
+    let arn = res.json()["executionArn"].as_str().unwrap().to_owned();
+    until_waiting(&s.clock).await;
+    s.clock.advance(Duration::from_secs(30));
+    let (_, _, export) = next(&mut s.exports).await;
+    assert_eq!(
+        by_name(&spans(&export), "execution")["status"],
+        json!({"code": 2, "message": "States.Timeout"})
+    );
+    let (_, kept) = timelines(&s.admin, ROOT).await;
+    assert_eq!(
+        kept["traces"][0]["execution"],
+        json!({"executionArn": arn, "status": "TIMED_OUT", "error": "States.Timeout", "cause": ""})
     );
 }
 
