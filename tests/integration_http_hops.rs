@@ -46,10 +46,24 @@ fn toml(upstream: SocketAddr) -> String {
     quiet(&proxy_toml("GET", upstream))
 }
 
-#[tokio::test]
-async fn headers_the_clients_connection_header_names_are_not_forwarded() {
+/// A stack proxying `GET /dev/{proxy+}` to a fresh [`upstream`], returned with it (dropping
+/// the upstream stops it).
+async fn proxy() -> (Upstream, TestStack) {
     let up = upstream().await;
     let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    (up, stack)
+}
+
+/// The `X-Forwarded-For` the upstream got, one line each, for a request with `headers`.
+async fn forwarded_for(stack: &TestStack, headers: &[(&str, &str)]) -> String {
+    let res = stack.request("GET", "/dev/forwarded", headers, "").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.text()
+}
+
+#[tokio::test]
+async fn headers_the_clients_connection_header_names_are_not_forwarded() {
+    let (_up, stack) = proxy().await;
     let res = stack
         .request(
             "GET",
@@ -75,65 +89,40 @@ async fn headers_the_clients_connection_header_names_are_not_forwarded() {
 
 #[tokio::test]
 async fn the_callers_x_forwarded_for_is_extended_once_with_its_address() {
-    let up = upstream().await;
-    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
-    let res = stack
-        .request(
-            "GET",
-            "/dev/forwarded",
-            &[("x-forwarded-for", "203.0.113.7")],
-            "",
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.text(), "203.0.113.7, 127.0.0.1");
-    let res = stack.get("/dev/forwarded").await;
-    assert_eq!(res.text(), "127.0.0.1");
+    let (_up, stack) = proxy().await;
+    let got = forwarded_for(&stack, &[("x-forwarded-for", "203.0.113.7")]).await;
+    assert_eq!(got, "203.0.113.7, 127.0.0.1");
+    assert_eq!(forwarded_for(&stack, &[]).await, "127.0.0.1");
 }
 
 #[tokio::test]
 async fn several_x_forwarded_for_lines_are_forwarded_as_one_joined_and_extended() {
-    let up = upstream().await;
-    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
-    let res = stack
-        .request(
-            "GET",
-            "/dev/forwarded",
-            &[
-                ("x-forwarded-for", "203.0.113.7, 198.51.100.2"),
-                ("x-forwarded-for", "192.0.2.9"),
-            ],
-            "",
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
+    let (_up, stack) = proxy().await;
+    let got = forwarded_for(
+        &stack,
+        &[
+            ("x-forwarded-for", "203.0.113.7, 198.51.100.2"),
+            ("x-forwarded-for", "192.0.2.9"),
+        ],
+    )
+    .await;
     // One line reaches the upstream, holding every value in the caller's order.
-    assert_eq!(
-        res.text(),
-        "203.0.113.7, 198.51.100.2, 192.0.2.9, 127.0.0.1"
-    );
+    assert_eq!(got, "203.0.113.7, 198.51.100.2, 192.0.2.9, 127.0.0.1");
 }
 
 #[tokio::test]
 async fn an_empty_x_forwarded_for_line_adds_no_empty_entry() {
-    let up = upstream().await;
-    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
-    let res = stack
-        .request(
-            "GET",
-            "/dev/forwarded",
-            &[("x-forwarded-for", ""), ("x-forwarded-for", "192.0.2.9")],
-            "",
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.text(), "192.0.2.9, 127.0.0.1");
+    let (_up, stack) = proxy().await;
+    let headers = [("x-forwarded-for", ""), ("x-forwarded-for", "192.0.2.9")];
+    assert_eq!(
+        forwarded_for(&stack, &headers).await,
+        "192.0.2.9, 127.0.0.1"
+    );
 }
 
 #[tokio::test]
 async fn headers_the_upstreams_connection_header_names_are_not_returned() {
-    let up = upstream().await;
-    let stack = TestStack::start(&toml(up.addr), &Registry::new()).await;
+    let (_up, stack) = proxy().await;
     let res = stack.get("/dev/named").await;
     assert_eq!(res.status, 200);
     assert_eq!(res.header("x-public"), Some("yes"));

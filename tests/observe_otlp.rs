@@ -11,7 +11,7 @@ mod upstream_support;
 use std::time::{Duration, SystemTime};
 
 use common::{shipped_registry, TestStack};
-use otlp_support::{by_name, collector, names, next, spans};
+use otlp_support::{by_name, collector, names, next, spans, QUICK_ROUTE, SLOW_WORKFLOW};
 use portico_runtime::{Clock, Config};
 use serde_json::json;
 
@@ -19,23 +19,9 @@ const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42
 const OTLP_TRACE_ID: &str = "5759e988bd862e3fe1be46a994272793";
 
 fn toml(endpoint: &str) -> String {
-    otlp_support::exporting_toml(
-        endpoint,
-        r#"
-[workflows.slow]
-definition = "tests/fixtures/traces/slow.json"
-
-[apis.shop]
-type = "http"
-[[apis.shop.routes]]
-route = "POST /quick"
-workflow = "quick"
-sync = true
-[[apis.shop.routes]]
-route = "POST /slow"
-workflow = "slow"
-"#,
-    )
+    let slow_route = "[[apis.shop.routes]]\nroute = \"POST /slow\"\nworkflow = \"slow\"\n";
+    let rest = format!("{SLOW_WORKFLOW}{QUICK_ROUTE}{slow_route}");
+    otlp_support::exporting_toml(endpoint, &rest)
 }
 
 /// The stack of [`toml`] exporting to `endpoint`, with `whoami` registered, on `clock`.

@@ -16,17 +16,7 @@ use portico_runtime::Clock;
 use tokio::sync::mpsc;
 
 fn toml(endpoint: &str) -> String {
-    otlp_support::exporting_toml(
-        endpoint,
-        r#"
-[apis.shop]
-type = "http"
-[[apis.shop.routes]]
-route = "POST /quick"
-workflow = "quick"
-sync = true
-"#,
-    )
+    otlp_support::exporting_toml(endpoint, otlp_support::QUICK_ROUTE)
 }
 
 async fn start(endpoint: &str) -> TestStack {

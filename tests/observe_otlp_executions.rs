@@ -10,8 +10,8 @@ mod upstream_support;
 
 use std::time::{Duration, SystemTime};
 
-use common::{TestResponse, TestStack};
-use otlp_support::{by_name, collector, names, next, spans};
+use common::TestStack;
+use otlp_support::{by_name, collector, names, next, sfn, spans};
 use portico_runtime::Clock;
 use serde_json::{json, Value};
 
@@ -21,13 +21,7 @@ const QUICK: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:quick";
 const SLOW: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:slow";
 
 fn toml(endpoint: &str) -> String {
-    otlp_support::exporting_toml(
-        endpoint,
-        r#"
-[workflows.slow]
-definition = "tests/fixtures/traces/slow.json"
-"#,
-    )
+    otlp_support::exporting_toml(endpoint, otlp_support::SLOW_WORKFLOW)
 }
 
 async fn start(endpoint: &str, clock: Clock) -> TestStack {
@@ -36,16 +30,6 @@ async fn start(endpoint: &str, clock: Clock) -> TestStack {
 
 fn manual_clock() -> Clock {
     Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
-}
-
-async fn sfn(stack: &TestStack, op: &str, body: Value, extra: &[(&str, &str)]) -> TestResponse {
-    let target = format!("AWSStepFunctions.{op}");
-    let mut headers = vec![
-        ("x-amz-target", target.as_str()),
-        ("content-type", "application/x-amz-json-1.0"),
-    ];
-    headers.extend_from_slice(extra);
-    stack.request("POST", "/", &headers, body.to_string()).await
 }
 
 fn attribute<'a>(span: &'a Value, key: &str) -> Option<&'a Value> {

@@ -16,9 +16,19 @@ use serde_json::json;
 use store::{Portico, TempDir, BIN};
 
 fn config(url: &str, mode: &str, quota: u64, stage_throttle: &str) -> String {
+    config_with_store(
+        url,
+        &format!("on_unavailable = \"{mode}\""),
+        quota,
+        stage_throttle,
+    )
+}
+
+/// [`config`] with `store` as the lines under `[store]` after `kind` and `url`.
+fn config_with_store(url: &str, store: &str, quota: u64, stage_throttle: &str) -> String {
     replica_toml(&Replicas {
         url,
-        store: &format!("on_unavailable = \"{mode}\""),
+        store,
         stage: stage_throttle,
         quota,
         extra: r#"
@@ -49,10 +59,12 @@ async fn a_quota_of_n_admits_exactly_n_across_three_replicas() {
     };
     let dir = TempDir::new("replicas-quota");
     let n = 100;
-    let ps = replicas(&dir, &config(&server.url(), "fail_closed", n, ""), 3);
+    // A loaded 2-core CI machine once held one Redis call past the default 1 s `op_timeout`
+    // (a 503 under `fail_closed`): this test races the quota, not the timeout.
+    let store = "on_unavailable = \"fail_closed\"\nop_timeout = \"5s\"";
+    let ps = replicas(&dir, &config_with_store(&server.url(), store, n, ""), 3);
     // 128 concurrent clients spread over the replicas, four requests each: concurrent enough
-    // to race the quota, yet not so many that a loaded 2-core CI machine holds a Redis call
-    // past its 1 s timeout (a 503 under `fail_closed`, as it once did with 256).
+    // to race the quota.
     let tasks: Vec<_> = (0..128)
         .map(|c| {
             let p = ps[c % ps.len()].clone();
@@ -312,6 +324,19 @@ async fn a_redis_outage_fails_open_on_local_limits_then_heals() {
     for p in &ps {
         assert!(until_status(p, 200).await, "the replica did not recover");
     }
+    // Counting is shared again: those two admissions and `quota - 2` more, over both
+    // replicas, use the quota up on both (each alone would admit `quota` again).
+    let mut statuses = Vec::new();
+    for i in 0..quota as usize {
+        let (status, _) = ps[i % 2]
+            .send("GET", "/prod/pets/c", &[("x-api-key", KEY)], "")
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    let mut want = vec![200; quota as usize - 2];
+    want.extend([429, 429]);
+    assert_eq!(statuses, want);
 }
 
 #[test]

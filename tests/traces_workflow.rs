@@ -220,7 +220,7 @@ async fn an_asynchronous_start_keeps_adding_its_states_to_the_request_timeline()
 
 #[tokio::test]
 async fn start_execution_with_a_trace_header_hands_it_to_every_task() {
-    let (stack, _url) = start(TOML).await;
+    let (stack, url) = start(TOML).await;
     let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:quick";
     let res = sfn(
         &stack,
@@ -232,7 +232,16 @@ async fn start_execution_with_a_trace_header_hands_it_to_every_task() {
     let body = res.json();
     assert_eq!(body["traceHeader"], HEADER);
     let output: Value = serde_json::from_str(body["output"].as_str().unwrap()).unwrap();
-    assert_eq!(output["trace"], HEADER, "no timeline: the header as given");
+    // With timelines on the execution has its own, and each Task runs under its state's span.
+    let encoded = ROOT.replace('=', "%3D");
+    let timeline = admin_get(&format!("{url}/traces/{encoded}")).await["traces"][0].clone();
+    assert_eq!(timeline["request"], "StartSyncExecution");
+    let greet = segment(&timeline, "Greet")["spanId"].as_str().unwrap();
+    assert_eq!(
+        output["trace"],
+        HEADER.replace("53995c3f42cd8ad8", greet),
+        "the header with the Task's state as its parent"
+    );
 
     let standard = "arn:aws:states:us-east-1:123456789012:stateMachine:standard";
     let started = sfn(
@@ -247,7 +256,8 @@ async fn start_execution_with_a_trace_header_hands_it_to_every_task() {
     let described = sfn(&stack, "DescribeExecution", json!({"executionArn": arn})).await;
     assert_eq!(described.json()["traceHeader"], HEADER);
 
-    // Without one, DescribeExecution has no traceHeader, as AWS without X-Ray.
+    // Without one, a new trace, as X-Ray starts one (tests/traces_api_executions.rs: with
+    // timelines off there is none, as AWS without X-Ray).
     let plain = sfn(
         &stack,
         "StartSyncExecution",
@@ -255,7 +265,8 @@ async fn start_execution_with_a_trace_header_hands_it_to_every_task() {
     )
     .await
     .json();
-    assert!(plain.get("traceHeader").is_none(), "{plain}");
+    let created = plain["traceHeader"].as_str().unwrap();
+    assert!(created.starts_with("Root=1-"), "{plain}");
 }
 
 #[tokio::test]

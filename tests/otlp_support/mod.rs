@@ -13,7 +13,7 @@ use portico_runtime::{async_trait, Clock, Context, FunctionError, Handler, Regis
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::common::{quiet, TestStack};
+use crate::common::{quiet, TestResponse, TestStack};
 use crate::upstream_support;
 
 /// The `[logs]` table exporting to `endpoint` and the `quick` Express workflow every OTLP test
@@ -30,6 +30,34 @@ definition = "tests/fixtures/traces/flow.json"
 type = "EXPRESS"
 {rest}"#
     )
+}
+
+/// A route `POST /quick` (API `shop`) running the `quick` workflow synchronously, for
+/// [`exporting_toml`]'s `rest`.
+pub const QUICK_ROUTE: &str = r#"
+[apis.shop]
+type = "http"
+[[apis.shop.routes]]
+route = "POST /quick"
+workflow = "quick"
+sync = true
+"#;
+
+/// The `slow` Standard workflow (it waits 60 s on the clock), for [`exporting_toml`]'s `rest`.
+pub const SLOW_WORKFLOW: &str = r#"
+[workflows.slow]
+definition = "tests/fixtures/traces/slow.json"
+"#;
+
+/// A Step Functions API call (`op`, as `X-Amz-Target` names it) with `extra` headers.
+pub async fn sfn(stack: &TestStack, op: &str, body: Value, extra: &[(&str, &str)]) -> TestResponse {
+    let target = format!("AWSStepFunctions.{op}");
+    let mut headers = vec![
+        ("x-amz-target", target.as_str()),
+        ("content-type", "application/x-amz-json-1.0"),
+    ];
+    headers.extend_from_slice(extra);
+    stack.request("POST", "/", &headers, body.to_string()).await
 }
 
 /// A stack on `toml` (made quiet) with [`WhoAmI`] registered as `whoami`, on `clock`.

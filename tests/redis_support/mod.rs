@@ -4,6 +4,7 @@
 
 pub mod admit;
 pub mod replica_toml;
+pub mod silent;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -1,14 +1,24 @@
 //! `[store]`: which store holds the stack's state, where, and what to do when it is down.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::duration::parse_duration;
 use super::error::Errors;
 
 /// The data directory when `[store] path` is not set, relative to the config file.
 pub const DEFAULT_DATA_DIR: &str = ".portico";
+
+/// How long one Redis call may take when `[store] op_timeout` is not set.
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(1);
+/// The shortest `op_timeout`: below it a round trip on a busy machine already outlives it.
+pub const MIN_OP_TIMEOUT: Duration = Duration::from_millis(10);
+/// The longest `op_timeout`: past it requests would wait on a dead Redis for longer than
+/// API Gateway's own 29 s integration limit twice over.
+pub const MAX_OP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `[store]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +34,8 @@ pub struct StoreSection {
     pub on_unavailable: Option<Spanned<String>>,
     /// `true` when `url` names a node of a Redis Cluster.
     pub cluster: Option<Spanned<bool>>,
+    /// How long one Redis call may take before Redis counts as unavailable (`"2s"`).
+    pub op_timeout: Option<Spanned<String>>,
 }
 
 /// Which implementation of [`crate::store::Store`] to run.
@@ -73,6 +85,8 @@ pub struct StoreConfig {
     pub on_unavailable: OnUnavailable,
     /// Whether `url` names a node of a Redis Cluster (the others are discovered from it).
     pub cluster: bool,
+    /// How long one Redis call may take before Redis counts as unavailable.
+    pub op_timeout: Duration,
 }
 
 impl Default for StoreConfig {
@@ -83,6 +97,7 @@ impl Default for StoreConfig {
             url: None,
             on_unavailable: OnUnavailable::FailClosed,
             cluster: false,
+            op_timeout: DEFAULT_OP_TIMEOUT,
         }
     }
 }
@@ -174,6 +189,17 @@ pub(super) fn resolve(
             );
         }
     }
+    if let Some(timeout) = &section.op_timeout {
+        let at = Some(timeout.span().start);
+        match op_timeout(timeout.get_ref()) {
+            Err(e) => errors.at(at, format!("`[store] op_timeout`: {e}")),
+            Ok(_) if !redis => errors.at(
+                at,
+                "`[store] op_timeout` only applies to `kind = \"redis\"`",
+            ),
+            Ok(d) => config.op_timeout = d,
+        }
+    }
     let mode_valid = section
         .on_unavailable
         .as_ref()
@@ -185,4 +211,13 @@ pub(super) fn resolve(
         );
     }
     config
+}
+
+/// A duration within [`MIN_OP_TIMEOUT`] ..= [`MAX_OP_TIMEOUT`].
+fn op_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if !(MIN_OP_TIMEOUT..=MAX_OP_TIMEOUT).contains(&d) {
+        return Err(format!("`{text}` must be between 10ms and 60s"));
+    }
+    Ok(d)
 }

@@ -3,6 +3,7 @@
 pub mod access_format;
 pub mod access_log;
 pub mod capture;
+pub mod execution_traces;
 pub mod ids;
 pub mod interned;
 pub mod lambda_metrics;

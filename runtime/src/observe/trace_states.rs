@@ -12,8 +12,42 @@ use std::time::Instant;
 
 use super::traces::Segment;
 
-/// What runs once an execution has ended, given its ARN and every state it entered.
-pub type OnEnd = Box<dyn FnOnce(&str, Vec<Segment>) + Send>;
+/// What runs once an execution has ended, given how it ended and every state it entered.
+pub type OnEnd = Box<dyn FnOnce(&ExecutionEnd, Vec<Segment>) + Send>;
+
+/// How an execution ended, as its timeline is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionEnd {
+    /// The execution's ARN.
+    pub arn: String,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: &'static str,
+    /// The error name, when it failed with one.
+    pub error: Option<String>,
+    /// The cause, when it failed with one.
+    pub cause: Option<String>,
+}
+
+impl ExecutionEnd {
+    /// An execution that ended any other way than `SUCCEEDED`.
+    pub fn failed(&self) -> bool {
+        self.status != "SUCCEEDED"
+    }
+
+    /// For a failed execution, what went wrong: `error: cause`, either alone when the other is
+    /// empty, or the status (`execution ABORTED`) when it has neither.
+    pub fn error_message(&self) -> Option<String> {
+        if !self.failed() {
+            return None;
+        }
+        let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        Some(match (present(&self.error), present(&self.cause)) {
+            (Some(error), Some(cause)) => format!("{error}: {cause}"),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => format!("execution {}", self.status),
+        })
+    }
+}
 
 /// The states an execution entered, timed relative to the request that started it.
 pub struct StateTimeline {
@@ -99,14 +133,14 @@ impl StateTimeline {
         }
     }
 
-    /// Marks the execution `arn` ended and runs what waited for it, once.
-    pub fn end(&self, arn: &str) {
+    /// Marks the execution ended and runs what waited for it, once.
+    pub fn end(&self, ended: &ExecutionEnd) {
         let mut recorded = self.lock();
         let waiting = std::mem::replace(&mut recorded.phase, Phase::Ended);
         if let Phase::Deferred(on_end) = waiting {
             let segments = recorded.segments.clone();
             drop(recorded);
-            on_end(arn, segments);
+            on_end(ended, segments);
         }
     }
 
@@ -167,19 +201,48 @@ mod tests {
         let timeline = StateTimeline::new(Instant::now(), 7);
         timeline.record("A", "Pass", 1, Instant::now(), None);
         let (tx, rx) = std::sync::mpsc::channel();
-        let on_end: OnEnd = Box::new(move |arn, segments| {
-            let _ = tx.send((arn.to_owned(), segments.len()));
+        let on_end: OnEnd = Box::new(move |ended, segments| {
+            let _ = tx.send((ended.arn.clone(), segments.len()));
         });
         assert!(timeline.defer_until_end(on_end), "still running: deferred");
         timeline.record("B", "Succeed", 2, Instant::now(), None);
         assert!(rx.try_recv().is_err(), "nothing before the end");
-        timeline.end("arn:x");
+        let ended = ExecutionEnd {
+            arn: "arn:x".into(),
+            status: "SUCCEEDED",
+            error: None,
+            cause: None,
+        };
+        timeline.end(&ended);
         assert_eq!(rx.try_recv().ok(), Some(("arn:x".to_owned(), 2)));
-        timeline.end("arn:x");
+        timeline.end(&ended);
         assert!(rx.try_recv().is_err(), "handed over once");
         assert!(
             !timeline.defer_until_end(Box::new(|_, _| panic!("ended already"))),
             "an ended execution's states are all there now"
+        );
+    }
+
+    #[test]
+    fn a_failed_end_says_what_went_wrong() {
+        let end = |status, error: Option<&str>, cause: Option<&str>| ExecutionEnd {
+            arn: "arn:x".into(),
+            status,
+            error: error.map(str::to_owned),
+            cause: cause.map(str::to_owned),
+        };
+        assert_eq!(end("SUCCEEDED", None, None).error_message(), None);
+        assert_eq!(
+            end("FAILED", Some("Oops"), Some("it broke")).error_message(),
+            Some("Oops: it broke".into())
+        );
+        assert_eq!(
+            end("TIMED_OUT", Some("States.Timeout"), Some("")).error_message(),
+            Some("States.Timeout".into())
+        );
+        assert_eq!(
+            end("ABORTED", None, None).error_message(),
+            Some("execution ABORTED".into())
         );
     }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-pub use super::trace_states::{parent_of, with_parent, StateTimeline};
+pub use super::trace_states::{parent_of, with_parent, ExecutionEnd, StateTimeline};
 
 /// How many requests' timelines are kept.
 pub const TRACES_KEPT: usize = 1000;
@@ -52,9 +52,10 @@ pub struct Trace {
     pub segments: Vec<Segment>,
     /// The states of a workflow this request started; they may still be running.
     pub states: Option<Arc<StateTimeline>>,
-    /// Set on the timeline of an execution that outlived its request: the execution's ARN
-    /// (its segments are then its states, exported once it ended).
-    pub execution_arn: Option<String>,
+    /// Set on the timeline of an execution, once it ended, that outlived its request (its
+    /// segments are then its states) or that the Step Functions API started (its
+    /// `execution` segment, then its states): its ARN and how it ended.
+    pub execution: Option<ExecutionEnd>,
 }
 
 impl Trace {
@@ -73,9 +74,10 @@ impl Trace {
         all
     }
 
-    /// The timeline as JSON.
+    /// The timeline as JSON; an execution's adds `execution` with its ARN, status and (when
+    /// it failed) error and cause.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut timeline = json!({
             "traceId": self.root(), "header": self.trace_id, "requestId": self.request_id,
             "startTime": self.start_ms, "request": self.request, "status": self.status,
             "segments": self.all_segments().iter().map(|s| {
@@ -89,7 +91,14 @@ impl Trace {
                 }
                 v
             }).collect::<Vec<_>>(),
-        })
+        });
+        if let (Some(e), Some(o)) = (&self.execution, timeline.as_object_mut()) {
+            o.insert(
+                "execution".into(),
+                json!({"executionArn": e.arn, "status": e.status, "error": e.error, "cause": e.cause}),
+            );
+        }
+        timeline
     }
 }
 
@@ -199,7 +208,7 @@ impl TraceBuilder {
             status,
             segments: self.segments,
             states: self.states,
-            execution_arn: None,
+            execution: None,
         }
     }
 }

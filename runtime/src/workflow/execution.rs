@@ -164,11 +164,19 @@ impl Entry {
                 )
             }
         };
-        let arn = r.arn.clone();
+        let timeline = self.states.get().map(|states| {
+            let ended = crate::observe::trace_states::ExecutionEnd {
+                arn: r.arn.clone(),
+                status: r.status.as_str(),
+                error: r.error.clone(),
+                cause: r.cause.clone(),
+            };
+            (states, ended)
+        });
         drop(r);
         self.history.record(at, ty, Some(details));
-        if let Some(states) = self.states.get() {
-            states.end(&arn);
+        if let Some((states, ended)) = timeline {
+            states.end(&ended);
         }
         self.done.notify_waiters();
         true

@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 
+use crate::observe::execution_traces::EXECUTION_SPAN;
 use crate::observe::ids;
 use crate::observe::traces::{Segment, Trace};
 
@@ -68,8 +69,15 @@ fn span(trace: &Trace, s: &Segment, trace_id: &str, request_start_ns: u128) -> V
     if let Some(t) = s.state_type {
         attributes.push(string_attr("aws.step_functions.state.type", t));
     }
-    if let Some(arn) = &trace.execution_arn {
-        attributes.push(string_attr("aws.step_functions.execution.arn", arn));
+    // The `execution` span of an execution the Step Functions API started.
+    let execution = (s.name == EXECUTION_SPAN && s.state_type.is_none())
+        .then_some(trace.execution.as_ref())
+        .flatten();
+    if let Some(e) = &trace.execution {
+        attributes.push(string_attr("aws.step_functions.execution.arn", &e.arn));
+    }
+    if let Some(e) = execution {
+        attributes.push(string_attr("aws.step_functions.execution.status", e.status));
     }
     if let Some(d) = &s.detail {
         attributes.push(string_attr("portico.detail", d));
@@ -92,8 +100,12 @@ fn span(trace: &Trace, s: &Segment, trace_id: &str, request_start_ns: u128) -> V
         o.insert("parentSpanId".into(), json!(format!("{parent:016x}")));
     }
     let failed = (gateway && trace.status >= 500) || (s.state_type.is_some() && s.detail.is_some());
-    if let (true, Some(o)) = (failed, span.as_object_mut()) {
-        o.insert("status".into(), json!({"code": STATUS_ERROR}));
+    let status = match execution.and_then(|e| e.error_message()) {
+        Some(message) => Some(json!({"code": STATUS_ERROR, "message": message})),
+        None => failed.then(|| json!({"code": STATUS_ERROR})),
+    };
+    if let (Some(status), Some(o)) = (status, span.as_object_mut()) {
+        o.insert("status".into(), status);
     }
     span
 }

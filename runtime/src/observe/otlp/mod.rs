@@ -6,10 +6,9 @@
 //! A workflow execution still running when its request ends is exported on its own when it
 //! ends: its states, under the request's trace id, children of the request's `workflow` span.
 //! An execution started through the Step Functions API is exported when it ends too
-//! ([`execution`]).
+//! ([`crate::observe::execution_traces`], through a [`LaterExport`]).
 
 pub mod encode;
-pub mod execution;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::traces::{Segment, Trace};
+use super::traces::{ExecutionEnd, Segment, Trace};
 use crate::net::http_client::HttpClient;
 use crate::net::kept_connection::KeptConnection;
 use crate::Clock;
@@ -91,18 +90,13 @@ impl OtlpExporter {
         enqueue(&self.queue, &self.counters, trace);
     }
 
-    /// What queues an execution's states once it ends, under `request`'s trace header. Holds
-    /// the queue weakly: a stack that is gone exports nothing more.
+    /// What queues an execution's states once it ends, under `request`'s trace header.
     fn export_on_end(&self, request: &Trace) -> super::trace_states::OnEnd {
-        let queue = self.queue.downgrade();
-        let counters = self.counters.clone();
+        let later = self.later();
         let (trace_id, request_id) = (request.trace_id.clone(), request.request_id.clone());
         let (start_ms, request_line) = (request.start_ms, request.request.clone());
-        Box::new(move |arn: &str, segments: Vec<Segment>| {
-            let Some(queue) = queue.upgrade() else {
-                return;
-            };
-            let execution = Trace {
+        Box::new(move |ended: &ExecutionEnd, segments: Vec<Segment>| {
+            later.submit(Trace {
                 trace_id,
                 request_id,
                 start_ms,
@@ -110,15 +104,39 @@ impl OtlpExporter {
                 status: 0,
                 segments,
                 states: None,
-                execution_arn: Some(arn.to_owned()),
-            };
-            enqueue(&queue, &counters, execution);
+                execution: Some(ended.clone()),
+            });
         })
+    }
+
+    /// A handle that queues traces later, for as long as this exporter lives.
+    pub fn later(&self) -> LaterExport {
+        LaterExport {
+            queue: self.queue.downgrade(),
+            counters: self.counters.clone(),
+        }
     }
 
     /// The exporter's counters.
     pub fn counters(&self) -> &ExportCounters {
         &self.counters
+    }
+}
+
+/// Queues traces that finish after the request that began them (an execution's). Holds the
+/// queue weakly: a stack that is gone exports nothing more.
+pub struct LaterExport {
+    queue: mpsc::WeakSender<Trace>,
+    counters: Arc<ExportCounters>,
+}
+
+impl LaterExport {
+    /// Queues a finished trace (or drops and counts it when the queue is full), unless the
+    /// exporter is gone.
+    pub fn submit(&self, trace: Trace) {
+        if let Some(queue) = self.queue.upgrade() {
+            enqueue(&queue, &self.counters, trace);
+        }
     }
 }
 

@@ -58,7 +58,7 @@ impl Default for RedisOptions {
     fn default() -> Self {
         RedisOptions {
             on_unavailable: OnUnavailable::FailClosed,
-            op_timeout: Duration::from_secs(1),
+            op_timeout: StoreConfig::default().op_timeout,
             namespace: "portico".to_owned(),
             cluster: false,
         }
@@ -171,7 +171,8 @@ pub async fn connect(
     })
 }
 
-/// Connects the Redis store `[store]` names (`url`, `on_unavailable`).
+/// Connects the Redis store `[store]` names (`url`, `on_unavailable`, `cluster`,
+/// `op_timeout`).
 pub async fn open(config: &StoreConfig, clock: Clock) -> Result<Arc<dyn super::Store>, StoreError> {
     let url = config
         .url
@@ -180,6 +181,7 @@ pub async fn open(config: &StoreConfig, clock: Clock) -> Result<Arc<dyn super::S
     let options = RedisOptions {
         on_unavailable: config.on_unavailable,
         cluster: config.cluster,
+        op_timeout: config.op_timeout,
         ..RedisOptions::default()
     };
     Ok(Arc::new(connect(url, options, clock).await?))
