@@ -11,7 +11,7 @@ mod upstream_support;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use common::{TestResponse, TestStack};
+use common::{segment, TestResponse, TestStack};
 use otlp_support::{by_name, collector, next, spans, Received, QUICK_ROUTE, SLOW_WORKFLOW};
 use portico_runtime::Clock;
 use serde_json::{json, Value};
@@ -67,15 +67,6 @@ async fn timelines(admin: &str, root: &str) -> (u16, Value) {
     let url = format!("{admin}/traces/{}", root.replace('=', "%3D"));
     let res = common::admin_get(&url).await;
     (res.status, res.json())
-}
-
-fn segment<'a>(trace: &'a Value, name: &str) -> &'a Value {
-    trace["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no `{name}` segment in {trace}"))
 }
 
 fn keys(v: &Value) -> BTreeSet<&str> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{quiet, TestResponse, TestStack};
+use common::{quiet, segment, TestResponse, TestStack};
 use portico_runtime::{async_trait, Context, FunctionError, Handler, Registry};
 use serde_json::{json, Value};
 
@@ -83,16 +83,6 @@ async fn only_execution(stack: &TestStack, machine: &str) -> Value {
     sfn(stack, "DescribeExecution", json!({"executionArn": arn}))
         .await
         .json()
-}
-
-/// The segment named `name` of a timeline.
-fn segment<'a>(trace: &'a Value, name: &str) -> &'a Value {
-    trace["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no `{name}` segment in {trace}"))
 }
 
 fn span_of(header: &str) -> &str {

@@ -232,3 +232,13 @@ pub async fn admin_get(url: &str) -> TestResponse {
         body,
     }
 }
+
+/// The segment named `name` of a timeline from the admin `/traces` API.
+pub fn segment<'a>(trace: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    trace["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` segment in {trace}"))
+}
