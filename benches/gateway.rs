@@ -1,7 +1,10 @@
 //! Portico → in-process `hello` vs a bare hyper server answering the same bytes, loaded by wrk
 //! at 16 and 64 connections in one run. Prints requests/s, p50/p99, CPU µs per request and
-//! the ratios; and the same Portico with observability off (`[logs] access_log = false,
-//! metrics = false, traces = false`) to show what access logs, metrics and traces cost.
+//! the ratios; the same Portico with observability off (`[logs] access_log = false,
+//! metrics = false, traces = false`) to show what access logs, metrics and traces cost; and
+//! the event floor (`support/event_floor.rs`): bare hyper doing only the work the issue
+//! mandates (the v2 event, the `lambda_runtime` context, `hello`, the response mapping), which
+//! bounds the ratio any implementation can reach here.
 //! Run: `cargo bench --bench gateway` (needs `wrk`; BENCH_SECONDS sets the length).
 
 mod support;
@@ -34,7 +37,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr, quiet_addr) = runtime.block_on(async {
+    let (hyper_addr, portico_addr, quiet_addr, floor_addr) = runtime.block_on(async {
         let quiet = TOML.replace(
             "access_log = true",
             "access_log = false\nmetrics = false\ntraces = false",
@@ -43,17 +46,20 @@ fn main() {
             support::bare_hyper(BODY).await,
             support::serve_toml(TOML).await,
             support::serve_toml(&quiet).await,
+            support::event_floor::serve().await,
         )
     });
-    // Both answer the same bytes.
-    let check = std::process::Command::new("curl")
-        .args(["-s", &format!("http://{portico_addr}/hello/bench")])
-        .output();
-    if let Ok(out) = check {
-        assert_eq!(
-            out.stdout, BODY,
-            "portico must answer the same body as the baseline"
-        );
+    // All answer the same bytes.
+    for addr in [portico_addr, floor_addr] {
+        let check = std::process::Command::new("curl")
+            .args(["-s", &format!("http://{addr}/hello/bench")])
+            .output();
+        if let Ok(out) = check {
+            assert_eq!(
+                out.stdout, BODY,
+                "{addr} must answer the same body as the baseline"
+            );
+        }
     }
     println!(
         "gateway benchmark: {} s per run, wrk -t2",
@@ -89,6 +95,17 @@ fn main() {
             "portico -> hello (in-process)",
             connections,
             &portico,
+            &base,
+        );
+        let floor = support::wrk(
+            &format!("http://{floor_addr}/hello/bench"),
+            connections,
+            &[],
+        );
+        support::row(
+            "event floor (hyper+event+hello)",
+            connections,
+            &floor,
             &base,
         );
         if std::env::var("BENCH_OBSERVE").as_deref() != Ok("0") {

@@ -11,6 +11,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
+pub mod event_floor;
+
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Measured {

@@ -2,7 +2,7 @@
 //! the stack. Add a function: write `src/my_function.rs`, then register it below.
 
 mod echo;
-mod hello;
+pub mod hello;
 
 use portico_runtime::Registry;
 
