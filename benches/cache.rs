@@ -1,8 +1,9 @@
 //! A cache hit through Portico vs a bare hyper server answering the same bytes vs the same
 //! route with caching off, and a hit on a stage whose cache is shared through the (memory)
-//! store, which reads the invalidation epoch from the store per request; loaded by wrk in one
-//! run. Prints requests/s, p50/p99, CPU µs per
-//! request and the ratios. Run: `cargo bench --bench cache` (needs `wrk`; BENCH_SECONDS sets
+//! store, which reads the invalidation epoch from the store per request; and the hit floor
+//! (`support/hit_floor.rs`): bare hyper doing only a moka lookup per request, which bounds the
+//! ratio any implementation can reach here. Loaded by wrk in one run. Prints requests/s,
+//! p50/p99, CPU µs per request and the ratios. Run: `cargo bench --bench cache` (needs `wrk`; BENCH_SECONDS sets
 //! the length of each run).
 
 mod support;
@@ -91,13 +92,18 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr, stack) = runtime.block_on(async {
+    let (hyper_addr, portico_addr, floor_addr, stack) = runtime.block_on(async {
         let mut registry = Registry::new();
         registry.register_fn("hello_rest", hello_rest);
         let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
         let stack = Stack::builder(config, &registry).build();
         let portico_addr = support::serve_stack(stack.clone()).await;
-        (support::bare_hyper(BODY).await, portico_addr, stack)
+        (
+            support::bare_hyper(BODY).await,
+            portico_addr,
+            support::hit_floor::serve(BODY).await,
+            stack,
+        )
     });
     // The cached and the uncached route answer the baseline's bytes.
     for path in ["cached", "uncached"] {
@@ -141,6 +147,11 @@ fn main() {
         connections,
         &[],
     );
+    let floor = support::wrk(
+        &format!("http://{floor_addr}/dev/cached/bench"),
+        connections,
+        &[],
+    );
     let off = support::wrk(
         &format!("http://{portico_addr}/dev/uncached/bench"),
         connections,
@@ -153,6 +164,7 @@ fn main() {
     );
     support::row("bare hyper (baseline)", connections, &base, &base);
     support::row("portico cache hit", connections, &hit, &base);
+    support::row("hit floor (hyper + moka)", connections, &floor, &base);
     support::row(
         "portico, caching off (-> function)",
         connections,
