@@ -114,6 +114,20 @@ async fn keyed(p: &Portico, path: &str) -> (u16, serde_json::Value) {
         .unwrap()
 }
 
+/// The status of `path` once Redis keeps up: on a machine loaded by a whole CI run a call
+/// through the relay can outlive a short `op_timeout` (and answer 503) before the test has
+/// silenced anything, so a healthy replica is asked again, a bounded number of times.
+async fn settled(p: &Portico, path: &str) -> u16 {
+    let mut status = 0;
+    for _ in 0..20 {
+        status = keyed(p, path).await.0;
+        if status != 503 {
+            break;
+        }
+    }
+    status
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_that_stops_answering_is_unavailable_after_op_timeout_not_a_hang() {
     let Some(server) = RedisServer::start() else {
@@ -125,7 +139,7 @@ async fn a_redis_that_stops_answering_is_unavailable_after_op_timeout_not_a_hang
         SilentRelay::start(server.port).await,
         SilentRelay::start(server.port).await,
     );
-    let short = "op_timeout = \"200ms\"";
+    let short = "op_timeout = \"300ms\"";
     let fail_closed = replica(
         &dir,
         "closed.toml",
@@ -148,7 +162,7 @@ async fn a_redis_that_stops_answering_is_unavailable_after_op_timeout_not_a_hang
     )
     .await;
     for p in [&fail_closed, &fail_open, &waiting] {
-        assert_eq!(keyed(p, "/prod/pets/a").await.0, 200);
+        assert_eq!(settled(p, "/prod/pets/a").await, 200);
     }
     for relay in [&closed, &open, &patient] {
         relay.go_silent();
@@ -163,12 +177,16 @@ async fn a_redis_that_stops_answering_is_unavailable_after_op_timeout_not_a_hang
         patient.until_swallowed("EVALSHA").await,
         "never reached Redis"
     );
-    // ... when the others answer, each as its on_unavailable says.
+    // ... when the others answer, each as its on_unavailable says, once op_timeout passed.
+    let (closed_answer, open_answer) = tokio::join!(
+        keyed(&fail_closed, "/prod/pets/b"),
+        keyed(&fail_open, "/prod/pets/b")
+    );
     assert_eq!(
-        keyed(&fail_closed, "/prod/pets/b").await,
+        closed_answer,
         (503, json!({"message": "Service Unavailable"}))
     );
-    assert_eq!(keyed(&fail_open, "/prod/pets/b").await.0, 200);
+    assert_eq!(open_answer.0, 200);
     assert!(
         !pending.is_finished(),
         "with op_timeout = 60s the same request still waits"
