@@ -14,33 +14,12 @@ use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::encodings::Body;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use lambda_runtime::LambdaEvent;
 use portico_runtime::observe::{ids, timefmt};
 
 /// Serves `GET /hello/{name}` through the floor on 127.0.0.1:0.
 pub async fn serve() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, remote)) = listener.accept().await else {
-                continue;
-            };
-            let _ = socket.set_nodelay(true);
-            tokio::spawn(async move {
-                let service = service_fn(move |req| async move {
-                    Ok::<_, std::convert::Infallible>(answer(req, remote).await)
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(socket), service)
-                    .await;
-            });
-        }
-    });
-    addr
+    super::serve_fn(answer).await
 }
 
 async fn answer<B>(req: hyper::Request<B>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {

@@ -11,9 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 /// A stored response: status, headers and body, shared by every hit.
 struct Stored {
@@ -33,45 +30,29 @@ pub async fn serve(body: &'static [u8]) -> SocketAddr {
         })
         .time_to_live(Duration::from_secs(3600))
         .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = socket.set_nodelay(true);
-            let cache = cache.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let cache = cache.clone();
-                    async move {
-                        let key = format!("{} {}", req.method(), req.uri().path());
-                        let stored = cache
-                            .get_with(key, async {
-                                let mut headers = hyper::HeaderMap::new();
-                                headers.insert(
-                                    "content-type",
-                                    hyper::header::HeaderValue::from_static("application/json"),
-                                );
-                                Arc::new(Stored {
-                                    status: hyper::StatusCode::OK,
-                                    headers,
-                                    body: Bytes::from_static(body),
-                                })
-                            })
-                            .await;
-                        let mut res = hyper::Response::new(Full::new(stored.body.clone()));
-                        *res.status_mut() = stored.status;
-                        *res.headers_mut() = stored.headers.clone();
-                        Ok::<_, std::convert::Infallible>(res)
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(socket), service)
-                    .await;
-            });
+    super::serve_fn(move |req, _remote| {
+        let cache = cache.clone();
+        async move {
+            let key = format!("{} {}", req.method(), req.uri().path());
+            let stored = cache
+                .get_with(key, async {
+                    let mut headers = hyper::HeaderMap::new();
+                    headers.insert(
+                        "content-type",
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    );
+                    Arc::new(Stored {
+                        status: hyper::StatusCode::OK,
+                        headers,
+                        body: Bytes::from_static(body),
+                    })
+                })
+                .await;
+            let mut res = hyper::Response::new(Full::new(stored.body.clone()));
+            *res.status_mut() = stored.status;
+            *res.headers_mut() = stored.headers.clone();
+            res
         }
-    });
-    addr
+    })
+    .await
 }

@@ -46,22 +46,37 @@ pub fn require_wrk() {
 
 /// Serves `body` with `content-type: application/json` for every request: the upper bound.
 pub async fn bare_hyper(body: &'static [u8]) -> SocketAddr {
+    serve_fn(move |_req, _remote| async move {
+        let mut res = hyper::Response::new(Full::new(Bytes::from_static(body)));
+        res.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        res
+    })
+    .await
+}
+
+/// A bare hyper HTTP/1 server on 127.0.0.1:0 answering every request with `answer` (given
+/// the request and the caller's address): the baseline and the floors share it.
+pub async fn serve_fn<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else {
+            let Ok((socket, remote)) = listener.accept().await else {
                 continue;
             };
             let _ = socket.set_nodelay(true);
+            let answer = answer.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |_req| async move {
-                    let mut res = hyper::Response::new(Full::new(Bytes::from_static(body)));
-                    res.headers_mut().insert(
-                        "content-type",
-                        hyper::header::HeaderValue::from_static("application/json"),
-                    );
-                    Ok::<_, std::convert::Infallible>(res)
+                let service = service_fn(move |req| {
+                    let answered = answer(req, remote);
+                    async move { Ok::<_, std::convert::Infallible>(answered.await) }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(socket), service)

@@ -122,21 +122,31 @@ impl HttpClient {
         timeout: Duration,
     ) -> Result<http::Response<Bytes>, String> {
         let uri = request.uri().clone();
-        // A guard, not something to wait for: tests that wait for a manual clock's sleepers
-        // (a retry's backoff) must not see it.
-        tokio::select! {
-            biased;
-            answer = self.send(request, limit) => answer,
-            () = clock.sleep_in_background(timeout) => {
-                Err(format!("{uri}: no answer within {timeout:?}"))
-            }
-        }
+        within(&uri, clock, timeout, self.send(request, limit)).await
     }
 
     fn tls_connector(&self) -> Result<tokio_rustls::TlsConnector, String> {
         self.tls
             .get_or_init(|| tls_connector(&self.extra_roots))
             .clone()
+    }
+}
+
+/// `answer`, or an error naming `uri` once `timeout` passes on `clock`.
+pub(crate) async fn within<T>(
+    uri: &http::Uri,
+    clock: &Clock,
+    timeout: Duration,
+    answer: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    // A guard, not something to wait for: tests that wait for a manual clock's sleepers
+    // (a retry's backoff) must not see it.
+    tokio::select! {
+        biased;
+        answer = answer => answer,
+        () = clock.sleep_in_background(timeout) => {
+            Err(format!("{uri}: no answer within {timeout:?}"))
+        }
     }
 }
 

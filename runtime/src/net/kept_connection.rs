@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
-use super::http_client::{origin_form, Connection, HttpClient};
+use super::http_client::{origin_form, within, Connection, HttpClient};
 use crate::Clock;
 
 /// A client holding at most one open connection, to the server of its last request.
@@ -63,15 +63,7 @@ impl KeptConnection {
         timeout: Duration,
     ) -> Result<http::Response<Bytes>, String> {
         let uri = request.uri().clone();
-        // A guard, not something to wait for: tests that wait for a manual clock's sleepers
-        // (a retry's backoff) must not see it.
-        let outcome = tokio::select! {
-            biased;
-            answer = self.send(request, limit) => answer,
-            () = clock.sleep_in_background(timeout) => {
-                Err(format!("{uri}: no answer within {timeout:?}"))
-            }
-        };
+        let outcome = within(&uri, clock, timeout, self.send(request, limit)).await;
         if outcome.is_err() {
             // In an unknown state (a half-read answer, perhaps): never reused.
             self.open = None;
