@@ -2,8 +2,10 @@
 //! route with caching off, and a hit on a stage whose cache is shared through the (memory)
 //! store, which reads the invalidation epoch from the store per request; and the hit floor
 //! (`support/hit_floor.rs`): bare hyper doing only a moka lookup per request, which bounds the
-//! ratio any implementation can reach here. Loaded by wrk in one run. Prints requests/s,
-//! p50/p99, CPU µs per request and the ratios. Run: `cargo bench --bench cache` (needs `wrk`; BENCH_SECONDS sets
+//! ratio any implementation can reach here, and the same floor also keeping the access-log line
+//! and hit count issue 6 mandates (`support/floor_log.rs`). Loaded by wrk in one run. Prints requests/s,
+//! p50/p99, CPU µs per request and the ratios. Set `BENCH_SERVE=1` to print every server's
+//! address and serve until killed, for attaching a profiler. Run: `cargo bench --bench cache` (needs `wrk`; BENCH_SECONDS sets
 //! the length of each run).
 
 mod support;
@@ -92,19 +94,21 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr, floor_addr, stack) = runtime.block_on(async {
-        let mut registry = Registry::new();
-        registry.register_fn("hello_rest", hello_rest);
-        let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
-        let stack = Stack::builder(config, &registry).build();
-        let portico_addr = support::serve_stack(stack.clone()).await;
-        (
-            support::bare_hyper(BODY).await,
-            portico_addr,
-            support::hit_floor::serve(BODY).await,
-            stack,
-        )
-    });
+    let (hyper_addr, portico_addr, floor_addr, logged_floor_addr, stack) =
+        runtime.block_on(async {
+            let mut registry = Registry::new();
+            registry.register_fn("hello_rest", hello_rest);
+            let config = Config::from_toml(TOML, "bench.toml", &registry).expect("bench config");
+            let stack = Stack::builder(config, &registry).build();
+            let portico_addr = support::serve_stack(stack.clone()).await;
+            (
+                support::bare_hyper(BODY).await,
+                portico_addr,
+                support::hit_floor::serve(BODY).await,
+                support::hit_floor::serve_logged(BODY).await,
+                stack,
+            )
+        });
     // The cached and the uncached route answer the baseline's bytes.
     for path in ["cached", "uncached"] {
         let out = std::process::Command::new("curl")
@@ -116,6 +120,11 @@ fn main() {
                 "/dev/{path}/bench must answer the baseline's body"
             );
         }
+    }
+    if std::env::var("BENCH_SERVE").as_deref() == Ok("1") {
+        // For attaching a profiler: one server per line, then serve until killed.
+        println!("bare hyper {hyper_addr}\nportico {portico_addr}\nhit floor {floor_addr}\nhit floor + logs {logged_floor_addr}");
+        std::thread::park();
     }
     for path in [
         "/dev/cached/bench",
@@ -152,6 +161,11 @@ fn main() {
         connections,
         &[],
     );
+    let logged_floor = support::wrk(
+        &format!("http://{logged_floor_addr}/dev/cached/bench"),
+        connections,
+        &[],
+    );
     let off = support::wrk(
         &format!("http://{portico_addr}/dev/uncached/bench"),
         connections,
@@ -165,6 +179,12 @@ fn main() {
     support::row("bare hyper (baseline)", connections, &base, &base);
     support::row("portico cache hit", connections, &hit, &base);
     support::row("hit floor (hyper + moka)", connections, &floor, &base);
+    support::row(
+        "hit floor + mandated logs",
+        connections,
+        &logged_floor,
+        &base,
+    );
     support::row(
         "portico, caching off (-> function)",
         connections,

@@ -4,7 +4,10 @@
 //! metrics = false, traces = false`) to show what access logs, metrics and traces cost; and
 //! the event floor (`support/event_floor.rs`): bare hyper doing only the work the issue
 //! mandates (the v2 event, the `lambda_runtime` context, `hello`, the response mapping), which
-//! bounds the ratio any implementation can reach here.
+//! bounds the ratio any implementation can reach here; and that floor also keeping the logs
+//! the issue mandates (START/END/REPORT, the handler's lines, the access-log line; see
+//! `support/floor_log.rs`). Set `BENCH_SERVE=1` to print every server's address and serve
+//! until killed, for attaching a profiler.
 //! Run: `cargo bench --bench gateway` (needs `wrk`; BENCH_SECONDS sets the length).
 
 mod support;
@@ -37,20 +40,22 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (hyper_addr, portico_addr, quiet_addr, floor_addr) = runtime.block_on(async {
-        let quiet = TOML.replace(
-            "access_log = true",
-            "access_log = false\nmetrics = false\ntraces = false",
-        );
-        (
-            support::bare_hyper(BODY).await,
-            support::serve_toml(TOML).await,
-            support::serve_toml(&quiet).await,
-            support::event_floor::serve().await,
-        )
-    });
+    let (hyper_addr, portico_addr, quiet_addr, floor_addr, logged_floor_addr) =
+        runtime.block_on(async {
+            let quiet = TOML.replace(
+                "access_log = true",
+                "access_log = false\nmetrics = false\ntraces = false",
+            );
+            (
+                support::bare_hyper(BODY).await,
+                support::serve_toml(TOML).await,
+                support::serve_toml(&quiet).await,
+                support::event_floor::serve().await,
+                support::event_floor::serve_logged().await,
+            )
+        });
     // All answer the same bytes.
-    for addr in [portico_addr, floor_addr] {
+    for addr in [portico_addr, floor_addr, logged_floor_addr] {
         let check = std::process::Command::new("curl")
             .args(["-s", &format!("http://{addr}/hello/bench")])
             .output();
@@ -60,6 +65,11 @@ fn main() {
                 "{addr} must answer the same body as the baseline"
             );
         }
+    }
+    if std::env::var("BENCH_SERVE").as_deref() == Ok("1") {
+        // For attaching a profiler: one server per line, then serve until killed.
+        println!("bare hyper {hyper_addr}\nportico {portico_addr}\nportico quiet {quiet_addr}\nevent floor {floor_addr}\nevent floor + logs {logged_floor_addr}");
+        std::thread::park();
     }
     println!(
         "gateway benchmark: {} s per run, wrk -t2",
@@ -106,6 +116,17 @@ fn main() {
             "event floor (hyper+event+hello)",
             connections,
             &floor,
+            &base,
+        );
+        let logged_floor = support::wrk(
+            &format!("http://{logged_floor_addr}/hello/bench"),
+            connections,
+            &[],
+        );
+        support::row(
+            "event floor + mandated logs",
+            connections,
+            &logged_floor,
             &base,
         );
         if std::env::var("BENCH_OBSERVE").as_deref() != Ok("0") {

@@ -5,35 +5,102 @@
 //! the shipped `hello` handler through `LambdaEvent` exactly as Portico does, and maps the
 //! proxy response to HTTP. What it costs over bare hyper bounds the ratio any implementation
 //! of the issue can reach on a machine.
+//!
+//! The logged floor (`serve_logged`) also keeps what issue 2 mandates be logged: the
+//! handler's `tracing` lines captured, START/END/REPORT with the invocation's duration and
+//! Max Memory Used, and one access-log line, kept as `floor_log` keeps them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::encodings::Body;
 use bytes::Bytes;
 use http_body_util::Full;
 use lambda_runtime::LambdaEvent;
-use portico_runtime::observe::{ids, timefmt};
+use portico_runtime::observe::{capture, ids, max_memory_used_mb, timefmt};
+
+use super::floor_log::{self, AccessLog, Entry, InvocationLog};
 
 /// Serves `GET /hello/{name}` through the floor on 127.0.0.1:0.
 pub async fn serve() -> SocketAddr {
     super::serve_fn(answer).await
 }
 
+/// Serves `GET /hello/{name}` through the floor that also keeps the mandated logs.
+pub async fn serve_logged() -> SocketAddr {
+    super::serve_fn(answer_logged).await
+}
+
 async fn answer<B>(req: hyper::Request<B>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = now_ms();
     let request_id = ids::http_api_request_id();
     let event = event(&req, remote, &request_id, now_ms);
+    let ctx = context(now_ms);
+    let result = portico_functions::hello::handler(LambdaEvent::new(*event, ctx)).await;
+    respond(result, &request_id)
+}
+
+async fn answer_logged<B>(
+    req: hyper::Request<B>,
+    remote: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let now_ms = now_ms();
+    let request_id = ids::http_api_request_id();
+    let event = event(&req, remote, &request_id, now_ms);
+    let ctx = context(now_ms);
+    let invocation_id = ctx.request_id.clone();
+    let started = Instant::now();
+    let (result, lines) = capture::capture(portico_functions::hello::handler(LambdaEvent::new(
+        *event, ctx,
+    )))
+    .await;
+    floor_log::keep(Entry::Invocation(InvocationLog {
+        time_ms: now_ms,
+        request_id: invocation_id,
+        duration: started.elapsed(),
+        max_memory_used_mb: max_memory_used_mb(),
+        lines,
+    }));
+    let res = respond(result, &request_id);
+    floor_log::keep(Entry::Access(AccessLog {
+        time_ms: now_ms,
+        request_id,
+        source_ip: remote.ip(),
+        method: req.method().clone(),
+        path: req.uri().path().to_owned(),
+        status: res.status().as_u16(),
+        response_length: hyper::body::Body::size_hint(res.body())
+            .exact()
+            .unwrap_or(0),
+        cache_hit: None,
+    }));
+    res
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The invocation's `lambda_runtime::Context`.
+fn context(now_ms: u64) -> lambda_runtime::Context {
     let mut ctx = lambda_runtime::Context::default();
     ctx.request_id = ids::uuid();
     ctx.deadline = now_ms + 3_000;
     ctx.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:hello".into();
     ctx.xray_trace_id = Some(ids::trace_id(now_ms / 1000));
-    let response = match portico_functions::hello::handler(LambdaEvent::new(*event, ctx)).await {
+    ctx
+}
+
+/// The proxy response as HTTP, or API Gateway's 502 for a handler error.
+fn respond(
+    result: Result<aws_lambda_events::apigw::ApiGatewayV2httpResponse, lambda_runtime::Error>,
+    request_id: &str,
+) -> hyper::Response<Full<Bytes>> {
+    let response = match result {
         Ok(response) => response,
         Err(_) => {
             let mut res = hyper::Response::new(Full::new(Bytes::from_static(
@@ -54,7 +121,7 @@ async fn answer<B>(req: hyper::Request<B>, remote: SocketAddr) -> hyper::Respons
     *res.headers_mut() = response.headers;
     res.headers_mut().insert(
         "apigw-requestid",
-        hyper::header::HeaderValue::from_str(&request_id).unwrap(),
+        hyper::header::HeaderValue::from_str(request_id).unwrap(),
     );
     res
 }

@@ -12,6 +12,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
 pub mod event_floor;
+pub mod floor_log;
 pub mod hit_floor;
 
 /// What one wrk run measured.

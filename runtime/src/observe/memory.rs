@@ -16,7 +16,11 @@ pub fn max_memory_used_mb() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    if LAST_SAMPLE_SECS.swap(now, Ordering::Relaxed) != now {
+    // A plain load first: every invocation on every thread reads this, and only the first
+    // of a second may write the shared line (a swap per call moved it between cores).
+    if LAST_SAMPLE_SECS.load(Ordering::Relaxed) != now
+        && LAST_SAMPLE_SECS.swap(now, Ordering::Relaxed) != now
+    {
         if let Some(mb) = read_rss_mb() {
             RSS_MB.store(mb, Ordering::Relaxed);
         }
