@@ -20,7 +20,10 @@ const OTLP_TRACE_ID: &str = "5759e988bd862e3fe1be46a994272793";
 
 fn toml(endpoint: &str) -> String {
     let slow_route = "[[apis.shop.routes]]\nroute = \"POST /slow\"\nworkflow = \"slow\"\n";
-    let rest = format!("{SLOW_WORKFLOW}{QUICK_ROUTE}{slow_route}");
+    let fails = "[workflows.fails]\ndefinition = \"tests/fixtures/traces/fails.json\"\ntype = \"EXPRESS\"\n";
+    let fails_route =
+        "[[apis.shop.routes]]\nroute = \"POST /fails\"\nworkflow = \"fails\"\nsync = true\n";
+    let rest = format!("{SLOW_WORKFLOW}{fails}{QUICK_ROUTE}{slow_route}{fails_route}");
     otlp_support::exporting_toml(endpoint, &rest)
 }
 
@@ -89,6 +92,50 @@ async fn a_requests_spans_reach_the_collector_with_its_trace_id_and_parents() {
     let greet = by_name(&spans, "state Greet");
     let seen = res.json()["trace"].as_str().unwrap().to_owned();
     assert!(seen.contains(&format!(";Parent={};", greet["spanId"].as_str().unwrap())));
+}
+
+#[tokio::test]
+async fn the_workflow_span_of_a_failed_sync_execution_has_error_status() {
+    let (endpoint, mut rx) = collector(vec![], None).await;
+    let stack = start(&endpoint, Clock::system()).await;
+    let res = stack
+        .request("POST", "/fails", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 400, "{}", res.text());
+
+    let (_, _, body) = next(&mut rx).await;
+    let spans = spans(&body);
+    assert_eq!(
+        names(&spans),
+        [
+            "POST /fails",
+            "admission",
+            "workflow",
+            "state Prepare",
+            "state Reject"
+        ]
+    );
+    let workflow = by_name(&spans, "workflow");
+    assert_eq!(
+        workflow["status"],
+        json!({"code": 2, "message": "Order.Rejected: out of stock"})
+    );
+    let attrs = workflow["attributes"].as_array().unwrap();
+    let arn = attrs
+        .iter()
+        .find(|a| a["key"] == "aws.step_functions.execution.arn")
+        .and_then(|a| a["value"]["stringValue"].as_str())
+        .unwrap();
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:") && arn.contains(":fails:"),
+        "{arn}"
+    );
+    assert!(
+        attrs.contains(&json!({"key": "aws.step_functions.execution.status",
+        "value": {"stringValue": "FAILED"}}))
+    );
+    assert_eq!(by_name(&spans, "state Reject")["status"]["code"], 2);
+    assert!(by_name(&spans, "state Prepare").get("status").is_none());
 }
 
 #[tokio::test]

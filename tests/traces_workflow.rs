@@ -31,6 +31,10 @@ type = "EXPRESS"
 [workflows.standard]
 definition = "tests/fixtures/traces/flow.json"
 
+[workflows.fails]
+definition = "tests/fixtures/traces/fails.json"
+type = "EXPRESS"
+
 [apis.shop]
 type = "http"
 [[apis.shop.routes]]
@@ -40,6 +44,10 @@ sync = true
 [[apis.shop.routes]]
 route = "POST /standard"
 workflow = "standard"
+[[apis.shop.routes]]
+route = "POST /fails"
+workflow = "fails"
+sync = true
 "#;
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -174,6 +182,41 @@ async fn a_sync_route_traces_each_state_and_hands_the_trace_to_its_task() {
         )
     );
     assert_eq!(span_of(header), workflow["spanId"]);
+}
+
+#[tokio::test]
+async fn a_sync_route_whose_execution_fails_says_how_on_its_timeline() {
+    let (stack, url) = start(TOML).await;
+    let res = stack
+        .request("POST", "/fails", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    let arn = only_execution(&stack, "fails").await["executionArn"].clone();
+
+    let encoded = ROOT.replace('=', "%3D");
+    let traces = admin_get(&format!("{url}/traces/{encoded}")).await["traces"].clone();
+    let trace = &traces[0];
+    assert_eq!(
+        trace["execution"],
+        json!({"executionArn": arn, "status": "FAILED",
+            "error": "Order.Rejected", "cause": "out of stock"})
+    );
+    assert_eq!(segment(trace, "Reject")["type"], "Fail");
+
+    // A succeeding one says so too.
+    let res = stack
+        .request("POST", "/quick", &[("x-amzn-trace-id", HEADER)], "{}")
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let traces = admin_get(&format!("{url}/traces/{encoded}")).await["traces"].clone();
+    let statuses: Vec<&Value> = traces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["execution"]["status"])
+        .collect();
+    assert!(statuses.contains(&&json!("SUCCEEDED")), "{traces}");
+    assert!(statuses.contains(&&json!("FAILED")), "{traces}");
 }
 
 #[tokio::test]

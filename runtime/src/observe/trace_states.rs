@@ -59,6 +59,8 @@ pub struct StateTimeline {
 struct Recorded {
     segments: Vec<Segment>,
     phase: Phase,
+    /// How the execution ended, once it has.
+    ended: Option<ExecutionEnd>,
 }
 
 enum Phase {
@@ -85,6 +87,7 @@ impl StateTimeline {
             recorded: Mutex::new(Recorded {
                 segments: Vec::new(),
                 phase: Phase::Running,
+                ended: None,
             }),
         })
     }
@@ -133,9 +136,15 @@ impl StateTimeline {
         }
     }
 
+    /// How the execution ended; `None` while it runs.
+    pub fn ended(&self) -> Option<ExecutionEnd> {
+        self.lock().ended.clone()
+    }
+
     /// Marks the execution ended and runs what waited for it, once.
     pub fn end(&self, ended: &ExecutionEnd) {
         let mut recorded = self.lock();
+        recorded.ended = Some(ended.clone());
         let waiting = std::mem::replace(&mut recorded.phase, Phase::Ended);
         if let Phase::Deferred(on_end) = waiting {
             let segments = recorded.segments.clone();

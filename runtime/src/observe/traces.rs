@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 
 pub use super::trace_states::{parent_of, with_parent, ExecutionEnd, StateTimeline};
 
+/// The name of the step of a request whose route started a workflow execution.
+pub const WORKFLOW_SPAN: &str = "workflow";
+
 /// How many requests' timelines are kept.
 pub const TRACES_KEPT: usize = 1000;
 
@@ -74,8 +77,16 @@ impl Trace {
         all
     }
 
-    /// The timeline as JSON; an execution's adds `execution` with its ARN, status and (when
-    /// it failed) error and cause.
+    /// How the execution on this timeline ended: one that outlived its request or that the
+    /// Step Functions API started, or one a route started that ended before its request did.
+    pub fn execution_end(&self) -> Option<ExecutionEnd> {
+        self.execution
+            .clone()
+            .or_else(|| self.states.as_ref().and_then(|s| s.ended()))
+    }
+
+    /// The timeline as JSON; an ended execution's adds `execution` with its ARN, status and
+    /// (when it failed) error and cause.
     pub fn to_json(&self) -> Value {
         let mut timeline = json!({
             "traceId": self.root(), "header": self.trace_id, "requestId": self.request_id,
@@ -92,7 +103,7 @@ impl Trace {
                 v
             }).collect::<Vec<_>>(),
         });
-        if let (Some(e), Some(o)) = (&self.execution, timeline.as_object_mut()) {
+        if let (Some(e), Some(o)) = (self.execution_end(), timeline.as_object_mut()) {
             o.insert(
                 "execution".into(),
                 json!({"executionArn": e.arn, "status": e.status, "error": e.error, "cause": e.cause}),

@@ -131,7 +131,12 @@ pub(super) async fn workflow(
     progress.integration_us = Some(started.elapsed().as_micros() as u64);
     let trace = &mut progress.trace;
     if let Some(span) = x.tracing.then(|| trace.states_parent()).flatten() {
-        trace.segment_with_span("workflow", started, Some(name.to_owned()), span);
+        trace.segment_with_span(
+            crate::observe::traces::WORKFLOW_SPAN,
+            started,
+            Some(name.to_owned()),
+            span,
+        );
     }
     result
 }

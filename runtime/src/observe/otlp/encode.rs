@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::observe::execution_traces::EXECUTION_SPAN;
 use crate::observe::ids;
-use crate::observe::traces::{Segment, Trace};
+use crate::observe::traces::{ExecutionEnd, Segment, Trace, WORKFLOW_SPAN};
 
 /// OTLP `SPAN_KIND_INTERNAL` / `SPAN_KIND_SERVER`.
 const KIND_INTERNAL: u8 = 1;
@@ -43,14 +43,21 @@ fn trace_spans(trace: &Trace) -> Vec<Value> {
     // A caller's non-X-Ray trace id still gets one consistent OTLP id for all its spans.
     let trace_id = otlp_trace_id(&trace.trace_id).unwrap_or_else(|| ids::hex(32));
     let start_ns = u128::from(trace.start_ms) * 1_000_000;
+    let ended = trace.execution_end();
     trace
         .all_segments()
         .iter()
-        .map(|s| span(trace, s, &trace_id, start_ns))
+        .map(|s| span(trace, s, &trace_id, start_ns, ended.as_ref()))
         .collect()
 }
 
-fn span(trace: &Trace, s: &Segment, trace_id: &str, request_start_ns: u128) -> Value {
+fn span(
+    trace: &Trace,
+    s: &Segment,
+    trace_id: &str,
+    request_start_ns: u128,
+    ended: Option<&ExecutionEnd>,
+) -> Value {
     let start = request_start_ns + u128::from(s.start_us) * 1000;
     let end = start + u128::from(s.duration_us) * 1000;
     let gateway = s.name == "gateway" && s.state_type.is_none();
@@ -69,11 +76,13 @@ fn span(trace: &Trace, s: &Segment, trace_id: &str, request_start_ns: u128) -> V
     if let Some(t) = s.state_type {
         attributes.push(string_attr("aws.step_functions.state.type", t));
     }
-    // The `execution` span of an execution the Step Functions API started.
-    let execution = (s.name == EXECUTION_SPAN && s.state_type.is_none())
-        .then_some(trace.execution.as_ref())
-        .flatten();
-    if let Some(e) = &trace.execution {
+    // The `execution` span of an execution the Step Functions API started, or the `workflow`
+    // step of a request whose execution ended before the request did.
+    let execution = ((s.name == EXECUTION_SPAN || s.name == WORKFLOW_SPAN)
+        && s.state_type.is_none())
+    .then_some(ended)
+    .flatten();
+    if let Some(e) = trace.execution.as_ref().or(execution) {
         attributes.push(string_attr("aws.step_functions.execution.arn", &e.arn));
     }
     if let Some(e) = execution {
