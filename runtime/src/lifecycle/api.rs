@@ -1,5 +1,6 @@
 //! The lifecycle over HTTP, in API Gateway's own shapes where they exist:
 //! `POST|GET /restapis/{id}/deployments` (CreateDeployment, GetDeployments),
+//! `GET|DELETE /restapis/{id}/deployments/{deployment}` (GetDeployment, DeleteDeployment),
 //! `GET /restapis/{id}/stages`, `GET|PATCH /restapis/{id}/stages/{stage}` (GetStages,
 //! GetStage, UpdateStage with `/deploymentId` and `/canarySettings/...` patch operations);
 //! and on the admin listener only, `POST /reload`. Errors map to HTTP here, in one place.
@@ -26,6 +27,10 @@ pub(crate) fn router(stack: Shared) -> axum::Router {
         .route(
             "/restapis/{restapi_id}/deployments",
             get(list_deployments).post(create_deployment),
+        )
+        .route(
+            "/restapis/{restapi_id}/deployments/{deployment_id}",
+            get(get_deployment).delete(delete_deployment),
         )
         .route("/restapis/{restapi_id}/stages", get(list_stages))
         .route(
@@ -154,6 +159,25 @@ async fn list_deployments(
     let list = stack(&shared)?.deployments(&api).await?;
     let items: Vec<Value> = list.deployments.iter().map(deployment_json).collect();
     Ok(axum::Json(json!({ "item": items })).into_response())
+}
+
+async fn get_deployment(
+    State(shared): State<Shared>,
+    Path((api, id)): Path<(String, String)>,
+) -> Result<Response, LifecycleError> {
+    let list = stack(&shared)?.deployments(&api).await?;
+    let found = list.deployments.iter().find(|d| d.id == id);
+    let deployment = found.ok_or(LifecycleError::DeploymentNotFound)?;
+    Ok(axum::Json(deployment_json(deployment)).into_response())
+}
+
+/// AWS answers a deletion with 202 and no body.
+async fn delete_deployment(
+    State(shared): State<Shared>,
+    Path((api, id)): Path<(String, String)>,
+) -> Result<Response, LifecycleError> {
+    stack(&shared)?.delete_deployment(&api, &id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 async fn list_stages(

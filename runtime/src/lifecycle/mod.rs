@@ -7,6 +7,7 @@
 //! replicas sharing one see each other's changes ([`refresh`]).
 
 pub(crate) mod api;
+mod delete;
 mod functions;
 pub mod history;
 pub(crate) mod live;

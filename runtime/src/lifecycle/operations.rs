@@ -1,5 +1,5 @@
 //! The lifecycle operations on a running [`Stack`]: deploy, point a stage at a deployment,
-//! and change, promote or discard its canary. Each one validates the whole new
+//! and change, promote or discard its canary (deleting a deployment is in `delete`). Each one validates the whole new
 //! state, saves the API's record in the store, then swaps the new generation in — or changes
 //! nothing.
 
@@ -198,7 +198,11 @@ impl Stack {
 
     /// The history to change: the running one, with the API's record read again from a
     /// shared store (another replica may have changed it).
-    async fn fresh(&self, current: &History, api: &str) -> Result<History, LifecycleError> {
+    pub(super) async fn fresh(
+        &self,
+        current: &History,
+        api: &str,
+    ) -> Result<History, LifecycleError> {
         let mut history = current.clone();
         if self.inner.store.is_shared() {
             let record = stored::load_api(&*self.inner.store, api)
@@ -225,7 +229,7 @@ impl Stack {
 
     /// Validates `history` against the running config, saves `api`'s record in the store,
     /// and swaps it in.
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         guard: &mut tokio::sync::MutexGuard<'_, History>,
         history: History,
@@ -249,7 +253,10 @@ impl Stack {
     }
 }
 
-fn find_api<'a>(config: &'a Config, id_or_name: &str) -> Result<&'a Api, LifecycleError> {
+pub(super) fn find_api<'a>(
+    config: &'a Config,
+    id_or_name: &str,
+) -> Result<&'a Api, LifecycleError> {
     config
         .apis
         .iter()

@@ -1,0 +1,49 @@
+//! Deleting a deployment (API Gateway's DeleteDeployment): the only way the history shrinks,
+//! as in AWS. A deployment a stage or a canary serves cannot be deleted.
+
+use super::history::CanarySetting;
+use super::operations::find_api;
+use super::{stored, LifecycleError};
+use crate::stack::Stack;
+
+impl Stack {
+    /// Deletes deployment `id` of `api`; refuses one a stage or a canary serves.
+    pub async fn delete_deployment(&self, api: &str, id: &str) -> Result<(), LifecycleError> {
+        let mut guard = self.inner.changes.lock().await;
+        let live = self.inner.live();
+        let found = find_api(&live.config, api)?;
+        let store = self.inner.store.clone();
+        let delete = async {
+            let mut history = self.fresh(&guard, &found.name).await?;
+            let entry = history.apis.entry(found.name.clone()).or_default();
+            let index = entry
+                .deployments
+                .iter()
+                .position(|d| d.id == id)
+                .ok_or(LifecycleError::DeploymentNotFound)?;
+            for stage in &found.stages {
+                let state = entry.stages.get(&stage.name);
+                if state.and_then(|s| s.deployment_id.as_deref()) == Some(id) {
+                    return Err(LifecycleError::BadRequest(
+                        "Active stages pointing to this deployment must be moved or deleted".into(),
+                    ));
+                }
+                let canary = match state.map(|s| &s.canary) {
+                    Some(CanarySetting::Set(c)) => Some(c.deployment_id.as_str()),
+                    Some(CanarySetting::Discarded) => None,
+                    _ => stage.canary.as_ref().map(|c| c.deployment.as_str()),
+                };
+                if canary == Some(id) {
+                    return Err(LifecycleError::BadRequest(
+                        "Active stages with canary settings pointing to this deployment must \
+                         be moved or deleted"
+                            .into(),
+                    ));
+                }
+            }
+            entry.deployments.remove(index);
+            self.commit(&mut guard, history, &found.name, &live).await
+        };
+        stored::with_lease(&*store, &self.inner.clock, &found.name, delete).await
+    }
+}
