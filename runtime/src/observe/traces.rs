@@ -5,11 +5,13 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
+use super::thread_stripe::{self, STRIPES};
 pub use super::trace_states::{parent_of, with_parent, ExecutionEnd, StateTimeline};
 
 /// The name of the step of a request whose route started a workflow execution.
@@ -224,38 +226,65 @@ impl TraceBuilder {
     }
 }
 
-/// The most recent timelines.
+/// The most recent timelines, striped by the thread that finished them.
+///
+/// One lock and queue shared by every worker moved their cache lines between cores on every
+/// traced request, as log groups did (see `logs`). Each thread appends to its own stripe under
+/// a lock no other writer takes; a store-wide sequence number orders timelines across stripes,
+/// and reads merge the stripes and keep the newest [`TRACES_KEPT`], which is what one bounded
+/// queue kept. A stripe holds up to [`TRACES_KEPT`] itself, so memory is bounded by
+/// `TRACES_KEPT` per stripe.
 #[derive(Default)]
 pub struct TraceStore {
-    traces: Mutex<VecDeque<Trace>>,
+    stripes: [Mutex<VecDeque<(u64, Trace)>>; STRIPES],
+    next_seq: AtomicU64,
 }
 
 impl TraceStore {
-    /// Keeps a timeline, dropping the oldest past [`TRACES_KEPT`].
+    /// Keeps a timeline, dropping the oldest of this thread's stripe past [`TRACES_KEPT`].
     pub fn push(&self, trace: Trace) {
-        let mut traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
-        if traces.len() == TRACES_KEPT {
-            traces.pop_front();
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let mut stripe = lock(&self.stripes[thread_stripe::current()]);
+        if stripe.len() == TRACES_KEPT {
+            stripe.pop_front();
         }
-        traces.push_back(trace);
+        stripe.push_back((seq, trace));
     }
 
-    /// Every timeline of a trace (a client may reuse one trace id), oldest first.
+    /// Every kept timeline of a trace (a client may reuse one trace id), oldest first.
     pub fn get(&self, trace_id: &str) -> Vec<Trace> {
         let wanted = root_of(trace_id);
-        let traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
-        traces
-            .iter()
-            .filter(|t| t.root() == wanted)
-            .cloned()
-            .collect()
+        let mut kept = self.kept(|t| t.root() == wanted);
+        kept.reverse();
+        kept
     }
 
     /// The newest `limit` timelines, newest first.
     pub fn recent(&self, limit: usize) -> Vec<Trace> {
-        let traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
-        traces.iter().rev().take(limit).cloned().collect()
+        let mut kept = self.kept(|_| true);
+        kept.truncate(limit);
+        kept
     }
+
+    /// The kept timelines matching `wanted`, newest first: of the newest [`TRACES_KEPT`]
+    /// across all stripes, as one queue with that bound would hold them.
+    fn kept(&self, wanted: impl Fn(&Trace) -> bool) -> Vec<Trace> {
+        let mut all: Vec<(u64, &Trace)> = Vec::new();
+        let guards: Vec<_> = self.stripes.iter().map(lock).collect();
+        for stripe in &guards {
+            all.extend(stripe.iter().map(|(seq, t)| (*seq, t)));
+        }
+        all.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        all.into_iter()
+            .take(TRACES_KEPT)
+            .filter(|(_, t)| wanted(t))
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -279,5 +308,42 @@ mod tests {
         assert!(store.get("Root=1-0").is_empty(), "the oldest were dropped");
         assert_eq!(store.get("Root=1-7;Parent=x").len(), 1);
         assert_eq!(root_of("Parent=1;Root=1-a;Sampled=0"), "Root=1-a");
+    }
+
+    fn trace(root: &str) -> Trace {
+        TraceBuilder::new(Instant::now()).finish(root.into(), String::new(), 0, String::new(), 200)
+    }
+
+    #[test]
+    fn timelines_of_many_threads_merge_newest_first_and_stay_bounded() {
+        let store = Arc::new(TraceStore::default());
+        // Threads take turns (each waits for the one before), so the order of pushes across
+        // stripes is known; 12 threads cover every stripe, some shared.
+        let mut pushed = 0;
+        for _ in 0..12 {
+            let store = store.clone();
+            let first = pushed;
+            pushed += 150;
+            std::thread::spawn(move || {
+                for i in first..first + 150 {
+                    store.push(trace(&format!("Root=1-{i}")));
+                }
+            })
+            .join()
+            .unwrap();
+        }
+        let recent = store.recent(usize::MAX);
+        assert_eq!(recent.len(), TRACES_KEPT);
+        let expected: Vec<String> = (pushed - TRACES_KEPT..pushed)
+            .rev()
+            .map(|i| format!("Root=1-{i}"))
+            .collect();
+        let got: Vec<&str> = recent.iter().map(|t| t.trace_id.as_str()).collect();
+        assert_eq!(got, expected);
+        assert_eq!(store.recent(3).len(), 3);
+        assert!(store
+            .get(&format!("Root=1-{}", pushed - TRACES_KEPT - 1))
+            .is_empty());
+        assert_eq!(store.get(&format!("Root=1-{}", pushed - 1)).len(), 1);
     }
 }
