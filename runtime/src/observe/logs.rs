@@ -4,19 +4,16 @@
 //! the text is produced only when someone reads it or the stdout mirror prints it, so logging
 //! costs the hot path one short lock and no formatting.
 //!
-//! A group is striped by writing thread: each thread appends to its own queue, so worker
-//! threads do not wait on one lock, write each other's cache lines, or free records another
-//! thread allocated when the bound evicts them. A group-wide sequence number orders entries
-//! across stripes; a read merges the stripes and keeps the newest [`ENTRIES_PER_GROUP`],
-//! exactly what one shared queue of that bound would hold.
+//! A group is a [`StripedQueue`]: each writing thread appends to its own stripe, and a read
+//! merges the stripes and keeps the newest [`ENTRIES_PER_GROUP`], exactly what one shared
+//! queue of that bound would hold.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, RwLock};
 
-use super::thread_stripe::{self, STRIPES};
+use super::striped_queue::StripedQueue;
 
 /// How many entries (lines or records) each log group keeps.
 const ENTRIES_PER_GROUP: usize = 10_000;
@@ -47,7 +44,6 @@ enum Body {
 }
 
 struct Entry {
-    seq: u64,
     timestamp: u64,
     stream: StreamName,
     body: Body,
@@ -84,29 +80,16 @@ impl From<&Arc<str>> for StreamName {
     }
 }
 
-/// One writing thread's entries of a group, on cache lines of its own.
-#[repr(align(128))]
-#[derive(Default)]
-struct Stripe(Mutex<VecDeque<Entry>>);
-
-impl Stripe {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Entry>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// One log group; keep the handle to append without looking the group up again.
 pub struct LogGroup {
-    stripes: Box<[Stripe; STRIPES]>,
-    next_seq: AtomicU64,
+    entries: StripedQueue<Entry>,
     stdout: Option<mpsc::Sender<Body>>,
 }
 
 impl LogGroup {
     fn new(stdout: Option<mpsc::Sender<Body>>) -> Self {
         LogGroup {
-            stripes: Box::default(),
-            next_seq: AtomicU64::new(0),
+            entries: StripedQueue::new(ENTRIES_PER_GROUP),
             stdout,
         }
     }
@@ -130,25 +113,11 @@ impl LogGroup {
         if let Some(tx) = &self.stdout {
             let _ = tx.send(body.clone());
         }
-        let entry = Entry {
-            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+        self.entries.push(Entry {
             timestamp,
             stream,
             body,
-        };
-        let evicted = {
-            let mut entries = self.stripes[thread_stripe::current()].lock();
-            let evicted = if entries.len() == ENTRIES_PER_GROUP {
-                entries.pop_front()
-            } else {
-                None
-            };
-            entries.push_back(entry);
-            evicted
-        };
-        // Freed after the lock is released: a full group evicts on every push, and freeing a
-        // record (its strings) inside the lock made every other request wait for it.
-        drop(evicted);
+        });
     }
 
     /// Waits until every line pushed so far has been written to the group's output (stdout
@@ -164,23 +133,11 @@ impl LogGroup {
 
     /// Every line, oldest first.
     pub fn events(&self) -> Vec<LogEvent> {
-        let mut entries: Vec<(u64, u64, StreamName, Body)> = Vec::new();
-        for stripe in self.stripes.iter() {
-            let guard = stripe.lock();
-            entries.extend(
-                guard
-                    .iter()
-                    .map(|e| (e.seq, e.timestamp, e.stream.clone(), e.body.clone())),
-            );
-        }
-        entries.sort_unstable_by_key(|e| e.0);
-        let newest = entries.len().saturating_sub(ENTRIES_PER_GROUP);
-        let entries = entries
-            .into_iter()
-            .skip(newest)
-            .map(|(_, t, s, b)| (t, s, b));
-        let mut events = Vec::with_capacity(ENTRIES_PER_GROUP.min(entries.len()));
-        for (timestamp, stream, body) in entries {
+        let entries = self.entries.newest(usize::MAX, |e| {
+            Some((e.timestamp, e.stream.clone(), e.body.clone()))
+        });
+        let mut events = Vec::with_capacity(entries.len());
+        for (timestamp, stream, body) in entries.into_iter().rev() {
             let stream = stream.to_arc();
             match body {
                 Body::Line(message) => events.push(LogEvent {
@@ -319,6 +276,8 @@ fn write_body(out: &mut dyn Write, body: Body, flushed: &mut Vec<mpsc::SyncSende
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
 
     struct Two;

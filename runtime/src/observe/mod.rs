@@ -11,6 +11,7 @@ pub mod logs;
 mod memory;
 pub mod metrics;
 pub mod otlp;
+pub mod striped_queue;
 pub mod thread_stripe;
 pub mod timefmt;
 pub mod trace_states;

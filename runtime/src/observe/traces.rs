@@ -4,14 +4,12 @@
 //! API (and exported over OTLP when a collector is configured).
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::thread_stripe::{self, STRIPES};
+use super::striped_queue::StripedQueue;
 pub use super::trace_states::{parent_of, with_parent, ExecutionEnd, StateTimeline};
 
 /// The name of the step of a request whose route started a workflow execution.
@@ -226,65 +224,41 @@ impl TraceBuilder {
     }
 }
 
-/// The most recent timelines, striped by the thread that finished them.
-///
-/// One lock and queue shared by every worker moved their cache lines between cores on every
-/// traced request, as log groups did (see `logs`). Each thread appends to its own stripe under
-/// a lock no other writer takes; a store-wide sequence number orders timelines across stripes,
-/// and reads merge the stripes and keep the newest [`TRACES_KEPT`], which is what one bounded
-/// queue kept. A stripe holds up to [`TRACES_KEPT`] itself, so memory is bounded by
-/// `TRACES_KEPT` per stripe.
-#[derive(Default)]
+/// The most recent timelines, in a [`StripedQueue`]: each thread appends to its own stripe
+/// (one lock and queue shared by every worker moved their cache lines between cores on every
+/// traced request), and reads see the newest [`TRACES_KEPT`], as one bounded queue would.
 pub struct TraceStore {
-    stripes: [Mutex<VecDeque<(u64, Trace)>>; STRIPES],
-    next_seq: AtomicU64,
+    traces: StripedQueue<Trace>,
+}
+
+impl Default for TraceStore {
+    fn default() -> Self {
+        TraceStore {
+            traces: StripedQueue::new(TRACES_KEPT),
+        }
+    }
 }
 
 impl TraceStore {
     /// Keeps a timeline, dropping the oldest of this thread's stripe past [`TRACES_KEPT`].
     pub fn push(&self, trace: Trace) {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let mut stripe = lock(&self.stripes[thread_stripe::current()]);
-        if stripe.len() == TRACES_KEPT {
-            stripe.pop_front();
-        }
-        stripe.push_back((seq, trace));
+        self.traces.push(trace);
     }
 
     /// Every kept timeline of a trace (a client may reuse one trace id), oldest first.
     pub fn get(&self, trace_id: &str) -> Vec<Trace> {
         let wanted = root_of(trace_id);
-        let mut kept = self.kept(|t| t.root() == wanted);
+        let mut kept = self
+            .traces
+            .newest(usize::MAX, |t| (t.root() == wanted).then(|| t.clone()));
         kept.reverse();
         kept
     }
 
     /// The newest `limit` timelines, newest first.
     pub fn recent(&self, limit: usize) -> Vec<Trace> {
-        let mut kept = self.kept(|_| true);
-        kept.truncate(limit);
-        kept
+        self.traces.newest(limit, |t| Some(t.clone()))
     }
-
-    /// The kept timelines matching `wanted`, newest first: of the newest [`TRACES_KEPT`]
-    /// across all stripes, as one queue with that bound would hold them.
-    fn kept(&self, wanted: impl Fn(&Trace) -> bool) -> Vec<Trace> {
-        let mut all: Vec<(u64, &Trace)> = Vec::new();
-        let guards: Vec<_> = self.stripes.iter().map(lock).collect();
-        for stripe in &guards {
-            all.extend(stripe.iter().map(|(seq, t)| (*seq, t)));
-        }
-        all.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-        all.into_iter()
-            .take(TRACES_KEPT)
-            .filter(|(_, t)| wanted(t))
-            .map(|(_, t)| t.clone())
-            .collect()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
