@@ -1,8 +1,7 @@
 //! Deleting a deployment (API Gateway's DeleteDeployment): the only way the history shrinks,
 //! as in AWS. A deployment a stage or a canary serves cannot be deleted.
 
-use super::history::CanarySetting;
-use super::operations::find_api;
+use super::operations::{find_api, view};
 use super::{stored, LifecycleError};
 use crate::stack::Stack;
 
@@ -21,19 +20,14 @@ impl Stack {
                 .iter()
                 .position(|d| d.id == id)
                 .ok_or(LifecycleError::DeploymentNotFound)?;
-            for stage in &found.stages {
-                let state = entry.stages.get(&stage.name);
-                if state.and_then(|s| s.deployment_id.as_deref()) == Some(id) {
+            // What each stage serves, as GetStage shows it (its canary from the API or the file).
+            for stage in found.stages.iter().map(|s| view(s, Some(entry))) {
+                if stage.deployment_id.as_deref() == Some(id) {
                     return Err(LifecycleError::BadRequest(
                         "Active stages pointing to this deployment must be moved or deleted".into(),
                     ));
                 }
-                let canary = match state.map(|s| &s.canary) {
-                    Some(CanarySetting::Set(c)) => Some(c.deployment_id.as_str()),
-                    Some(CanarySetting::Discarded) => None,
-                    _ => stage.canary.as_ref().map(|c| c.deployment.as_str()),
-                };
-                if canary == Some(id) {
+                if stage.canary_settings.is_some_and(|c| c.deployment_id == id) {
                     return Err(LifecycleError::BadRequest(
                         "Active stages with canary settings pointing to this deployment must \
                          be moved or deleted"

@@ -1,7 +1,7 @@
 //! The lifecycle operations on a running [`Stack`]: deploy, point a stage at a deployment,
-//! and change, promote or discard its canary (deleting a deployment is in `delete`). Each one validates the whole new
-//! state, saves the API's record in the store, then swaps the new generation in — or changes
-//! nothing.
+//! and change, promote or discard its canary (deleting a deployment is in `delete`). Each one
+//! validates the whole new state, saves the API's record in the store, then swaps the new
+//! generation in — or changes nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -271,7 +271,10 @@ fn check_stage<'a>(api: &'a Api, stage: &str) -> Result<&'a crate::config::Stage
         .ok_or(LifecycleError::StageNotFound)
 }
 
-fn view(stage: &crate::config::Stage, past: Option<&super::history::ApiHistory>) -> StageView {
+pub(super) fn view(
+    stage: &crate::config::Stage,
+    past: Option<&super::history::ApiHistory>,
+) -> StageView {
     let state = past.and_then(|p| p.stages.get(&stage.name));
     let canary_settings = match state.map(|s| &s.canary) {
         Some(CanarySetting::Set(c)) => Some(c.clone()),
