@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::encodings::Body;
@@ -21,7 +21,7 @@ use http_body_util::Full;
 use lambda_runtime::LambdaEvent;
 use portico_runtime::observe::{capture, ids, max_memory_used_mb, timefmt};
 
-use super::floor_log::{self, AccessLog, Entry, InvocationLog};
+use super::floor_log::{self, now_ms, AccessLog, Entry, InvocationLog};
 
 /// Serves `GET /hello/{name}` through the floor on 127.0.0.1:0.
 pub async fn serve() -> SocketAddr {
@@ -64,25 +64,15 @@ async fn answer_logged<B>(
         lines,
     }));
     let res = respond(result, &request_id);
-    floor_log::keep(Entry::Access(AccessLog {
-        time_ms: now_ms,
-        request_id,
-        source_ip: remote.ip(),
-        method: req.method().clone(),
-        path: req.uri().path().to_owned(),
-        status: res.status().as_u16(),
-        response_length: hyper::body::Body::size_hint(res.body())
-            .exact()
-            .unwrap_or(0),
-        cache_hit: None,
-    }));
+    let length = hyper::body::Body::size_hint(res.body()).exact();
+    floor_log::keep(Entry::Access(AccessLog::of(
+        &req,
+        remote,
+        (now_ms, request_id),
+        (res.status().as_u16(), length.unwrap_or(0)),
+        None,
+    )));
     res
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The invocation's `lambda_runtime::Context`.

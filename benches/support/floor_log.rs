@@ -53,6 +53,36 @@ thread_local! {
     static HITS: Cell<u64> = const { Cell::new(0) };
 }
 
+impl AccessLog {
+    /// The access line of `req` from `remote`, answered at `time_ms` with `status` and
+    /// `response_length` bytes.
+    pub fn of<B>(
+        req: &hyper::Request<B>,
+        remote: std::net::SocketAddr,
+        (time_ms, request_id): (u64, String),
+        (status, response_length): (u16, u64),
+        cache_hit: Option<bool>,
+    ) -> Self {
+        AccessLog {
+            time_ms,
+            request_id,
+            source_ip: remote.ip(),
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            status,
+            response_length,
+            cache_hit,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Keeps `entry`, dropping this thread's oldest past the bound.
 pub fn keep(entry: Entry) {
     ENTRIES.with(|entries| {

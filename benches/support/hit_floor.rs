@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -43,25 +43,20 @@ pub async fn serve_logged(body: &'static [u8]) -> SocketAddr {
     super::serve_fn(move |req, remote: SocketAddr| {
         let cache = cache.clone();
         async move {
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let now_ms = floor_log::now_ms();
             let request_id = ids::uuid();
             let (stored, hit) = lookup(&cache, &req, body).await;
             if hit {
                 floor_log::count_hit();
             }
             let res = respond(&stored);
-            floor_log::keep(Entry::Access(AccessLog {
-                time_ms: now_ms,
-                request_id,
-                source_ip: remote.ip(),
-                method: req.method().clone(),
-                path: req.uri().path().to_owned(),
-                status: res.status().as_u16(),
-                response_length: stored.body.len() as u64,
-                cache_hit: Some(hit),
-            }));
+            floor_log::keep(Entry::Access(AccessLog::of(
+                &req,
+                remote,
+                (now_ms, request_id),
+                (res.status().as_u16(), stored.body.len() as u64),
+                Some(hit),
+            )));
             res
         }
     })
